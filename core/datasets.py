@@ -1,0 +1,840 @@
+"""Datasets: retrieval (corpus, queries, graded qrels per split) and classification (texts with labels).
+
+Loaders accept a BEIR folder or zip, separate corpus / queries / qrels files (CSV, TSV, JSONL, Parquet;
+qrels also in TREC format), and classification tables. Validation is strict and names the file and the
+line of the first problem; nothing reaches the workspace unless the whole import succeeds.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from core.readers import DataImportError, Table, extract_zip_safely, read_table
+from core.store import DatasetRecord, StoreError, Workspace
+
+__all__ = [
+    "DataImportError",
+    "DataSource",
+    "Dataset",
+    "LabeledDataset",
+    "RetrievalDataset",
+    "dataset_summary",
+    "import_dataset",
+    "load_classification",
+    "load_dataset",
+    "load_path",
+    "load_retrieval_beir",
+    "load_retrieval_files",
+    "resolve_dataset",
+    "save_dataset",
+    "scan_data_dir",
+]
+
+DOC_ID_COLS = ("_id", "id", "doc_id", "docid", "corpus-id", "corpus_id", "pid", "did")
+DOC_TEXT_COLS = ("text", "contents", "content", "body", "passage", "abstract", "document")
+QUERY_ID_COLS = ("_id", "id", "query_id", "query-id", "qid", "queryid")
+QUERY_TEXT_COLS = ("text", "query", "question", "title")
+QREL_QID_COLS = ("query-id", "query_id", "qid", "queryid", "query")
+QREL_DID_COLS = ("corpus-id", "corpus_id", "doc_id", "docid", "doc-id", "pid", "did", "document")
+QREL_SCORE_COLS = ("score", "relevance", "rel", "label", "grade", "judgment")
+CLS_TEXT_COLS = ("text", "sentence", "content", "utterance", "query", "review", "document", "message")
+CLS_LABEL_COLS = ("label_text", "label_name", "intent", "category", "class", "labels", "label", "target", "y")
+SPLIT_ALIASES = {"dev": "validation", "val": "validation", "valid": "validation"}
+
+
+# --------------------------------------------------------------------------------------------------
+# dataset types
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class RetrievalDataset:
+    """A corpus, its queries and graded relevance judgements per split."""
+
+    name: str
+    corpus: pd.DataFrame  # doc_id, title, text (all str)
+    queries: pd.DataFrame  # query_id, text
+    qrels: pd.DataFrame  # split, query_id, doc_id, score (int)
+    warnings: tuple[str, ...] = ()
+    kind: ClassVar[str] = "retrieval"
+
+    @property
+    def splits(self) -> list[str]:
+        order = {"train": 0, "validation": 1, "test": 2}
+        return sorted(self.qrels["split"].unique().tolist(), key=lambda s: (order.get(s, 3), s))
+
+    @property
+    def default_split(self) -> str:
+        splits = self.splits
+        return "test" if "test" in splits else splits[-1]
+
+    def qrels_dict(self, split: str) -> dict[str, dict[str, int]]:
+        """``{query_id: {doc_id: score}}`` for one split (all judged pairs, zeros included)."""
+        self._check_split(split)
+        sub = self.qrels[self.qrels["split"] == split]
+        out: dict[str, dict[str, int]] = {}
+        for qid, did, score in zip(sub["query_id"], sub["doc_id"], sub["score"], strict=True):
+            out.setdefault(qid, {})[did] = int(score)
+        return out
+
+    def split_queries(self, split: str) -> pd.DataFrame:
+        """The queries judged in ``split`` (``query_id``, ``text``), in file order."""
+        self._check_split(split)
+        judged = set(self.qrels.loc[self.qrels["split"] == split, "query_id"])
+        return self.queries[self.queries["query_id"].isin(judged)].reset_index(drop=True)
+
+    def _check_split(self, split: str) -> None:
+        if split not in set(self.qrels["split"]):
+            raise KeyError(f"Dataset {self.name!r} has no split {split!r}; it has {self.splits}.")
+
+    @property
+    def doc_ids(self) -> list[str]:
+        return self.corpus["doc_id"].tolist()
+
+    def doc_texts(self) -> list[str]:
+        """Text used for indexing and encoding: title and body joined by a space (as BEIR and MTEB do)."""
+        titles = self.corpus["title"].fillna("")
+        texts = self.corpus["text"].fillna("")
+        return [f"{t} {x}".strip() for t, x in zip(titles, texts, strict=True)]
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """Hash of the corpus (ids and texts): changes whenever the indexed content would."""
+        h = hashlib.sha256()
+        for did, text in zip(self.corpus["doc_id"], self.doc_texts(), strict=True):
+            h.update(did.encode())
+            h.update(b"\x00")
+            h.update(text.encode())
+            h.update(b"\x01")
+        return h.hexdigest()[:24]
+
+
+@dataclass(frozen=True, eq=False)
+class LabeledDataset:
+    """Texts with one label each (or a list of labels, when ``multi_label``) and a split column."""
+
+    name: str
+    data: pd.DataFrame  # text, label (str) | labels (list[str]), split
+    label_names: tuple[str, ...]
+    multi_label: bool = False
+    warnings: tuple[str, ...] = ()
+    kind: ClassVar[str] = "classification"
+
+    @property
+    def splits(self) -> list[str]:
+        order = {"train": 0, "validation": 1, "test": 2}
+        return sorted(self.data["split"].unique().tolist(), key=lambda s: (order.get(s, 3), s))
+
+    def split(self, name: str) -> pd.DataFrame:
+        if name not in set(self.data["split"]):
+            raise KeyError(f"Dataset {self.name!r} has no split {name!r}; it has {self.splits}.")
+        return self.data[self.data["split"] == name].reset_index(drop=True)
+
+    def texts(self, split: str) -> list[str]:
+        return self.split(split)["text"].tolist()
+
+    def targets(self, split: str) -> list[str] | list[list[str]]:
+        """Labels of a split: a string per row, or a list of strings per row when multi-label."""
+        frame = self.split(split)
+        return [list(v) for v in frame["labels"]] if self.multi_label else frame["label"].tolist()
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        h = hashlib.sha256()
+        for text in self.data["text"]:
+            h.update(text.encode())
+            h.update(b"\x01")
+        return h.hexdigest()[:24]
+
+
+Dataset = RetrievalDataset | LabeledDataset
+
+
+def dataset_summary(ds: Dataset) -> dict[str, Any]:
+    """The import summary printed by the CLI and shown on the Data page."""
+    if isinstance(ds, RetrievalDataset):
+        splits = {}
+        for split in ds.splits:
+            sub = ds.qrels[ds.qrels["split"] == split]
+            splits[split] = {"queries": int(sub["query_id"].nunique()), "qrels": len(sub)}
+        return {
+            "name": ds.name,
+            "kind": ds.kind,
+            "documents": len(ds.corpus),
+            "queries": len(ds.queries),
+            "qrels": len(ds.qrels),
+            "rows": None,
+            "labels": None,
+            "splits": splits,
+        }
+    counts = ds.data["split"].value_counts()
+    return {
+        "name": ds.name,
+        "kind": ds.kind,
+        "documents": None,
+        "queries": None,
+        "qrels": None,
+        "rows": len(ds.data),
+        "labels": len(ds.label_names),
+        "splits": {s: {"rows": int(counts[s])} for s in ds.splits},
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------
+def _pick(table: Table, wanted: str | None, candidates: Sequence[str], what: str) -> str:
+    """Choose a column: the one asked for, else the first known name present."""
+    lower = {c.lower(): c for c in table.columns}
+    if wanted:
+        if wanted in table.columns:
+            return wanted
+        if wanted.lower() in lower:
+            return lower[wanted.lower()]
+        raise table.error(f"missing column {wanted!r} (columns: {', '.join(table.columns) or 'none'})")
+    for cand in candidates:
+        if cand in lower:
+            return lower[cand]
+    raise table.error(
+        f"missing {what} column: expected one of {', '.join(candidates[:5])} "
+        f"(columns: {', '.join(table.columns) or 'none'})"
+    )
+
+
+def _as_id(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN
+        return ""
+    return str(value).strip()
+
+
+def _as_grade(value: Any, table: Table, line: int) -> int:
+    try:
+        num = float(str(value).strip())
+    except ValueError:
+        raise table.error(f"relevance score {value!r} is not a number", line) from None
+    if not num.is_integer():
+        raise table.error(
+            f"relevance score {value!r} is not a whole number (graded relevance: 0, 1, 2 …)", line
+        )
+    return int(num)
+
+
+def _split_name(path: Path) -> str:
+    stem = path.stem.lower()
+    return SPLIT_ALIASES.get(stem, stem)
+
+
+# --------------------------------------------------------------------------------------------------
+# retrieval loaders
+# --------------------------------------------------------------------------------------------------
+def _read_corpus(path: Path, warnings: list[str]) -> pd.DataFrame:
+    table = read_table(path)
+    warnings.extend(table.warnings)
+    if not table.records:
+        raise table.error("no documents in file")
+    id_col = _pick(table, None, DOC_ID_COLS, "document id")
+    text_col = _pick(table, None, DOC_TEXT_COLS, "document text")
+    title_col = next((c for c in table.columns if c.lower() == "title"), None)
+    ids, titles, texts, seen = [], [], [], {}
+    empty = 0
+    for rec in table.records:
+        did = _as_id(rec.values.get(id_col))
+        if not did:
+            raise table.error(f"empty document id in column {id_col!r}", rec.line)
+        if did in seen:
+            raise table.error(f"duplicate document id {did!r} (first on line {seen[did]})", rec.line)
+        seen[did] = rec.line
+        title = _as_text(rec.values.get(title_col)) if title_col else ""
+        text = _as_text(rec.values.get(text_col))
+        if not title and not text:
+            empty += 1
+            continue
+        ids.append(did)
+        titles.append(title)
+        texts.append(text)
+    if not ids:
+        raise table.error(f"all {len(table.records)} documents have empty text")
+    if empty:
+        warnings.append(f"{path.name}: skipped {empty} document(s) with empty text")
+    frame = pd.DataFrame({"doc_id": ids, "title": titles, "text": texts})
+    frame.attrs["skipped_ids"] = {
+        _as_id(r.values.get(id_col))
+        for r in table.records
+        if not _as_text(r.values.get(text_col)) and not (title_col and _as_text(r.values.get(title_col)))
+    }
+    return frame
+
+
+def _read_queries(path: Path, warnings: list[str]) -> pd.DataFrame:
+    table = read_table(path)
+    warnings.extend(table.warnings)
+    if not table.records:
+        raise table.error("no queries in file")
+    id_col = _pick(table, None, QUERY_ID_COLS, "query id")
+    text_col = _pick(table, None, tuple(c for c in QUERY_TEXT_COLS if c != id_col), "query text")
+    ids, texts, seen = [], [], {}
+    empty = 0
+    skipped: set[str] = set()
+    for rec in table.records:
+        qid = _as_id(rec.values.get(id_col))
+        if not qid:
+            raise table.error(f"empty query id in column {id_col!r}", rec.line)
+        if qid in seen:
+            raise table.error(f"duplicate query id {qid!r} (first on line {seen[qid]})", rec.line)
+        seen[qid] = rec.line
+        text = _as_text(rec.values.get(text_col))
+        if not text:
+            empty += 1
+            skipped.add(qid)
+            continue
+        ids.append(qid)
+        texts.append(text)
+    if not ids:
+        raise table.error(f"all {len(table.records)} queries have empty text")
+    if empty:
+        warnings.append(f"{path.name}: skipped {empty} query(ies) with empty text")
+    frame = pd.DataFrame({"query_id": ids, "text": texts})
+    frame.attrs["skipped_ids"] = skipped
+    return frame
+
+
+def _read_qrels(path: Path, split: str, warnings: list[str]) -> pd.DataFrame:
+    """BEIR qrels (header ``query-id corpus-id score``), headered CSV/TSV/JSONL/Parquet, or TREC
+    (``qid 0 docid rel``, no header, whitespace separated)."""
+    suffix = path.suffix.lower()
+    table = None
+    if suffix in (".tsv", ".txt", ".trec", ".qrels"):
+        from core.readers import read_text
+
+        first = next((ln for ln in read_text(path).splitlines() if ln.strip()), "")
+        parts = first.split()
+        looks_trec = (
+            len(parts) in (3, 4)
+            and all(not p.isalpha() for p in parts[-1:])
+            and not any(p.lower() in QREL_QID_COLS + QREL_SCORE_COLS for p in parts)
+        )
+        if looks_trec:
+            table = read_table(path, header=False)
+            if table.columns == ["0", "1", "2", "3"]:
+                qcol, dcol, scol = "0", "2", "3"
+            elif table.columns == ["0", "1", "2"]:
+                qcol, dcol, scol = "0", "1", "2"
+            else:
+                raise table.error("TREC qrels need 4 columns: query-id iteration doc-id relevance", 1)
+    if table is None:
+        table = read_table(path)
+        qcol = _pick(table, None, QREL_QID_COLS, "query id")
+        dcol = _pick(table, None, QREL_DID_COLS, "document id")
+        scol = _pick(table, None, QREL_SCORE_COLS, "relevance score")
+    warnings.extend(table.warnings)
+    rows, seen = [], {}
+    for rec in table.records:
+        qid, did = _as_id(rec.values.get(qcol)), _as_id(rec.values.get(dcol))
+        if not qid or not did:
+            raise table.error("empty query id or document id", rec.line)
+        key = (qid, did)
+        if key in seen:
+            raise table.error(
+                f"duplicate judgement for query {qid!r} and document {did!r} (first on line {seen[key]})",
+                rec.line,
+            )
+        seen[key] = rec.line
+        rows.append((split, qid, did, _as_grade(rec.values.get(scol), table, rec.line), rec.line))
+    if not rows:
+        raise table.error("no relevance judgements in file")
+    frame = pd.DataFrame(rows, columns=["split", "query_id", "doc_id", "score", "line"])
+    frame.attrs["path"] = str(path)
+    return frame
+
+
+def _assemble_retrieval(
+    name: str,
+    corpus: pd.DataFrame,
+    queries: pd.DataFrame,
+    qrels_frames: list[pd.DataFrame],
+    warnings: list[str],
+) -> RetrievalDataset:
+    doc_ids = set(corpus["doc_id"])
+    query_ids = set(queries["query_id"])
+    skipped_docs = corpus.attrs.get("skipped_ids", set())
+    skipped_queries = queries.attrs.get("skipped_ids", set())
+    kept = []
+    for frame in qrels_frames:
+        path = Path(frame.attrs.get("path", "qrels"))
+        dropped = 0
+        mask = []
+        for qid, did, line in zip(frame["query_id"], frame["doc_id"], frame["line"], strict=True):
+            if qid in skipped_queries or did in skipped_docs:
+                dropped += 1
+                mask.append(False)
+                continue
+            if qid not in query_ids:
+                raise DataImportError(path, f"query id {qid!r} is not in the queries file", line)
+            if did not in doc_ids:
+                raise DataImportError(path, f"document id {did!r} is not in the corpus", line)
+            mask.append(True)
+        if dropped:
+            warnings.append(
+                f"{path.name}: dropped {dropped} judgement(s) of skipped empty documents or queries"
+            )
+        kept.append(frame[mask].drop(columns=["line"]))
+    qrels = pd.concat(kept, ignore_index=True)
+    if qrels.empty:
+        raise DataImportError("qrels", "no usable relevance judgements")
+    qrels["score"] = qrels["score"].astype("int64")
+    corpus = corpus.reset_index(drop=True)
+    corpus.attrs = {}
+    queries = queries.reset_index(drop=True)
+    queries.attrs = {}
+    return RetrievalDataset(name, corpus, queries, qrels, tuple(warnings))
+
+
+def _find_beir_root(folder: Path) -> Path:
+    if (folder / "corpus.jsonl").exists() or any(folder.glob("corpus.*")):
+        return folder
+    hits = sorted(
+        p.parent
+        for p in folder.rglob("corpus.*")
+        if p.suffix.lower() in (".jsonl", ".csv", ".tsv", ".parquet")
+    )
+    if not hits:
+        raise DataImportError(
+            folder, "no corpus file found (expected corpus.jsonl, queries.jsonl and qrels/<split>.tsv)"
+        )
+    return hits[0]
+
+
+def _first_existing(folder: Path, stem: str) -> Path | None:
+    for suffix in (".jsonl", ".parquet", ".csv", ".tsv", ".json"):
+        path = folder / f"{stem}{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+def load_retrieval_beir(path: Path | str, name: str | None = None) -> RetrievalDataset:
+    """Load a BEIR folder or zip: ``corpus.jsonl``, ``queries.jsonl``, ``qrels/<split>.tsv``."""
+    path = Path(path)
+    if not path.exists():
+        raise DataImportError(path, "file or folder not found")
+    if path.is_file() and path.suffix.lower() == ".zip":
+        with tempfile.TemporaryDirectory(prefix="esl-zip-") as tmp:
+            extract_zip_safely(path, Path(tmp))
+            return load_retrieval_beir(Path(tmp), name or path.stem)
+    root = _find_beir_root(path)
+    corpus_path = _first_existing(root, "corpus")
+    queries_path = _first_existing(root, "queries")
+    if corpus_path is None:
+        raise DataImportError(root, "no corpus file (corpus.jsonl)")
+    if queries_path is None:
+        raise DataImportError(root, "no queries file (queries.jsonl)")
+    qrels_dir = root / "qrels"
+    qrels_files = sorted(p for p in qrels_dir.glob("*") if p.is_file()) if qrels_dir.is_dir() else []
+    if not qrels_files:
+        raise DataImportError(root, "no qrels files (expected qrels/<split>.tsv, e.g. qrels/test.tsv)")
+    return load_retrieval_files(
+        corpus_path, queries_path, {_split_name(p): p for p in qrels_files}, name=name or root.name
+    )
+
+
+def load_retrieval_files(
+    corpus: Path | str,
+    queries: Path | str,
+    qrels: Mapping[str, Path | str] | Path | str,
+    name: str = "dataset",
+) -> RetrievalDataset:
+    """Load separate corpus / queries / qrels files. ``qrels`` maps split names to files (a single
+    path is read as the split named by its file name, ``test`` when that is not a split name)."""
+    warnings: list[str] = []
+    if not isinstance(qrels, Mapping):
+        qp = Path(qrels)
+        split = _split_name(qp)
+        qrels = {split if split in ("train", "validation", "test") else "test": qp}
+    corpus_df = _read_corpus(Path(corpus), warnings)
+    queries_df = _read_queries(Path(queries), warnings)
+    frames = [_read_qrels(Path(p), split, warnings) for split, p in qrels.items()]
+    return _assemble_retrieval(name, corpus_df, queries_df, frames, warnings)
+
+
+# --------------------------------------------------------------------------------------------------
+# classification loader
+# --------------------------------------------------------------------------------------------------
+def _parse_labels(value: Any) -> list[str] | str | None:
+    """A label cell: a scalar, a list (multi-label), or a JSON list written as text."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [_as_id(v) for v in value if _as_id(v)]
+    if isinstance(value, float) and value != value:
+        return None
+    text = _as_id(value)
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, list):
+            return [_as_id(v) for v in parsed if _as_id(v)]
+    return text or None
+
+
+def _label_names_file(path: Path) -> list[str] | None:
+    for cand in (path.parent / "label_names.json", path.parent / "labels.json"):
+        if cand.exists():
+            names = json.loads(cand.read_text(encoding="utf-8"))
+            if isinstance(names, list):
+                return [str(n) for n in names]
+            if isinstance(names, dict):
+                return [str(names[k]) for k in sorted(names, key=lambda x: int(x) if str(x).isdigit() else x)]
+    return None
+
+
+def _read_labeled_file(
+    path: Path, split: str | None, text_col: str | None, label_col: str | None, warnings: list[str]
+) -> tuple[list[dict[str, Any]], str, str]:
+    table = read_table(path)
+    warnings.extend(table.warnings)
+    if not table.records:
+        raise table.error("no rows in file")
+    tcol = _pick(table, text_col, CLS_TEXT_COLS, "text")
+    if label_col is None:
+        candidates = [
+            c for c in CLS_LABEL_COLS if c in {x.lower() for x in table.columns} and c != tcol.lower()
+        ]
+        if not candidates:
+            raise table.error(
+                f"cannot tell which column holds the label; choose one (columns: {', '.join(table.columns)})"
+            )
+    lcol = _pick(table, label_col, tuple(c for c in CLS_LABEL_COLS if c != tcol.lower()), "label")
+    split_col = next((c for c in table.columns if c.lower() == "split"), None) if split is None else None
+    names = _label_names_file(path)
+    rows, empty = [], 0
+    for rec in table.records:
+        text = _as_text(rec.values.get(tcol))
+        if not text:
+            empty += 1
+            continue
+        label = _parse_labels(rec.values.get(lcol))
+        if label is None or label == []:
+            raise table.error(f"missing label in column {lcol!r}", rec.line)
+        if names is not None:
+            label = _map_names(label, names, table, rec.line)
+        row_split = split or (_as_id(rec.values.get(split_col)).lower() if split_col else None)
+        rows.append(
+            {
+                "text": text,
+                "label": label,
+                "split": SPLIT_ALIASES.get(row_split, row_split) if row_split else None,
+            }
+        )
+    if not rows:
+        raise table.error(f"all {len(table.records)} rows have empty text")
+    if empty:
+        warnings.append(f"{path.name}: skipped {empty} row(s) with empty text")
+    return rows, tcol, lcol
+
+
+def _map_names(label: list[str] | str, names: list[str], table: Table, line: int) -> list[str] | str:
+    def one(v: str) -> str:
+        if v.isdigit() and int(v) < len(names):
+            return names[int(v)]
+        if v in names:
+            return v
+        raise table.error(f"label {v!r} is neither an index into label_names.json nor a label name", line)
+
+    return [one(v) for v in label] if isinstance(label, list) else one(label)
+
+
+def load_classification(
+    source: Path | str | Mapping[str, Path | str],
+    *,
+    name: str = "dataset",
+    text_col: str | None = None,
+    label_col: str | None = None,
+    test_size: float = 0.2,
+    seed: int = 42,
+) -> LabeledDataset:
+    """Load a labelled table (or a folder with ``train`` / ``test`` / ``validation`` files, or a mapping
+    of split → file). Without given splits, a stratified, seeded train/test split is made."""
+    warnings: list[str] = []
+    if isinstance(source, Mapping):
+        files = {SPLIT_ALIASES.get(k, k): Path(v) for k, v in source.items()}
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise DataImportError(path, "file or folder not found")
+        if path.is_dir():
+            files = {
+                _split_name(p): p
+                for p in sorted(path.iterdir())
+                if p.is_file()
+                and p.suffix.lower() in (".csv", ".tsv", ".jsonl", ".parquet", ".json")
+                and _split_name(p) in ("train", "test", "validation")
+            }
+            if not files:
+                raise DataImportError(
+                    path, "no train / test / validation files (CSV, TSV, JSONL or Parquet) in folder"
+                )
+        else:
+            files = {"": path}
+    rows: list[dict[str, Any]] = []
+    for split, path in files.items():
+        part, text_col_used, label_col_used = _read_labeled_file(
+            path, split or None, text_col, label_col, warnings
+        )
+        text_col, label_col = text_col or text_col_used, label_col or label_col_used
+        rows.extend(part)
+    frame = pd.DataFrame(rows)
+    multi = any(isinstance(v, list) for v in frame["label"])
+    if multi:
+        frame["labels"] = [v if isinstance(v, list) else [v] for v in frame["label"]]
+        frame = frame.drop(columns=["label"])
+        all_labels = sorted({x for v in frame["labels"] for x in v}, key=_natural)
+    else:
+        frame["label"] = frame["label"].astype(str)
+        all_labels = sorted(frame["label"].unique().tolist(), key=_natural)
+    if len(all_labels) < 2:
+        raise DataImportError(
+            next(iter(files.values())), f"needs at least 2 distinct labels, found {all_labels}"
+        )
+    if frame["split"].isna().all():
+        frame["split"] = _stratified_split(frame, multi, test_size, seed)
+        warnings.append(
+            f"no split given: made a stratified {1 - test_size:.0%}/{test_size:.0%} train/test split (seed {seed})"
+        )
+    elif frame["split"].isna().any():
+        missing = int(frame["split"].isna().sum())
+        raise DataImportError(
+            next(iter(files.values())), f"{missing} row(s) have no value in the split column"
+        )
+    names_file = _label_names_file(next(iter(files.values())))
+    if names_file:
+        all_labels = [n for n in names_file if n in set(all_labels)]
+    return LabeledDataset(name, frame.reset_index(drop=True), tuple(all_labels), multi, tuple(warnings))
+
+
+def _natural(value: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", value))
+
+
+def _stratified_split(frame: pd.DataFrame, multi: bool, test_size: float, seed: int) -> list[str]:
+    from sklearn.model_selection import train_test_split
+
+    strat = frame["labels"].map(lambda v: v[0]) if multi else frame["label"]
+    counts = Counter(strat)
+    can_stratify = all(c >= 2 for c in counts.values()) and len(counts) <= int(len(frame) * test_size)
+    idx = list(range(len(frame)))
+    _train_idx, test_idx = train_test_split(
+        idx, test_size=test_size, random_state=seed, stratify=strat if can_stratify else None
+    )
+    out = ["train"] * len(frame)
+    for i in test_idx:
+        out[i] = "test"
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# kind detection, data folder scan
+# --------------------------------------------------------------------------------------------------
+def detect_kind(path: Path) -> str:
+    """``retrieval`` for BEIR folders / zips, ``classification`` for tables or folders of split files."""
+    if path.is_file() and path.suffix.lower() == ".zip":
+        return "retrieval"
+    if path.is_dir():
+        if any(path.glob("corpus.*")) or (path / "qrels").is_dir() or any(path.glob("*/corpus.*")):
+            return "retrieval"
+        return "classification"
+    return "classification"
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A dataset found in the data folder, ready for one-click import."""
+
+    name: str
+    kind: str
+    path: Path
+    description: str = ""
+    license: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def scan_data_dir(folder: Path | str | None = None) -> list[DataSource]:
+    """List importable datasets in ``ESL_DATA_DIR`` (sub-folders in BEIR or classification layout)."""
+    from core.config import get_settings
+
+    folder = Path(folder) if folder else get_settings().data_dir
+    if not folder.is_dir():
+        return []
+    provenance: dict[str, Any] = {}
+    prov_file = folder / "PROVENANCE.json"
+    if prov_file.exists():
+        try:
+            provenance = json.loads(prov_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            provenance = {}
+    sources = []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        has_data = (
+            any(sub.glob("*.jsonl"))
+            or any(sub.glob("*.csv"))
+            or any(sub.glob("*.parquet"))
+            or any(sub.glob("*.tsv"))
+        )
+        if not has_data:
+            continue
+        info = provenance.get(sub.name, {})
+        sources.append(
+            DataSource(
+                name=sub.name,
+                kind=detect_kind(sub),
+                path=sub,
+                description=str(info.get("domain") or info.get("kind") or ""),
+                license=str(info.get("license") or ""),
+            )
+        )
+    for zipped in sorted(folder.glob("*.zip")):
+        sources.append(DataSource(name=zipped.stem, kind="retrieval", path=zipped))
+    return sources
+
+
+# --------------------------------------------------------------------------------------------------
+# store integration
+# --------------------------------------------------------------------------------------------------
+def load_path(
+    path: Path | str,
+    *,
+    kind: str | None = None,
+    name: str | None = None,
+    text_col: str | None = None,
+    label_col: str | None = None,
+    test_size: float = 0.2,
+    seed: int = 42,
+) -> Dataset:
+    """Load a dataset straight from a path (no workspace needed)."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataImportError(path, "file or folder not found")
+    kind = kind or detect_kind(path)
+    name = name or (path.stem if path.is_file() else path.name)
+    if kind == "retrieval":
+        return load_retrieval_beir(path, name=name)
+    if kind == "classification":
+        return load_classification(
+            path, name=name, text_col=text_col, label_col=label_col, test_size=test_size, seed=seed
+        )
+    raise DataImportError(path, f"unknown dataset kind {kind!r} (use retrieval or classification)")
+
+
+def _write_files(ds: Dataset):
+    def write(folder: Path) -> None:
+        if isinstance(ds, RetrievalDataset):
+            ds.corpus.to_parquet(folder / "corpus.parquet", index=False)
+            ds.queries.to_parquet(folder / "queries.parquet", index=False)
+            ds.qrels.to_parquet(folder / "qrels.parquet", index=False)
+            meta = {"kind": ds.kind, "warnings": list(ds.warnings)}
+        else:
+            ds.data.to_parquet(folder / "data.parquet", index=False)
+            meta = {
+                "kind": ds.kind,
+                "label_names": list(ds.label_names),
+                "multi_label": ds.multi_label,
+                "warnings": list(ds.warnings),
+            }
+        (folder / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+    return write
+
+
+def save_dataset(
+    ws: Workspace, ds: Dataset, name: str | None = None, source: str | None = None
+) -> DatasetRecord:
+    """Store a loaded dataset in the workspace under ``name`` (atomic)."""
+    name = name or ds.name
+    summary = dataset_summary(ds) | {"name": name}
+    return ws.add_dataset(name, ds.kind, _write_files(ds), summary, source=source)
+
+
+def import_dataset(
+    ws: Workspace, path: Path | str, *, name: str | None = None, **options: Any
+) -> tuple[DatasetRecord, Dataset]:
+    """Load ``path`` and store it; nothing is stored if any check fails."""
+    ds = load_path(path, name=name, **options)
+    record = save_dataset(ws, ds, name or ds.name, source=str(Path(path).expanduser().resolve()))
+    return record, ds
+
+
+@functools.lru_cache(maxsize=16)
+def _load_stored(folder: str, name: str, mtime: float) -> Dataset:
+    path = Path(folder)
+    meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    if meta["kind"] == "retrieval":
+        return RetrievalDataset(
+            name,
+            pd.read_parquet(path / "corpus.parquet"),
+            pd.read_parquet(path / "queries.parquet"),
+            pd.read_parquet(path / "qrels.parquet"),
+            tuple(meta.get("warnings", [])),
+        )
+    data = pd.read_parquet(path / "data.parquet")
+    if meta.get("multi_label"):
+        data["labels"] = [list(v) for v in data["labels"]]
+    return LabeledDataset(
+        name, data, tuple(meta["label_names"]), bool(meta.get("multi_label")), tuple(meta.get("warnings", []))
+    )
+
+
+def load_dataset(ws: Workspace, name: str) -> Dataset:
+    """Load a stored dataset by name."""
+    record = ws.get_dataset(name)
+    if record is None:
+        known = ", ".join(r.name for r in ws.list_datasets()) or "none yet"
+        raise StoreError(f"No dataset named {name!r} in the workspace (known: {known}).")
+    return _load_stored(str(record.folder), record.name, (record.folder / "meta.json").stat().st_mtime)
+
+
+def resolve_dataset(ws: Workspace, name_or_path: str, **options: Any) -> Dataset:
+    """A stored dataset by name, else a dataset loaded from a path (not imported), else a data-folder name."""
+    if ws.get_dataset(name_or_path) is not None:
+        return load_dataset(ws, name_or_path)
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        return load_path(path, **options)
+    for source in scan_data_dir():
+        if source.name == name_or_path:
+            return load_path(source.path, kind=source.kind, **options)
+    raise StoreError(
+        f"{name_or_path!r} is neither a dataset in the workspace nor an existing path "
+        "(import it with `python -m core datasets import PATH`)."
+    )
+
+
+def cleanup_stale_files(ws: Workspace) -> None:
+    """Remove staging leftovers of crashed imports (dataset folders never recorded are invisible anyway)."""
+    ws.cleanup_staging()
+    import time
+
+    known = {r.folder.name for r in ws.list_datasets()}
+    for folder in (ws.home / "datasets").iterdir():
+        if folder.name not in known and folder.is_dir() and time.time() - folder.stat().st_mtime > 3600:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,282 @@
+"""Low-level readers for user files: encoding fallback, size limits, tables with line numbers, safe archives.
+
+Every problem is raised as :class:`DataImportError` naming the file, the line (or row) and the problem,
+so that the UI and the CLI can show one clear sentence.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from core.config import get_settings
+
+__all__ = [
+    "TABLE_SUFFIXES",
+    "DataImportError",
+    "Record",
+    "Table",
+    "check_size",
+    "extract_zip_safely",
+    "read_table",
+    "read_text",
+]
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet", ".txt", ".trec", ".qrels")
+csv.field_size_limit(1 << 30)
+
+
+class DataImportError(Exception):
+    """A user file cannot be imported. ``str(err)`` is the one-line message shown to the user."""
+
+    def __init__(self, file: str | Path, problem: str, line: int | None = None, *, row_word: str = "line"):
+        self.file = str(file)
+        self.line = line
+        self.problem = problem
+        where = f"{Path(self.file).name}" + (f", {row_word} {line}" if line is not None else "")
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass
+class Record:
+    """One row of a table and where it came from."""
+
+    line: int
+    values: dict[str, Any]
+
+
+@dataclass
+class Table:
+    path: Path
+    columns: list[str]
+    records: list[Record]
+    warnings: list[str] = field(default_factory=list)
+    row_word: str = "line"
+
+    def error(self, problem: str, line: int | None = None) -> DataImportError:
+        return DataImportError(self.path, problem, line, row_word=self.row_word)
+
+
+def check_size(path: Path, limit: int | None = None) -> None:
+    """Refuse files above the configured limit (``ESL_MAX_FILE_MB``, default 1 GB)."""
+    limit = get_settings().max_file_bytes if limit is None else limit
+    size = path.stat().st_size
+    if size > limit:
+        raise DataImportError(
+            path,
+            f"file is {size / 1e6:,.1f} MB, over the {limit / 1e6:,.0f} MB limit (set ESL_MAX_FILE_MB to raise it)",
+        )
+
+
+def read_text(path: Path, warnings: list[str] | None = None) -> str:
+    """Decode a text file: UTF-8 (a BOM is dropped), else Latin-1 with a warning."""
+    if not path.exists():
+        raise DataImportError(path, "file not found")
+    if path.is_dir():
+        raise DataImportError(path, "is a folder, not a file")
+    check_size(path)
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        msg = f"{path.name}: not valid UTF-8 (first bad byte on line {line}); read as Latin-1 — check accented characters"
+        if warnings is not None:
+            warnings.append(msg)
+        return raw.decode("latin-1")
+
+
+def _format_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json"):
+        return "jsonl"
+    if suffix == ".parquet":
+        return "parquet"
+    if suffix in (".tsv", ".trec", ".qrels", ".txt"):
+        return "tsv"
+    if suffix == ".csv":
+        return "csv"
+    raise DataImportError(path, f"unsupported file type {suffix or '(none)'}; use CSV, TSV, JSONL or Parquet")
+
+
+def read_table(path: Path | str, *, header: bool = True) -> Table:
+    """Read a CSV / TSV / JSONL / Parquet file into records with line numbers.
+
+    With ``header=False`` (TSV only) columns are named ``0, 1, 2 …`` and split on any whitespace.
+    """
+    path = Path(path)
+    fmt = _format_of(path)
+    if fmt == "parquet":
+        return _read_parquet(path)
+    warnings: list[str] = []
+    text = read_text(path, warnings)
+    if fmt == "jsonl":
+        table = _read_jsonl(path, text)
+    elif header:
+        table = _read_delimited(path, text, "\t" if fmt == "tsv" else ",")
+    else:
+        table = _read_whitespace(path, text)
+    table.warnings = warnings + table.warnings
+    return table
+
+
+def _read_parquet(path: Path) -> Table:
+    import pyarrow.parquet as pq
+
+    check_size(path)
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except Exception as err:
+        raise DataImportError(path, f"not a readable Parquet file ({err})") from err
+    columns = [str(c) for c in frame.columns]
+    records = [
+        Record(i + 1, {str(k): _plain(v) for k, v in row.items()})
+        for i, row in enumerate(frame.to_dict(orient="records"))
+    ]
+    return Table(path, columns, records, row_word="row")
+
+
+def _plain(value: Any) -> Any:
+    """numpy / pandas scalars and arrays → plain Python."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    try:
+        import pandas as pd
+
+        if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+def _read_jsonl(path: Path, text: str) -> Table:
+    stripped = text.lstrip()
+    if path.suffix.lower() == ".json" and stripped.startswith("["):
+        try:
+            rows = json.loads(stripped)
+        except json.JSONDecodeError as err:
+            raise DataImportError(path, f"invalid JSON ({err.msg})", err.lineno) from err
+        if not all(isinstance(r, dict) for r in rows):
+            raise DataImportError(path, "expected a list of JSON objects")
+        records = [Record(i + 1, r) for i, r in enumerate(rows)]
+        return Table(path, _columns_of(records), records, row_word="item")
+    records: list[Record] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataImportError(path, f"invalid JSON ({err.msg} at column {err.colno})", lineno) from err
+        if not isinstance(obj, dict):
+            raise DataImportError(path, f"expected a JSON object, found {type(obj).__name__}", lineno)
+        records.append(Record(lineno, obj))
+    return Table(path, _columns_of(records), records)
+
+
+def _columns_of(records: list[Record]) -> list[str]:
+    seen: dict[str, None] = {}
+    for rec in records[:1000]:
+        for key in rec.values:
+            seen.setdefault(str(key), None)
+    return list(seen)
+
+
+def _read_delimited(path: Path, text: str, delimiter: str) -> Table:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DataImportError(path, "file is empty") from None
+    except csv.Error as err:
+        raise DataImportError(path, f"malformed header ({err})", 1) from err
+    header = [h.strip() for h in header]
+    if not any(header):
+        raise DataImportError(path, "the header row is empty", 1)
+    dupes = {h for h in header if header.count(h) > 1}
+    if dupes:
+        raise DataImportError(path, f"duplicate column names in header: {sorted(dupes)}", 1)
+    records: list[Record] = []
+    start = 2
+    try:
+        for row in reader:
+            lineno = start
+            start = reader.line_num + 1
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) != len(header):
+                raise DataImportError(
+                    path, f"expected {len(header)} fields ({delimiter!r}-separated), found {len(row)}", lineno
+                )
+            records.append(Record(lineno, dict(zip(header, row, strict=True))))
+    except csv.Error as err:
+        raise DataImportError(path, f"malformed row ({err})", reader.line_num) from err
+    return Table(path, header, records)
+
+
+def _read_whitespace(path: Path, text: str) -> Table:
+    records = []
+    width = None
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        if width is None:
+            width = len(parts)
+        elif len(parts) != width:
+            raise DataImportError(path, f"expected {width} columns, found {len(parts)}", lineno)
+        records.append(Record(lineno, {str(i): p for i, p in enumerate(parts)}))
+    return Table(path, [str(i) for i in range(width or 0)], records)
+
+
+def iter_zip_members(archive: zipfile.ZipFile) -> Iterator[zipfile.ZipInfo]:
+    for info in archive.infolist():
+        if not info.is_dir():
+            yield info
+
+
+def extract_zip_safely(zip_path: Path, dest: Path, limit: int | None = None) -> Path:
+    """Extract a zip archive into ``dest``, refusing members that escape it, links, and archives whose
+    unpacked size exceeds the file-size limit. Returns ``dest``."""
+    limit = get_settings().max_file_bytes if limit is None else limit
+    check_size(zip_path, limit)
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except zipfile.BadZipFile as err:
+        raise DataImportError(zip_path, f"not a valid zip archive ({err})") from err
+    with archive:
+        total = 0
+        dest_resolved = dest.resolve()
+        for info in archive.infolist():
+            name = info.filename
+            pure = PurePosixPath(name.replace("\\", "/"))
+            if pure.is_absolute() or ".." in pure.parts or (len(name) > 1 and name[1] == ":"):
+                raise DataImportError(zip_path, f"archive member {name!r} has a path escaping the folder")
+            target = (dest / pure).resolve()
+            if not target.is_relative_to(dest_resolved):
+                raise DataImportError(zip_path, f"archive member {name!r} has a path escaping the folder")
+            mode = (info.external_attr >> 16) & 0o170000
+            if mode == 0o120000:
+                raise DataImportError(
+                    zip_path, f"archive member {name!r} is a symbolic link; links are not accepted"
+                )
+            total += info.file_size
+            if total > limit:
+                raise DataImportError(
+                    zip_path,
+                    f"archive unpacks to over {limit / 1e6:,.0f} MB (set ESL_MAX_FILE_MB to raise it)",
+                )
+        for info in iter_zip_members(archive):
+            target = dest / PurePosixPath(info.filename.replace("\\", "/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(info) as src, open(target, "wb") as out:
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
+    return dest

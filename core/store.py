@@ -1,0 +1,640 @@
+"""The workspace: one SQLite database (WAL mode) plus files beside it.
+
+Layout of ``ESL_HOME``::
+
+    workspace.sqlite        datasets, models, runs, run events
+    datasets/<folder>/      Parquet files of one imported dataset (folder name is random; names live in SQL)
+    models/<name>/          models trained in the app
+    runs/<run id>/          artifacts of a run (TREC files, charts, exported models)
+    cache/                  embedding cache, ONNX exports, numba cache
+    tmp/                    staging area: everything is written here first, then renamed into place
+
+Every write is atomic: files are staged in ``tmp/`` and moved into place inside the same SQL transaction
+that records them, so a failed import or a crash leaves no half-written dataset or model behind.
+Connections are short-lived and use ``BEGIN IMMEDIATE`` for writes, so several app sessions, worker
+processes and CLI calls can share one workspace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.config import get_settings
+
+__all__ = [
+    "DatasetRecord",
+    "ModelRecord",
+    "RunEvent",
+    "RunRecord",
+    "StoreError",
+    "Workspace",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "open_workspace",
+]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasets (
+    name     TEXT PRIMARY KEY,
+    kind     TEXT NOT NULL,
+    folder   TEXT NOT NULL UNIQUE,
+    summary  TEXT NOT NULL,
+    source   TEXT,
+    created  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS models (
+    name     TEXT PRIMARY KEY,
+    kind     TEXT NOT NULL,
+    path     TEXT NOT NULL,
+    base     TEXT,
+    meta     TEXT NOT NULL DEFAULT '{}',
+    run_id   TEXT,
+    created  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id               TEXT PRIMARY KEY,
+    kind             TEXT NOT NULL,
+    title            TEXT NOT NULL DEFAULT '',
+    queue            TEXT,
+    status           TEXT NOT NULL,
+    config           TEXT NOT NULL DEFAULT '{}',
+    result           TEXT,
+    error            TEXT,
+    pid              INTEGER,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    step             INTEGER,
+    total            INTEGER,
+    loss             REAL,
+    message          TEXT,
+    created          REAL NOT NULL,
+    started          REAL,
+    finished         REAL,
+    updated          REAL
+);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status, created);
+CREATE TABLE IF NOT EXISTS run_events (
+    run_id   TEXT NOT NULL,
+    ts       REAL NOT NULL,
+    kind     TEXT NOT NULL,
+    step     INTEGER,
+    total    INTEGER,
+    loss     REAL,
+    message  TEXT
+);
+CREATE INDEX IF NOT EXISTS run_events_by_run ON run_events(run_id, ts);
+"""
+
+RUN_STATUSES = ("queued", "running", "done", "failed", "cancelled", "lost")
+FINISHED_STATUSES = ("done", "failed", "cancelled", "lost")
+_NAME_RE = re.compile(r"^[\w][\w .,+@()\-]{0,99}$")
+
+
+class StoreError(Exception):
+    """A workspace operation that cannot be done (name taken, unknown name, bad name)."""
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    name: str
+    kind: str
+    folder: Path
+    summary: dict[str, Any]
+    source: str | None
+    created: float
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    name: str
+    kind: str
+    path: str
+    base: str | None
+    meta: dict[str, Any]
+    run_id: str | None
+    created: float
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    kind: str
+    title: str
+    queue: str | None
+    status: str
+    config: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    pid: int | None
+    cancel_requested: bool
+    step: int | None
+    total: int | None
+    loss: float | None
+    message: str | None
+    created: float
+    started: float | None
+    finished: float | None
+    updated: float | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def finished_ok(self) -> bool:
+        return self.status == "done"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ("queued", "running")
+
+    @property
+    def elapsed_s(self) -> float | None:
+        if self.started is None:
+            return None
+        return (self.finished or time.time()) - self.started
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left, extrapolated from progress so far (None when unknown)."""
+        if self.status != "running" or not self.step or not self.total or self.started is None:
+            return None
+        elapsed = time.time() - self.started
+        return max(0.0, elapsed / self.step * (self.total - self.step))
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    ts: float
+    kind: str
+    step: int | None
+    total: int | None
+    loss: float | None
+    message: str | None
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    """JSON version of :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, json.dumps(obj, indent=2, default=str).encode("utf-8"))
+
+
+def _loads(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
+class Workspace:
+    """Handle on one workspace folder. Cheap to create; safe to share between threads."""
+
+    def __init__(self, home: Path | str | None = None):
+        self.home = Path(home).expanduser().resolve() if home else get_settings().home
+        for sub in ("datasets", "models", "runs", "cache", "tmp"):
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.executescript(SCHEMA)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.home / "workspace.sqlite"
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def staging_dir(self) -> Path:
+        """A fresh folder under ``tmp/`` for staging files before they are moved into place."""
+        path = self.home / "tmp" / f"{int(time.time())}-{uuid.uuid4().hex[:12]}"
+        path.mkdir(parents=True)
+        return path
+
+    def cache_dir(self, *parts: str) -> Path:
+        path = self.home.joinpath("cache", *parts)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def cleanup_staging(self, older_than_s: float = 3600.0) -> int:
+        """Remove staging folders left by crashed processes (only old ones: others may be in use)."""
+        removed = 0
+        now = time.time()
+        for child in (self.home / "tmp").iterdir():
+            try:
+                if now - child.stat().st_mtime > older_than_s:
+                    shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
+
+    @staticmethod
+    def check_name(name: str, what: str = "name") -> str:
+        name = (name or "").strip()
+        if not _NAME_RE.match(name):
+            raise StoreError(
+                f"Invalid {what} {name!r}: use 1–100 letters, digits, spaces or . , + @ ( ) - _ "
+                "and start with a letter or digit."
+            )
+        return name
+
+    # -- datasets ---------------------------------------------------------------------------------
+    def add_dataset(
+        self,
+        name: str,
+        kind: str,
+        write_files: Callable[[Path], None],
+        summary: dict[str, Any],
+        source: str | None = None,
+    ) -> DatasetRecord:
+        """Store a dataset atomically: ``write_files(folder)`` writes into a staging folder that only
+        becomes visible, together with its row, if everything succeeded."""
+        name = self.check_name(name, "dataset name")
+        if self.get_dataset(name) is not None:
+            raise StoreError(
+                f"A dataset named {name!r} already exists; choose another name or delete it first."
+            )
+        stage = self.staging_dir()
+        folder = uuid.uuid4().hex
+        final = self.home / "datasets" / folder
+        try:
+            write_files(stage)
+            created = time.time()
+            with self.transaction() as conn:
+                if conn.execute("SELECT 1 FROM datasets WHERE name=?", (name,)).fetchone():
+                    raise StoreError(f"A dataset named {name!r} already exists.")
+                conn.execute(
+                    "INSERT INTO datasets(name, kind, folder, summary, source, created) VALUES (?,?,?,?,?,?)",
+                    (name, kind, folder, json.dumps(summary), source, created),
+                )
+                os.rename(stage, final)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            if final.exists() and self._dataset_row_by_folder(folder) is None:
+                shutil.rmtree(final, ignore_errors=True)
+            raise
+        return DatasetRecord(name, kind, final, summary, source, created)
+
+    def _dataset_row_by_folder(self, folder: str) -> sqlite3.Row | None:
+        with self._read() as conn:
+            return conn.execute("SELECT * FROM datasets WHERE folder=?", (folder,)).fetchone()
+
+    def _dataset_from_row(self, row: sqlite3.Row) -> DatasetRecord:
+        return DatasetRecord(
+            name=row["name"],
+            kind=row["kind"],
+            folder=self.home / "datasets" / row["folder"],
+            summary=json.loads(row["summary"]),
+            source=row["source"],
+            created=row["created"],
+        )
+
+    def get_dataset(self, name: str) -> DatasetRecord | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM datasets WHERE name=?", (name,)).fetchone()
+        return self._dataset_from_row(row) if row else None
+
+    def list_datasets(self, kind: str | None = None) -> list[DatasetRecord]:
+        with self._read() as conn:
+            if kind:
+                rows = conn.execute("SELECT * FROM datasets WHERE kind=? ORDER BY name", (kind,)).fetchall()
+            else:
+                rows = conn.execute("SELECT * FROM datasets ORDER BY name").fetchall()
+        return [self._dataset_from_row(r) for r in rows]
+
+    def rename_dataset(self, old: str, new: str) -> None:
+        new = self.check_name(new, "dataset name")
+        with self.transaction() as conn:
+            if not conn.execute("SELECT 1 FROM datasets WHERE name=?", (old,)).fetchone():
+                raise StoreError(f"No dataset named {old!r}.")
+            if conn.execute("SELECT 1 FROM datasets WHERE name=?", (new,)).fetchone():
+                raise StoreError(f"A dataset named {new!r} already exists.")
+            conn.execute("UPDATE datasets SET name=? WHERE name=?", (new, old))
+
+    def delete_dataset(self, name: str) -> None:
+        with self.transaction() as conn:
+            row = conn.execute("SELECT folder FROM datasets WHERE name=?", (name,)).fetchone()
+            if not row:
+                raise StoreError(f"No dataset named {name!r}.")
+            conn.execute("DELETE FROM datasets WHERE name=?", (name,))
+        shutil.rmtree(self.home / "datasets" / row["folder"], ignore_errors=True)
+
+    # -- models -----------------------------------------------------------------------------------
+    def register_model(
+        self,
+        name: str,
+        kind: str,
+        path: str | Path,
+        *,
+        base: str | None = None,
+        meta: dict[str, Any] | None = None,
+        run_id: str | None = None,
+        replace: bool = False,
+    ) -> ModelRecord:
+        """Record a model (a folder on disk) under ``name``."""
+        name = self.check_name(name, "model name")
+        created = time.time()
+        with self.transaction() as conn:
+            exists = conn.execute("SELECT 1 FROM models WHERE name=?", (name,)).fetchone()
+            if exists and not replace:
+                raise StoreError(f"A model named {name!r} is already registered.")
+            conn.execute(
+                "INSERT OR REPLACE INTO models(name, kind, path, base, meta, run_id, created) VALUES (?,?,?,?,?,?,?)",
+                (name, kind, str(path), base, json.dumps(meta or {}), run_id, created),
+            )
+        return ModelRecord(name, kind, str(path), base, meta or {}, run_id, created)
+
+    def install_model(
+        self,
+        name: str,
+        kind: str,
+        staged_folder: Path,
+        *,
+        base: str | None = None,
+        meta: dict[str, Any] | None = None,
+        run_id: str | None = None,
+    ) -> ModelRecord:
+        """Move a fully written model folder into ``models/`` and register it, atomically."""
+        name = self.check_name(name, "model name")
+        final = self.home / "models" / re.sub(r"[^\w.\-]+", "_", name)
+        if final.exists():
+            final = final.with_name(f"{final.name}-{uuid.uuid4().hex[:6]}")
+        created = time.time()
+        try:
+            with self.transaction() as conn:
+                if conn.execute("SELECT 1 FROM models WHERE name=?", (name,)).fetchone():
+                    raise StoreError(f"A model named {name!r} is already registered.")
+                conn.execute(
+                    "INSERT INTO models(name, kind, path, base, meta, run_id, created) VALUES (?,?,?,?,?,?,?)",
+                    (name, kind, str(final), base, json.dumps(meta or {}), run_id, created),
+                )
+                shutil.move(str(staged_folder), final)
+        except BaseException:
+            if final.exists() and self.get_model(name) is None:
+                shutil.rmtree(final, ignore_errors=True)
+            raise
+        return ModelRecord(name, kind, str(final), base, meta or {}, run_id, created)
+
+    def _model_from_row(self, row: sqlite3.Row) -> ModelRecord:
+        return ModelRecord(
+            name=row["name"],
+            kind=row["kind"],
+            path=row["path"],
+            base=row["base"],
+            meta=json.loads(row["meta"] or "{}"),
+            run_id=row["run_id"],
+            created=row["created"],
+        )
+
+    def get_model(self, name: str) -> ModelRecord | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM models WHERE name=?", (name,)).fetchone()
+        return self._model_from_row(row) if row else None
+
+    def list_models(self, kind: str | None = None) -> list[ModelRecord]:
+        with self._read() as conn:
+            if kind:
+                rows = conn.execute("SELECT * FROM models WHERE kind=? ORDER BY created", (kind,)).fetchall()
+            else:
+                rows = conn.execute("SELECT * FROM models ORDER BY created").fetchall()
+        return [self._model_from_row(r) for r in rows]
+
+    def delete_model(self, name: str, *, delete_files: bool = True) -> None:
+        with self.transaction() as conn:
+            row = conn.execute("SELECT path FROM models WHERE name=?", (name,)).fetchone()
+            if not row:
+                raise StoreError(f"No model named {name!r}.")
+            conn.execute("DELETE FROM models WHERE name=?", (name,))
+        path = Path(row["path"])
+        if delete_files and path.is_relative_to(self.home / "models"):
+            shutil.rmtree(path, ignore_errors=True)
+
+    # -- runs -------------------------------------------------------------------------------------
+    def create_run(
+        self,
+        kind: str,
+        config: dict[str, Any],
+        *,
+        title: str = "",
+        queue: str | None = None,
+        status: str = "queued",
+    ) -> str:
+        """Insert a run and return its id (also the name of its artifact folder)."""
+        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        now = time.time()
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO runs(id, kind, title, queue, status, config, created, updated, started)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    run_id,
+                    kind,
+                    title,
+                    queue,
+                    status,
+                    json.dumps(config, default=str),
+                    now,
+                    now,
+                    now if status == "running" else None,
+                ),
+            )
+        return run_id
+
+    _RUN_FIELDS = frozenset(
+        {
+            "status",
+            "result",
+            "error",
+            "pid",
+            "cancel_requested",
+            "step",
+            "total",
+            "loss",
+            "message",
+            "started",
+            "finished",
+            "title",
+            "config",
+        }
+    )
+
+    def update_run(
+        self, run_id: str, *, only_if_status: tuple[str, ...] | None = None, **fields: Any
+    ) -> bool:
+        """Update columns of a run; with ``only_if_status`` the update happens only from those states.
+        Returns whether a row changed."""
+        unknown = set(fields) - self._RUN_FIELDS
+        if unknown:
+            raise StoreError(f"Unknown run fields: {sorted(unknown)}")
+        values = {
+            k: (json.dumps(v, default=str) if k in ("result", "config") and v is not None else v)
+            for k, v in fields.items()
+        }
+        if "cancel_requested" in values:
+            values["cancel_requested"] = int(bool(values["cancel_requested"]))
+        values["updated"] = time.time()
+        sets = ", ".join(f"{k}=?" for k in values)
+        sql = f"UPDATE runs SET {sets} WHERE id=?"
+        params: list[Any] = [*values.values(), run_id]
+        if only_if_status:
+            sql += f" AND status IN ({','.join('?' * len(only_if_status))})"
+            params.extend(only_if_status)
+        with self.transaction() as conn:
+            cur = conn.execute(sql, params)
+            return cur.rowcount > 0
+
+    def _run_from_row(self, row: sqlite3.Row) -> RunRecord:
+        return RunRecord(
+            id=row["id"],
+            kind=row["kind"],
+            title=row["title"],
+            queue=row["queue"],
+            status=row["status"],
+            config=_loads(row["config"]) or {},
+            result=_loads(row["result"]),
+            error=row["error"],
+            pid=row["pid"],
+            cancel_requested=bool(row["cancel_requested"]),
+            step=row["step"],
+            total=row["total"],
+            loss=row["loss"],
+            message=row["message"],
+            created=row["created"],
+            started=row["started"],
+            finished=row["finished"],
+            updated=row["updated"],
+        )
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        return self._run_from_row(row) if row else None
+
+    def list_runs(
+        self,
+        kind: str | tuple[str, ...] | None = None,
+        status: tuple[str, ...] | None = None,
+        limit: int = 500,
+    ) -> list[RunRecord]:
+        """Newest first."""
+        sql, params = "SELECT * FROM runs", []
+        clauses = []
+        if kind:
+            kinds = (kind,) if isinstance(kind, str) else kind
+            clauses.append(f"kind IN ({','.join('?' * len(kinds))})")
+            params.extend(kinds)
+        if status:
+            clauses.append(f"status IN ({','.join('?' * len(status))})")
+            params.extend(status)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY created DESC LIMIT ?"
+        params.append(limit)
+        with self._read() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [self._run_from_row(r) for r in rows]
+
+    def delete_run(self, run_id: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM run_events WHERE run_id=?", (run_id,))
+            conn.execute("DELETE FROM runs WHERE id=?", (run_id,))
+        shutil.rmtree(self.home / "runs" / run_id, ignore_errors=True)
+
+    def run_dir(self, run_id: str) -> Path:
+        path = self.home / "runs" / run_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def add_event(
+        self,
+        run_id: str,
+        kind: str,
+        *,
+        step: int | None = None,
+        total: int | None = None,
+        loss: float | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Append a progress point or a log line to a run."""
+        now = time.time()
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO run_events(run_id, ts, kind, step, total, loss, message) VALUES (?,?,?,?,?,?,?)",
+                (run_id, now, kind, step, total, loss, message),
+            )
+            if kind == "progress":
+                sets = ["updated=?"]
+                params: list[Any] = [now]
+                for col, val in (("step", step), ("total", total), ("loss", loss), ("message", message)):
+                    if val is not None:
+                        sets.append(f"{col}=?")
+                        params.append(val)
+                conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", [*params, run_id])
+
+    def events(self, run_id: str, kind: str | None = None, last: int | None = None) -> list[RunEvent]:
+        sql = "SELECT ts, kind, step, total, loss, message FROM run_events WHERE run_id=?"
+        params: list[Any] = [run_id]
+        if kind:
+            sql += " AND kind=?"
+            params.append(kind)
+        sql += " ORDER BY ts DESC, rowid DESC" if last else " ORDER BY ts, rowid"
+        if last:
+            sql += " LIMIT ?"
+            params.append(last)
+        with self._read() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        events = [RunEvent(r["ts"], r["kind"], r["step"], r["total"], r["loss"], r["message"]) for r in rows]
+        return list(reversed(events)) if last else events
+
+
+def open_workspace(home: Path | str | None = None) -> Workspace:
+    """Open (creating if needed) the workspace at ``home`` or ``ESL_HOME``."""
+    return Workspace(home)
