@@ -1,0 +1,72 @@
+"""Thin cached service layer between pages and ``core``.
+
+``st.cache_resource`` holds live objects keyed by names (workspace, models); ``st.cache_data`` holds
+results keyed by names and fingerprints. Pages call these functions instead of ``core`` loaders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from core.config import get_settings
+from core.store import Workspace
+
+
+@st.cache_resource(show_spinner=False)
+def _workspace(home: str) -> Workspace:
+    ws = Workspace(home)
+    from core.datasets import cleanup_stale_files
+
+    cleanup_stale_files(ws)
+    return ws
+
+
+def workspace() -> Workspace:
+    """The workspace of ``ESL_HOME`` (one handle per folder)."""
+    return _workspace(str(get_settings().home))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _dataset(home: str, name: str, created: float) -> Any:
+    from core.datasets import load_dataset
+
+    return load_dataset(Workspace(home), name)
+
+
+def dataset(name: str) -> Any:
+    """A stored dataset by name (cached until it is re-imported)."""
+    ws = workspace()
+    record = ws.get_dataset(name)
+    if record is None:
+        from core.store import StoreError
+
+        raise StoreError(f"No dataset named {name!r}.")
+    return _dataset(str(ws.home), name, record.created)
+
+
+def clear_dataset_cache() -> None:
+    _dataset.clear()
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=4)
+def encoder(model: str, backend: str = "torch", max_seq_length: int | None = None) -> Any:
+    """A bi-encoder as a ``core.embeddings.Encoder``, loaded once per (model, backend, max length)."""
+    from core.embeddings import get_encoder
+
+    return get_encoder(model, workspace(), backend=backend, max_seq_length=max_seq_length)
+
+
+@st.cache_data(show_spinner=False, ttl=3600)
+def device_name() -> str:
+    from core.config import detect_device
+
+    return detect_device()
+
+
+@st.cache_data(show_spinner=False, ttl=600)
+def offline() -> bool:
+    from core.config import is_offline
+
+    return is_offline()

@@ -1,0 +1,39 @@
+"""``python -m core models list|show``."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.cli import print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="models available here (packaged, trained, local)")
+    s = p.add_subparsers(dest="action", required=True)
+    lst = s.add_parser("list", help="available models (JSON list)")
+    lst.add_argument("--kind", help="bi-encoder, cross-encoder, setfit, mlm")
+    lst.set_defaults(handler=_list)
+    show = s.add_parser("show", help="resolve a model name, folder or hub id (JSON)")
+    show.add_argument("name")
+    show.set_defaults(handler=_show)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from core.models import list_models
+    from core.store import open_workspace
+
+    print_json([m.__dict__ for m in list_models(open_workspace(), args.kind)])
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from core.config import detect_device, is_offline
+    from core.models import model_fingerprint, resolve_model
+    from core.store import open_workspace
+
+    info = resolve_model(args.name, open_workspace())
+    print_json(
+        info.__dict__
+        | {"fingerprint": model_fingerprint(info), "device": detect_device(), "offline": is_offline()}
+    )
+    return 0

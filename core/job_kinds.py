@@ -1,0 +1,8 @@
+"""Job kinds and their handlers (``module:function``), imported by the worker only when needed.
+
+Add a line here when a feature adds a kind of background work.
+"""
+
+from __future__ import annotations
+
+JOB_KINDS: dict[str, str] = {}

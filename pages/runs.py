@@ -1,0 +1,6 @@
+"""Placeholder until this page is built (see the open issues)."""
+
+import streamlit as st
+
+st.title("Runs")
+st.info("This page is being built.")
