@@ -409,11 +409,11 @@ def _assemble_retrieval(
     for frame in qrels_frames:
         path = Path(frame.attrs.get("path", "qrels"))
         row_word = frame.attrs.get("row_word", "line")
-        dropped = 0
+        dropped: list[int] = []
         mask = []
         for qid, did, line in zip(frame["query_id"], frame["doc_id"], frame["line"], strict=True):
             if qid in skipped_queries or did in skipped_docs:
-                dropped += 1
+                dropped.append(int(line))
                 mask.append(False)
                 continue
             if qid not in query_ids:
@@ -426,8 +426,9 @@ def _assemble_retrieval(
                 )
             mask.append(True)
         if dropped:
+            where = ", ".join(f"{row_word} {n}" for n in dropped[:5]) + (" …" if len(dropped) > 5 else "")
             warnings.append(
-                f"{path.name}: dropped {dropped} judgement(s) of skipped empty documents or queries"
+                f"{path.name}: dropped {len(dropped)} judgement(s) of skipped empty documents or queries ({where})"
             )
         kept.append(frame[mask].drop(columns=["line"]))
     qrels = pd.concat(kept, ignore_index=True)
@@ -710,7 +711,7 @@ def _split_files(path: Path) -> dict[str, Path]:
         raise DataImportError(
             path, "no train / test / validation files (CSV, TSV, JSONL or Parquet) in folder"
         )
-    return files
+    return {split: files[split] for split in ("train", "validation", "test") if split in files}
 
 
 def load_classification(

@@ -91,8 +91,14 @@ def check_size(path: Path, limit: int | None = None) -> None:
     if size > limit:
         raise DataImportError(
             path,
-            f"file is {size / 1e6:,.1f} MB, over the {limit / 1e6:,.0f} MB limit (set ESL_MAX_FILE_MB to raise it)",
+            f"file is {_mb(size)}, over the {_mb(limit)} limit (set ESL_MAX_FILE_MB to raise it)",
         )
+
+
+def _mb(size: int) -> str:
+    """Bytes as MB the way ``ESL_MAX_FILE_MB`` counts them (2**20 bytes)."""
+    mb = size / 2**20
+    return f"{mb:,.0f} MB" if mb >= 100 else f"{mb:.3g} MB"
 
 
 def read_text(path: Path, warnings: list[str] | None = None) -> str:
@@ -334,7 +340,7 @@ def extract_zip_safely(zip_path: Path, dest: Path, limit: int | None = None) -> 
             if total > limit:
                 raise DataImportError(
                     zip_path,
-                    f"archive unpacks to over {limit / 1e6:,.0f} MB (set ESL_MAX_FILE_MB to raise it)",
+                    f"archive unpacks to over {_mb(limit)}, the file-size limit (set ESL_MAX_FILE_MB to raise it)",
                 )
         for info in iter_zip_members(archive):
             target = dest / PurePosixPath(info.filename.replace("\\", "/"))
