@@ -7,4 +7,6 @@ from __future__ import annotations
 
 JOB_KINDS: dict[str, str] = {
     "evaluate": "core.comparison:evaluate_job",
+    "wizard_verify": "core.wizard_verify:verify_job",
+    "wizard_gotchas": "core.gotchas:gotchas_job",
 }
