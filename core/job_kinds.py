@@ -5,4 +5,6 @@ Add a line here when a feature adds a kind of background work.
 
 from __future__ import annotations
 
-JOB_KINDS: dict[str, str] = {}
+JOB_KINDS: dict[str, str] = {
+    "evaluate": "core.comparison:evaluate_job",
+}
