@@ -52,6 +52,10 @@ def pipeline_spec(rec: Mapping[str, Any], model: str, reranker: str | None = Non
         "reranker": None,
         "rerank_top_k": None,
     }
+    comp = (rec.get("evidence") or {}).get("comparison") or {}
+    measured = (comp.get("strategies") or {}).get(spec["first_stage"]) or {}
+    if measured.get("spec"):  # exactly what was verified (e.g. the tuned hybrid alpha)
+        spec["first_stage_spec"] = measured["spec"]
     if rec.get("reranker"):
         spec["rerank_top_k"] = int(rec["reranker"].get("top_k") or 50)
         spec["reranker"] = reranker  # None: the script says how to add one
@@ -349,29 +353,33 @@ sys.path.insert(0, os.environ.get("ESL_REPO", {repo!r}))
 PIPELINE = {pipeline}
 
 
+def first_stage_spec(pipeline):
+    """The verified first-stage spec when the card has one, else the default spec of that kind."""
+    from core.retrieval import BM25Spec, DenseSpec, HybridSpec, spec_from_dict
+
+    if pipeline.get("first_stage_spec"):
+        return spec_from_dict(pipeline["first_stage_spec"])
+    dense = DenseSpec(model=pipeline["model"], index=pipeline.get("index") or "exact")
+    return {{"bm25": BM25Spec(), "dense": dense, "hybrid": HybridSpec(dense=dense)}}[pipeline["first_stage"]]
+
+
 def build(ds, ws, pipeline):
+    """Index the corpus and return the retriever: first stage, optional PCA, optional rerank."""
     from core.gotchas import PCADenseRetriever
-    from core.retrieval import (
-        BM25Spec, Corpus, DenseSpec, HybridRetriever, HybridSpec, RerankRetriever, RerankSpec, RetrieverBuilder,
-    )
+    from core.retrieval import Corpus, HybridRetriever, RerankRetriever, RerankSpec, RetrieverBuilder
 
     corpus = Corpus.from_dataset(ds)
     builder = RetrieverBuilder(corpus, ws)
-    first = pipeline["first_stage"]
-    dense_spec = DenseSpec(model=pipeline["model"], index=pipeline.get("index") or "exact")
-    retriever = None
-    if first in ("dense", "hybrid"):
-        dense = builder.build(dense_spec)
-        if pipeline.get("dimension"):
-            dense = PCADenseRetriever(dense, int(pipeline["dimension"]))  # PCA fitted on the corpus vectors
-        retriever = dense
-        if first == "hybrid":
-            retriever = HybridRetriever(builder.build(BM25Spec()), dense, HybridSpec(dense=dense_spec))
+    spec = first_stage_spec(pipeline)
+    if pipeline.get("dimension") and spec.kind in ("dense", "hybrid"):
+        dense_spec = spec if spec.kind == "dense" else spec.dense
+        dense = PCADenseRetriever(builder.build(dense_spec), int(pipeline["dimension"]))  # PCA on corpus vectors
+        retriever = dense if spec.kind == "dense" else HybridRetriever(builder.build(spec.sparse), dense, spec)
     else:
-        retriever = builder.build(BM25Spec())
+        retriever = builder.build(spec)
     if pipeline.get("reranker"):
-        spec = RerankSpec(reranker=pipeline["reranker"], top_k=int(pipeline.get("rerank_top_k") or 50))
-        retriever = RerankRetriever(retriever, builder.reranker(spec), corpus, spec)
+        rerank = RerankSpec(first_stage=spec, reranker=pipeline["reranker"], top_k=int(pipeline["rerank_top_k"] or 50))
+        retriever = RerankRetriever(retriever, builder.reranker(rerank), corpus, rerank)
     return retriever
 
 

@@ -355,6 +355,7 @@ def _report_summary(rep: Any, qrels: Mapping[str, Any] | None = None) -> dict[st
         "strategies": {
             n: {
                 "label": r.label,
+                "spec": r.spec,
                 "ndcg@10": r.metrics.get("ndcg@10"),
                 "recall@100": r.metrics.get("recall@100"),
                 "latency_ms_p50": r.latency_ms_p50,
