@@ -326,7 +326,12 @@ def render_card_preview(markdown: str, charts: Mapping[str, bytes], *, key: str)
     """The card's Markdown (image lines dropped) followed by its chart images."""
     import streamlit as st
 
-    text = "\n".join(line for line in markdown.splitlines() if not line.startswith("!["))
+    lines = []
+    for line in markdown.splitlines():
+        if line.startswith("!["):
+            continue
+        lines.append("##" + line if line.startswith("#") else line)  # headings two levels down
+    text = "\n".join(lines)
     with st.container(border=True, key=f"{key}_card"):
         st.markdown(text)
         for name, data in charts.items():
