@@ -20,6 +20,7 @@ __all__ = [
     "METRICS",
     "LatencyStats",
     "evaluate_run",
+    "format_trec_run",
     "measure_latency",
     "paired_significance",
     "rank_curves",
@@ -153,16 +154,22 @@ def measure_latency(
     )
 
 
-def write_trec_run(run: Run, path, tag: str) -> None:  # type: ignore[no-untyped-def]
-    """Write a run in TREC format: ``qid Q0 docid rank score tag``."""
-    from pathlib import Path
-
+def format_trec_run(run: Run, tag: str) -> str:
+    """A run as TREC run-file text: one ``qid Q0 docid rank score tag`` line per result."""
+    tag = "".join(c if c.isalnum() or c in "-_." else "_" for c in tag) or "run"
     lines = []
     for qid, docs in run.items():
         ranked = sorted(docs.items(), key=lambda kv: (-kv[1], kv[0]))
         for rank, (did, score) in enumerate(ranked, start=1):
             lines.append(f"{qid} Q0 {did} {rank} {score:.6f} {tag}")
-    Path(path).write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def write_trec_run(run: Run, path, tag: str) -> None:  # type: ignore[no-untyped-def]
+    """Write a run in TREC format: ``qid Q0 docid rank score tag``."""
+    from pathlib import Path
+
+    Path(path).write_text(format_trec_run(run, tag), encoding="utf-8")
 
 
 def read_trec_run(path) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]

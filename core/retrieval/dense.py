@@ -108,14 +108,28 @@ class DenseRetriever:
             return []
         return self.search_vectors(self.encode_queries(queries), k)
 
+    def recall_vs_exact(self, queries: Sequence[str], k: int = 10) -> float:
+        """Share of the exact top-``k`` neighbours of ``queries`` that this index returns (1.0 for an
+        exact index; below 1.0 is what HNSW loses for its speed)."""
+        if self.spec.index == "exact" or not queries:
+            return 1.0
+        return hnsw_recall(self.doc_vectors, self.encode_queries(queries), k, self.spec, approx=self.index)
+
 
 def hnsw_recall(
-    doc_vectors: np.ndarray, query_vectors: np.ndarray, k: int = 10, spec: DenseSpec | None = None
+    doc_vectors: np.ndarray,
+    query_vectors: np.ndarray,
+    k: int = 10,
+    spec: DenseSpec | None = None,
+    *,
+    approx=None,  # type: ignore[no-untyped-def]
 ) -> float:
-    """Share of the exact top-k neighbours that the HNSW index also returns (1.0 = no loss)."""
+    """Share of the exact top-k neighbours that the HNSW index also returns (1.0 = no loss).
+    ``approx``: an HNSW index already built over ``doc_vectors`` (built from ``spec`` otherwise)."""
     spec = spec or DenseSpec(index="hnsw")
     exact = build_faiss_index(doc_vectors, DenseSpec(index="exact"))
-    approx = build_faiss_index(doc_vectors, spec if spec.index == "hnsw" else DenseSpec(index="hnsw"))
+    if approx is None:
+        approx = build_faiss_index(doc_vectors, spec if spec.index == "hnsw" else DenseSpec(index="hnsw"))
     k = min(k, len(doc_vectors))
     _, e = exact.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
     _, a = approx.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
