@@ -75,6 +75,7 @@ class DenseRetriever:
         self.name = spec.label
         self.corpus = corpus
         self.encoder = encoder
+        self._batches: dict[tuple[str, ...], np.ndarray] = {}  # last query batches and their vectors
         start = time.perf_counter()
         self.doc_vectors, self.from_cache = encode_corpus(
             encoder, corpus.texts, corpus.fingerprint, cache, batch_size=spec.batch_size, progress=progress
@@ -90,7 +91,18 @@ class DenseRetriever:
         )
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
-        return self.encoder.encode(list(queries), batch_size=self.spec.batch_size)
+        """Query vectors. A batch of several queries seen before (the same split searched by the dense
+        strategy and by a hybrid built on it) is not encoded again; single queries always are, so
+        per-query latency includes encoding."""
+        key = tuple(queries)
+        if len(key) > 1 and key in self._batches:
+            return self._batches[key]
+        vectors = self.encoder.encode(list(queries), batch_size=self.spec.batch_size)
+        if len(key) > 1:
+            if len(self._batches) >= 4:
+                self._batches.pop(next(iter(self._batches)))
+            self._batches[key] = vectors
+        return vectors
 
     def search_vectors(self, query_vectors: np.ndarray, k: int) -> list[Hits]:
         k = min(k, len(self.corpus))

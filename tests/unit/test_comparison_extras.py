@@ -115,3 +115,15 @@ def test_latency_and_index_time_are_recorded(tiny, fake_encoder):  # noqa: F811
         assert res.latency_ms_p95 >= res.latency_ms_p50 > 0
         assert res.index_s >= 0 and np.isfinite(res.index_s)
     assert rep.corpus_fingerprint == tiny.fingerprint
+
+
+def test_a_query_batch_is_encoded_once_but_single_queries_every_time(tiny, fake_encoder):  # noqa: F811
+    dense = _builder(tiny, fake_encoder).build(DenseSpec())
+    batch = ["young cat", "interest rates"]
+    calls = fake_encoder.calls
+    first = dense.search(batch, 3)
+    assert dense.search(batch, 3) == first
+    assert fake_encoder.calls == calls + 1
+    dense.search(["young cat"], 3)
+    dense.search(["young cat"], 3)
+    assert fake_encoder.calls == calls + 3
