@@ -42,6 +42,7 @@ __all__ = [
     "pareto_mask",
     "per_query_csv",
     "ranked_lists_frame",
+    "relevance_badge",
     "significance_marker",
     "strategy_colors",
     "trec_zip",
@@ -277,6 +278,20 @@ def ranked_lists_frame(
                 }
             )
     return pd.DataFrame(rows, columns=["strategy", "rank", "doc_id", "score", "relevance", "move"])
+
+
+def relevance_badge(grade: Any) -> str:
+    """A small coloured HTML badge for a qrels grade: green ``rel N``, red ``not rel``, grey ``unjudged``."""
+    if grade is None or pd.isna(grade):
+        color, text = "#9e9e9e", "unjudged"
+    elif grade > 0:
+        color, text = "#2e7d32", f"rel {int(grade)}"
+    else:
+        color, text = WARN_COLOR, "not rel"
+    return (
+        f"<span style='background:{color};color:white;border-radius:4px;padding:0 5px;"
+        f"font-size:0.85em'>{text}</span>"
+    )
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -622,7 +637,8 @@ def render_ranked_lists(
         return
     judged = bool(qrels)
     st.caption(
-        "Relevance from the qrels: ✅ relevant (grade), ✖ judged not relevant, · not judged. "
+        "Relevance from the qrels: **rel N** relevant with grade N, **not rel** judged not relevant, "
+        "**unjudged** not in the qrels. "
         f"Moves are against **{reference}**: ↑ higher, ↓ lower, **new** = not in its list."
         if judged
         else f"Free-text query: no relevance judgements. Moves are against **{reference}**."
@@ -638,8 +654,7 @@ def render_ranked_lists(
             st.markdown(head)
             for _, row in sub.iterrows():
                 title, text = docs.get(row["doc_id"], ("", ""))
-                rel = row["relevance"]
-                mark = "·" if rel is None or pd.isna(rel) else ("✅" + str(int(rel)) if rel > 0 else "✖")
+                mark = relevance_badge(row["relevance"])
                 move = row["move"]
                 move_html = f" <b>{html.escape(move)}</b>" if move and move != "=" else ""
                 body = highlight_terms(text, query, max_chars=220)

@@ -16,38 +16,17 @@ from core.comparison import load_comparison
 from core.datasets import import_dataset
 from core.models import TINY_MODEL, resolve_model
 from core.store import Workspace
-from tests.tiny_data import write_beir
+from tests.tiny_data import PETS_CORPUS, PETS_QRELS, PETS_QUERIES, write_beir
 
 pytestmark = pytest.mark.app
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE = str(REPO / "pages" / "compare.py")
 
-CORPUS = [
-    {"_id": "d1", "title": "Cats", "text": "Cats purr when they are content and relaxed."},
-    {"_id": "d2", "title": "Dogs", "text": "Dogs bark at the postman every morning."},
-    {"_id": "d3", "title": "Birds", "text": "Birds migrate south in winter to find food."},
-    {"_id": "d4", "title": "Fish", "text": "Fish breathe through their gills under water."},
-    {"_id": "d5", "title": "Kittens", "text": "A kitten is a young cat that purrs a lot."},
-    {"_id": "d6", "title": "Puppies", "text": "A puppy is a young dog that barks and plays."},
-]
-QUERIES = [
-    {"_id": "q1", "text": "why do cats purr"},
-    {"_id": "q2", "text": "dogs barking"},
-    {"_id": "q3", "text": "bird migration in winter"},
-    {"_id": "q4", "text": "how do fish breathe"},
-    {"_id": "q5", "text": "young cat"},
-    {"_id": "q6", "text": "young dog"},
-]
-QRELS = {
-    "test": [("q1", "d1", 2), ("q1", "d5", 1), ("q2", "d2", 1), ("q5", "d5", 2), ("q6", "d6", 1)],
-    "train": [("q3", "d3", 1), ("q4", "d4", 1), ("q4", "d1", 0)],
-}
-
 
 @pytest.fixture
 def pets(tmp_path, ws) -> Path:
-    folder = write_beir(tmp_path / "pets", corpus=CORPUS, queries=QUERIES, qrels=QRELS)
+    folder = write_beir(tmp_path / "pets", corpus=PETS_CORPUS, queries=PETS_QUERIES, qrels=PETS_QRELS)
     import_dataset(ws, folder, name="pets")
     return folder
 
@@ -120,7 +99,7 @@ def test_runs_a_comparison_shows_charts_lists_and_matches_the_cli(pets, ws):
     at.selectbox(key="cmp_rl_qid").select("q5").run()
     html = " ".join(m.value for m in at.markdown)
     assert "<mark>cat</mark>" in html  # query terms highlighted
-    assert "✅2" in html  # graded relevance mark from the qrels
+    assert ">rel 2</span>" in html  # graded relevance mark from the qrels
     at.radio(key="cmp_rl_mode").set_value("free text").run()
     at.text_input(key="cmp_rl_text").input("puppy barks").run()
     assert not at.exception, [e.value for e in at.exception]

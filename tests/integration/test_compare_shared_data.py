@@ -87,7 +87,9 @@ def test_scifact_reproduces_published_numbers(scifact_report):
 
 def test_cached_rerun_encodes_no_corpus_text(scifact, scifact_report, minilm, persistent_ws):
     counting = CountingEncoder(minilm)
-    builder = RetrieverBuilder(Corpus.from_dataset(scifact), persistent_ws, encoder_factory=lambda *a: counting)
+    builder = RetrieverBuilder(
+        Corpus.from_dataset(scifact), persistent_ws, encoder_factory=lambda *a: counting
+    )
     rep = run_comparison(
         scifact, "test", {"dense": DenseSpec()}, ws=persistent_ws, builder=builder, latency_sample=5
     )

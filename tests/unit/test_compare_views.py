@@ -26,6 +26,7 @@ from components.compare_views import (
     pareto_mask,
     per_query_csv,
     ranked_lists_frame,
+    relevance_badge,
     significance_marker,
     strategy_colors,
     trec_zip,
@@ -201,3 +202,9 @@ def test_highlight_terms_matches_stems_and_escapes_html():
     snippet = highlight_terms(long, "protein", max_chars=100)
     assert "<mark>protein</mark>" in snippet and snippet.startswith("… ") and snippet.endswith(" …")
     assert len(snippet) < 160
+
+
+def test_relevance_badges():
+    assert ">rel 2</span>" in relevance_badge(2) and "#2e7d32" in relevance_badge(2)
+    assert ">not rel</span>" in relevance_badge(0) and WARN_COLOR in relevance_badge(0)
+    assert ">unjudged</span>" in relevance_badge(None) and ">unjudged</span>" in relevance_badge(float("nan"))
