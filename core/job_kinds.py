@@ -5,4 +5,7 @@ Add a line here when a feature adds a kind of background work.
 
 from __future__ import annotations
 
-JOB_KINDS: dict[str, str] = {}
+JOB_KINDS: dict[str, str] = {
+    "setfit_run": "core.classify_jobs:classify_run_job",
+    "setfit_curve": "core.classify_jobs:classify_curve_job",
+}
