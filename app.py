@@ -4,20 +4,20 @@ import streamlit as st
 
 from components.sidebar import render_sidebar
 
-st.set_page_config(page_title="Embedding Strategy Lab", page_icon="🧭", layout="wide")
+st.set_page_config(page_title="Embedding Strategy Lab", page_icon=":material/explore:", layout="wide")
 
 PAGES = {
-    "Data": [st.Page("pages/data.py", title="Datasets", icon="🗂️", default=True)],
+    "Data": [st.Page("pages/data.py", title="Datasets", icon=":material/dataset:", default=True)],
     "Retrieval": [
-        st.Page("pages/compare.py", title="Compare strategies", icon="⚖️"),
-        st.Page("pages/adapt.py", title="Adapt a model", icon="🛠️"),
+        st.Page("pages/compare.py", title="Compare strategies", icon=":material/compare_arrows:"),
+        st.Page("pages/adapt.py", title="Adapt a model", icon=":material/build:"),
     ],
-    "Classification": [st.Page("pages/classify.py", title="Few-shot (SetFit)", icon="🏷️")],
+    "Classification": [st.Page("pages/classify.py", title="Few-shot (SetFit)", icon=":material/label:")],
     "Insight": [
-        st.Page("pages/explore.py", title="Embedding explorer", icon="🔭"),
-        st.Page("pages/wizard.py", title="Decision wizard", icon="🧙"),
+        st.Page("pages/explore.py", title="Embedding explorer", icon=":material/scatter_plot:"),
+        st.Page("pages/wizard.py", title="Decision wizard", icon=":material/auto_fix_high:"),
     ],
-    "Jobs": [st.Page("pages/runs.py", title="Runs", icon="⏱️")],
+    "Jobs": [st.Page("pages/runs.py", title="Runs", icon=":material/schedule:")],
 }
 
 page = st.navigation(PAGES)

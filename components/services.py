@@ -72,6 +72,41 @@ def offline() -> bool:
     return is_offline()
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _dataset_stats(home: str, name: str, created: float) -> dict[str, Any]:
+    from components.data_views import dataset_stats
+
+    return dataset_stats(_dataset(home, name, created))
+
+
+def dataset_stats(name: str) -> dict[str, Any]:
+    """Statistics tables of a stored dataset (for the Data page charts), cached per import."""
+    ws = workspace()
+    record = ws.get_dataset(name)
+    if record is None:
+        from core.store import StoreError
+
+        raise StoreError(f"No dataset named {name!r}.")
+    return _dataset_stats(str(ws.home), name, record.created)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def inspect_upload(file_id: str, file_name: str, _data: bytes) -> Any:
+    """Columns and guesses of an uploaded table (keyed by the upload's id, not its bytes)."""
+    from core.datasets import inspect_table, staged_files
+
+    with staged_files(workspace(), {file_name: _data}) as paths:
+        return inspect_table(paths[file_name])
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def inspect_path(path: str, mtime: float) -> Any:
+    """Columns and guesses of a table (or folder of split tables) on disk."""
+    from core.datasets import inspect_table
+
+    return inspect_table(path)
+
+
 # -- few-shot classification (Classify page) ---------------------------------------------------------
 @st.cache_resource(show_spinner="Loading the SetFit model…", max_entries=2)
 def _setfit_model(path: str, stamp: float) -> Any:

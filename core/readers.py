@@ -35,12 +35,28 @@ csv.field_size_limit(1 << 30)
 class DataImportError(Exception):
     """A user file cannot be imported. ``str(err)`` is the one-line message shown to the user."""
 
-    def __init__(self, file: str | Path, problem: str, line: int | None = None, *, row_word: str = "line"):
+    def __init__(
+        self,
+        file: str | Path,
+        problem: str,
+        line: int | None = None,
+        *,
+        row_word: str = "line",
+        display: str | None = None,
+    ):
         self.file = str(file)
         self.line = line
-        self.problem = problem
-        where = f"{Path(self.file).name}" + (f", {row_word} {line}" if line is not None else "")
-        super().__init__(f"{where}: {problem}")
+        self.problem = " ".join(str(problem).split())  # always one line
+        self.row_word = row_word
+        self.display = display or Path(self.file).name or self.file
+        where = self.display + (f", {row_word} {line}" if line is not None else "")
+        super().__init__(f"{where}: {self.problem}")
+
+    def within(self, outer: str) -> DataImportError:
+        """The same error, its file shown as ``outer/<file>`` (e.g. a member of an uploaded zip)."""
+        return DataImportError(
+            self.file, self.problem, self.line, row_word=self.row_word, display=f"{outer}/{self.display}"
+        )
 
 
 @dataclass
@@ -58,9 +74,14 @@ class Table:
     records: list[Record]
     warnings: list[str] = field(default_factory=list)
     row_word: str = "line"
+    header_line: int | None = None  # where a missing column is reported (header row, first record)
 
     def error(self, problem: str, line: int | None = None) -> DataImportError:
         return DataImportError(self.path, problem, line, row_word=self.row_word)
+
+    def column_error(self, problem: str) -> DataImportError:
+        """A problem with the columns, reported at the header row (or first record)."""
+        return self.error(problem, self.header_line)
 
 
 def check_size(path: Path, limit: int | None = None) -> None:
@@ -70,8 +91,14 @@ def check_size(path: Path, limit: int | None = None) -> None:
     if size > limit:
         raise DataImportError(
             path,
-            f"file is {size / 1e6:,.1f} MB, over the {limit / 1e6:,.0f} MB limit (set ESL_MAX_FILE_MB to raise it)",
+            f"file is {_mb(size)}, over the {_mb(limit)} limit (set ESL_MAX_FILE_MB to raise it)",
         )
+
+
+def _mb(size: int) -> str:
+    """Bytes as MB the way ``ESL_MAX_FILE_MB`` counts them (2**20 bytes)."""
+    mb = size / 2**20
+    return f"{mb:,.0f} MB" if mb >= 100 else f"{mb:.3g} MB"
 
 
 def read_text(path: Path, warnings: list[str] | None = None) -> str:
@@ -82,11 +109,28 @@ def read_text(path: Path, warnings: list[str] | None = None) -> str:
         raise DataImportError(path, "is a folder, not a file")
     check_size(path)
     raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as err:
+            raise DataImportError(
+                path, f"starts with a UTF-16 byte-order mark but is not valid UTF-16 ({err.reason})"
+            ) from err
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise DataImportError(
+            path,
+            "contains a NUL byte: this is a binary file, not CSV, TSV or JSONL text",
+            raw[:nul].count(b"\n") + 1,
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        msg = f"{path.name}: not valid UTF-8 (first bad byte on line {line}); read as Latin-1 — check accented characters"
+        msg = (
+            f"{path.name}, line {line}: not valid UTF-8 (byte 0x{raw[err.start]:02x}); read the file as Latin-1 — "
+            "check accented characters"
+        )
         if warnings is not None:
             warnings.append(msg)
         return raw.decode("latin-1")
@@ -143,16 +187,19 @@ def _read_parquet(path: Path) -> Table:
 
 
 def _plain(value: Any) -> Any:
-    """numpy / pandas scalars and arrays → plain Python."""
+    """numpy / pandas scalars and arrays → plain Python; missing values → None."""
     if hasattr(value, "tolist"):
-        return value.tolist()
-    try:
+        value = value.tolist()
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if not isinstance(value, (list, tuple, dict, str, int, float, bool)):
         import pandas as pd
 
-        if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
-            return None
-    except (TypeError, ValueError):
-        pass
+        try:
+            if pd.isna(value):
+                return None
+        except (TypeError, ValueError):
+            pass
     return value
 
 
@@ -166,7 +213,7 @@ def _read_jsonl(path: Path, text: str) -> Table:
         if not all(isinstance(r, dict) for r in rows):
             raise DataImportError(path, "expected a list of JSON objects")
         records = [Record(i + 1, r) for i, r in enumerate(rows)]
-        return Table(path, _columns_of(records), records, row_word="item")
+        return Table(path, _columns_of(records), records, row_word="item", header_line=1 if records else None)
     records: list[Record] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -178,7 +225,7 @@ def _read_jsonl(path: Path, text: str) -> Table:
         if not isinstance(obj, dict):
             raise DataImportError(path, f"expected a JSON object, found {type(obj).__name__}", lineno)
         records.append(Record(lineno, obj))
-    return Table(path, _columns_of(records), records)
+    return Table(path, _columns_of(records), records, header_line=records[0].line if records else None)
 
 
 def _columns_of(records: list[Record]) -> list[str]:
@@ -190,7 +237,22 @@ def _columns_of(records: list[Record]) -> list[str]:
 
 
 def _read_delimited(path: Path, text: str, delimiter: str) -> Table:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return _parse_delimited(path, text, delimiter, csv.QUOTE_MINIMAL)
+    except DataImportError:
+        if delimiter != "\t":
+            raise
+        # plain TSV often has unbalanced quotes inside texts: read it again without quoting
+        try:
+            return _parse_delimited(path, text, delimiter, csv.QUOTE_NONE)
+        except DataImportError:
+            pass
+        raise
+
+
+def _parse_delimited(path: Path, text: str, delimiter: str, quoting: int) -> Table:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True, quoting=quoting)
+    sep = "tab" if delimiter == "\t" else repr(delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -204,7 +266,7 @@ def _read_delimited(path: Path, text: str, delimiter: str) -> Table:
     if dupes:
         raise DataImportError(path, f"duplicate column names in header: {sorted(dupes)}", 1)
     records: list[Record] = []
-    start = 2
+    start = reader.line_num + 1
     try:
         for row in reader:
             lineno = start
@@ -213,12 +275,16 @@ def _read_delimited(path: Path, text: str, delimiter: str) -> Table:
                 continue
             if len(row) != len(header):
                 raise DataImportError(
-                    path, f"expected {len(header)} fields ({delimiter!r}-separated), found {len(row)}", lineno
+                    path, f"expected {len(header)} fields ({sep}-separated), found {len(row)}", lineno
                 )
             records.append(Record(lineno, dict(zip(header, row, strict=True))))
     except csv.Error as err:
+        if "unexpected end of data" in str(err):
+            raise DataImportError(
+                path, "malformed row: a quoted field that starts here is never closed", start
+            ) from err
         raise DataImportError(path, f"malformed row ({err})", reader.line_num) from err
-    return Table(path, header, records)
+    return Table(path, header, records, header_line=1)
 
 
 def _read_whitespace(path: Path, text: str) -> Table:
@@ -237,9 +303,12 @@ def _read_whitespace(path: Path, text: str) -> Table:
 
 
 def iter_zip_members(archive: zipfile.ZipFile) -> Iterator[zipfile.ZipInfo]:
+    """File members, without macOS resource-fork junk (``__MACOSX/``, ``._*``)."""
     for info in archive.infolist():
-        if not info.is_dir():
-            yield info
+        name = info.filename.replace("\\", "/")
+        if info.is_dir() or name.startswith("__MACOSX/") or PurePosixPath(name).name.startswith("._"):
+            continue
+        yield info
 
 
 def extract_zip_safely(zip_path: Path, dest: Path, limit: int | None = None) -> Path:
@@ -271,7 +340,7 @@ def extract_zip_safely(zip_path: Path, dest: Path, limit: int | None = None) -> 
             if total > limit:
                 raise DataImportError(
                     zip_path,
-                    f"archive unpacks to over {limit / 1e6:,.0f} MB (set ESL_MAX_FILE_MB to raise it)",
+                    f"archive unpacks to over {_mb(limit)}, the file-size limit (set ESL_MAX_FILE_MB to raise it)",
                 )
         for info in iter_zip_members(archive):
             target = dest / PurePosixPath(info.filename.replace("\\", "/"))

@@ -357,7 +357,13 @@ class Workspace:
                 raise StoreError(f"No dataset named {old!r}.")
             if conn.execute("SELECT 1 FROM datasets WHERE name=?", (new,)).fetchone():
                 raise StoreError(f"A dataset named {new!r} already exists.")
-            conn.execute("UPDATE datasets SET name=? WHERE name=?", (new, old))
+            row = conn.execute("SELECT summary FROM datasets WHERE name=?", (old,)).fetchone()
+            summary = json.loads(row["summary"])
+            if isinstance(summary, dict) and "name" in summary:
+                summary["name"] = new
+            conn.execute(
+                "UPDATE datasets SET name=?, summary=? WHERE name=?", (new, json.dumps(summary), old)
+            )
 
     def delete_dataset(self, name: str) -> None:
         with self.transaction() as conn:

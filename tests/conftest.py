@@ -17,6 +17,8 @@ os.environ.setdefault("ESL_DATA_DIR", str(DATA_DIR))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# numba (ranx, umap) compiles once and caches here, shared by all test sessions
+os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO / ".esl-test" / "numba"))
 
 
 @pytest.fixture(autouse=True)

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except user_errors() as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {' '.join(str(message).split())}", file=sys.stderr)  # always one line
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

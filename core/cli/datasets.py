@@ -20,6 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--label-col", help="classification: column holding the label(s)")
     imp.add_argument("--test-size", type=float, default=0.2, help="classification without splits: test share")
     imp.add_argument("--seed", type=int, default=42, help="seed of the stratified split")
+    imp.add_argument("--split-col", help="classification: column holding train/test/validation")
+    imp.add_argument(
+        "--make-split", action="store_true", help="classification: ignore given splits, make a new one"
+    )
     imp.set_defaults(handler=_import)
 
     lst = s.add_parser("list", help="datasets in the workspace (JSON list)")
@@ -47,11 +51,15 @@ def _import(args: argparse.Namespace) -> int:
     from core.store import open_workspace
 
     ws = open_workspace()
-    options = {"kind": args.kind, "test_size": args.test_size, "seed": args.seed}
-    if args.text_col:
-        options["text_col"] = args.text_col
-    if args.label_col:
-        options["label_col"] = args.label_col
+    options = {
+        "kind": args.kind,
+        "test_size": args.test_size,
+        "seed": args.seed,
+        "text_col": args.text_col,
+        "label_col": args.label_col,
+        "split_col": args.split_col,
+        "make_split": args.make_split,
+    }
     record, ds = import_dataset(ws, args.path, name=args.name, **options)
     for warning in ds.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -1,0 +1,279 @@
+"""Statistics, charts and widgets for datasets (Data page).
+
+The ``*_table`` functions and the ``make_*_figure(df)`` builders are pure (pandas in, DataFrame or
+plotly Figure out) and unit-tested without Streamlit; ``render_*`` functions draw with Streamlit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+__all__ = [
+    "SPLIT_ORDER",
+    "dataset_stats",
+    "judged_per_query_table",
+    "label_counts_table",
+    "make_doc_length_figure",
+    "make_judged_per_query_figure",
+    "make_label_distribution_figure",
+    "make_queries_per_split_figure",
+    "render_preview",
+    "render_statistics",
+    "render_summary",
+    "split_overview_table",
+    "word_count_table",
+]
+
+SPLIT_ORDER = ("train", "validation", "test")
+_SPLIT_COLORS = {"train": "#4C78A8", "validation": "#F58518", "test": "#54A24B"}
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "height": 340, "bargap": 0.05}
+
+
+def _ordered_splits(values: Sequence[str]) -> list[str]:
+    present = list(dict.fromkeys(values))
+    return sorted(present, key=lambda s: (SPLIT_ORDER.index(s) if s in SPLIT_ORDER else 9, s))
+
+
+def _color(split: str) -> str | None:
+    return _SPLIT_COLORS.get(split)
+
+
+# -- pure tables ------------------------------------------------------------------------------------
+def word_count_table(texts: Sequence[str]) -> pd.DataFrame:
+    """One row per text: ``words`` (whitespace tokens)."""
+    series = pd.Series(list(texts), dtype="object").fillna("").astype(str)
+    return pd.DataFrame({"words": series.str.split().str.len().astype("int64")})
+
+
+def judged_per_query_table(qrels: pd.DataFrame) -> pd.DataFrame:
+    """Per split and query: ``judged`` documents and ``relevant`` ones (score > 0)."""
+    if qrels.empty:
+        return pd.DataFrame(columns=["split", "query_id", "judged", "relevant"])
+    frame = qrels.assign(relevant=(qrels["score"] > 0).astype("int64"))
+    out = (
+        frame.groupby(["split", "query_id"], sort=False)
+        .agg(judged=("doc_id", "size"), relevant=("relevant", "sum"))
+        .reset_index()
+    )
+    return out.astype({"judged": "int64", "relevant": "int64"})
+
+
+def split_overview_table(qrels: pd.DataFrame) -> pd.DataFrame:
+    """Per split: judged ``queries``, judged pairs (``qrels``) and ``relevant`` pairs, in split order."""
+    rows = []
+    for split in _ordered_splits(qrels["split"].tolist()):
+        sub = qrels[qrels["split"] == split]
+        rows.append(
+            {
+                "split": split,
+                "queries": int(sub["query_id"].nunique()),
+                "qrels": len(sub),
+                "relevant": int((sub["score"] > 0).sum()),
+            }
+        )
+    return pd.DataFrame(rows, columns=["split", "queries", "qrels", "relevant"])
+
+
+def label_counts_table(data: pd.DataFrame) -> pd.DataFrame:
+    """Rows per ``label`` and ``split`` (multi-label rows count once per label), most frequent first."""
+    if "labels" in data.columns:
+        frame = data[["labels", "split"]].explode("labels").rename(columns={"labels": "label"})
+    else:
+        frame = data[["label", "split"]]
+    frame = frame.dropna(subset=["label"])
+    counts = frame.groupby(["label", "split"], sort=False).size().rename("count").reset_index()
+    totals = counts.groupby("label")["count"].transform("sum")
+    counts = counts.assign(_total=totals).sort_values(["_total", "label"], ascending=[False, True])
+    return counts.drop(columns="_total").reset_index(drop=True).astype({"count": "int64"})
+
+
+def dataset_stats(ds: Any) -> dict[str, pd.DataFrame]:
+    """All tables the statistics view draws, for a RetrievalDataset or a LabeledDataset."""
+    if getattr(ds, "kind", None) == "retrieval":
+        return {
+            "doc_words": word_count_table(ds.doc_texts()),
+            "query_words": word_count_table(ds.queries["text"].tolist()),
+            "splits": split_overview_table(ds.qrels),
+            "judged": judged_per_query_table(ds.qrels),
+        }
+    return {
+        "text_words": word_count_table(ds.data["text"].tolist()),
+        "labels": label_counts_table(ds.data),
+    }
+
+
+# -- pure figures -----------------------------------------------------------------------------------
+def make_doc_length_figure(df: pd.DataFrame, *, title: str = "Document length", what: str = "documents"):
+    """Histogram of ``words`` per text, with the median marked."""
+    fig = go.Figure()
+    words = df["words"] if "words" in df.columns else pd.Series(dtype="int64")
+    fig.add_trace(go.Histogram(x=words, nbinsx=50, name=what, marker_color="#4C78A8"))
+    if len(words):
+        median = float(words.median())
+        fig.add_vline(
+            x=median, line_dash="dash", line_color="#E45756", annotation_text=f"median {median:.0f}"
+        )
+    fig.update_layout(
+        title=f"{title} ({len(words):,} {what})",
+        xaxis_title="words",
+        yaxis_title=what,
+        showlegend=False,
+        **_LAYOUT,
+    )
+    return fig
+
+
+def make_queries_per_split_figure(df: pd.DataFrame):
+    """Grouped bars per split: judged queries and judged documents (from :func:`split_overview_table`)."""
+    fig = go.Figure()
+    for column, label, color in (
+        ("queries", "queries", "#4C78A8"),
+        ("qrels", "judged documents", "#F58518"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=df["split"],
+                y=df[column],
+                name=label,
+                marker_color=color,
+                text=df[column],
+                textposition="auto",
+            )
+        )
+    fig.update_layout(
+        title="Queries and judged documents per split",
+        barmode="group",
+        xaxis_title="split",
+        yaxis_title="count",
+        **_LAYOUT,
+    )
+    return fig
+
+
+def make_judged_per_query_figure(df: pd.DataFrame):
+    """Bars: how many queries have 1, 2, 3 … judged documents, one trace per split
+    (from :func:`judged_per_query_table`)."""
+    fig = go.Figure()
+    for split in _ordered_splits(df["split"].tolist()):
+        counts = df.loc[df["split"] == split, "judged"].value_counts().sort_index()
+        fig.add_trace(
+            go.Bar(
+                x=counts.index.tolist(),
+                y=counts.to_numpy().tolist(),
+                name=split,
+                marker_color=_color(split),
+            )
+        )
+    fig.update_layout(
+        title="Judged documents per query",
+        barmode="group",
+        xaxis_title="judged documents per query",
+        xaxis={"dtick": 1},
+        yaxis_title="queries",
+        **_LAYOUT,
+    )
+    return fig
+
+
+def make_label_distribution_figure(df: pd.DataFrame, *, max_labels: int = 60):
+    """Stacked bars of rows per label and split (from :func:`label_counts_table`); with more than
+    ``max_labels`` labels only the most frequent are drawn and the title says so."""
+    labels = list(dict.fromkeys(df["label"].tolist()))
+    shown = labels[:max_labels]
+    fig = go.Figure()
+    for split in _ordered_splits(df["split"].tolist()):
+        sub = df[(df["split"] == split) & df["label"].isin(shown)].set_index("label")["count"]
+        fig.add_trace(
+            go.Bar(
+                x=shown,
+                y=[int(sub.get(label, 0)) for label in shown],
+                name=split,
+                marker_color=_color(split),
+            )
+        )
+    title = f"Label distribution ({len(labels)} labels)"
+    if len(labels) > len(shown):
+        title += f" — {len(shown)} most frequent shown"
+    fig.update_layout(
+        title=title,
+        barmode="stack",
+        xaxis_title="label",
+        yaxis_title="rows",
+        xaxis={"type": "category"},
+        **_LAYOUT,
+    )
+    return fig
+
+
+# -- Streamlit widgets ------------------------------------------------------------------------------
+def render_summary(summary: dict[str, Any]) -> None:
+    """Headline numbers of a dataset (the CLI's JSON summary)."""
+    import streamlit as st
+
+    splits = summary.get("splits") or {}
+    if summary.get("kind") == "retrieval":
+        cols = st.columns(4)
+        cols[0].metric("Documents", f"{summary['documents']:,}")
+        cols[1].metric("Queries", f"{summary['queries']:,}")
+        cols[2].metric("Judged pairs (qrels)", f"{summary['qrels']:,}")
+        cols[3].metric("Splits", len(splits))
+        st.caption(
+            " · ".join(f"**{s}**: {v['queries']:,} queries, {v['qrels']:,} qrels" for s, v in splits.items())
+        )
+    else:
+        cols = st.columns(3)
+        cols[0].metric("Rows", f"{summary['rows']:,}")
+        cols[1].metric("Labels", f"{summary['labels']:,}")
+        cols[2].metric("Splits", len(splits))
+        st.caption(" · ".join(f"**{s}**: {v['rows']:,} rows" for s, v in splits.items()))
+
+
+def render_preview(ds: Any, *, key: str, rows: int = 200) -> None:
+    """First rows of the corpus / queries / qrels, or of each split of a labelled dataset."""
+    import streamlit as st
+
+    if ds.kind == "retrieval":
+        corpus_tab, queries_tab, qrels_tab = st.tabs(["Corpus", "Queries", "Qrels"])
+        with corpus_tab:
+            st.caption(f"first {min(rows, len(ds.corpus)):,} of {len(ds.corpus):,} documents")
+            st.dataframe(ds.corpus.head(rows), hide_index=True, key=f"{key}_corpus")
+        with queries_tab:
+            st.caption(f"first {min(rows, len(ds.queries)):,} of {len(ds.queries):,} queries")
+            st.dataframe(ds.queries.head(rows), hide_index=True, key=f"{key}_queries")
+        with qrels_tab:
+            st.caption(
+                f"first {min(rows, len(ds.qrels)):,} of {len(ds.qrels):,} judgements (score: graded relevance)"
+            )
+            st.dataframe(ds.qrels.head(rows), hide_index=True, key=f"{key}_qrels")
+        return
+    tabs = st.tabs(ds.splits)
+    for tab, split in zip(tabs, ds.splits, strict=True):
+        with tab:
+            frame = ds.split(split)
+            st.caption(f"first {min(rows, len(frame)):,} of {len(frame):,} rows")
+            st.dataframe(frame.head(rows), hide_index=True, key=f"{key}_{split}")
+
+
+def render_statistics(stats: dict[str, pd.DataFrame], *, kind: str, key: str) -> None:
+    """Charts of :func:`dataset_stats`."""
+    import streamlit as st
+
+    if kind == "retrieval":
+        left, right = st.columns(2)
+        left.plotly_chart(make_doc_length_figure(stats["doc_words"]), key=f"{key}_doclen")
+        right.plotly_chart(
+            make_doc_length_figure(stats["query_words"], title="Query length", what="queries"),
+            key=f"{key}_qlen",
+        )
+        left, right = st.columns(2)
+        left.plotly_chart(make_queries_per_split_figure(stats["splits"]), key=f"{key}_splits")
+        right.plotly_chart(make_judged_per_query_figure(stats["judged"]), key=f"{key}_judged")
+        return
+    st.plotly_chart(make_label_distribution_figure(stats["labels"]), key=f"{key}_labels")
+    st.plotly_chart(
+        make_doc_length_figure(stats["text_words"], title="Text length", what="texts"), key=f"{key}_tlen"
+    )

@@ -1,0 +1,153 @@
+"""``python -m core evaluate``: compare retrieval strategies on a dataset split."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.cli import print_json
+
+STRATEGIES = ("bm25", "dense", "hybrid", "rerank")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="compare BM25, dense, hybrid and reranked retrieval on a dataset")
+    p.add_argument("--dataset", required=True, help="workspace dataset name, or a BEIR folder / zip path")
+    p.add_argument("--split", default=None, help="split to evaluate (default: test)")
+    p.add_argument("--strategies", default="bm25,dense,hybrid", help="comma list of bm25,dense,hybrid,rerank")
+    p.add_argument("--model", default="all-MiniLM-L6-v2", help="bi-encoder for dense / hybrid")
+    p.add_argument("--backend", default="torch", help="encoding backend (torch, onnx, onnx-int8, bf16)")
+    p.add_argument(
+        "--reranker", default=None, help="cross-encoder for rerank (folder, trained model or hub id)"
+    )
+    p.add_argument("--rerank-top-k", type=int, default=50, help="how many first-stage results to rescore")
+    p.add_argument("--k", type=int, default=100, help="results per query")
+    p.add_argument("--fusion", choices=["convex", "rrf"], default="convex", help="hybrid fusion")
+    p.add_argument(
+        "--norm", choices=["minmax", "zscore"], default="minmax", help="score normalisation (convex)"
+    )
+    p.add_argument("--alpha", type=float, default=0.5, help="dense weight in convex fusion (when not tuned)")
+    p.add_argument("--rrf-k", type=int, default=60, help="RRF constant")
+    p.add_argument(
+        "--tune-split",
+        default="auto",
+        help="split to tune alpha on: auto (train if present), none, or a name",
+    )
+    p.add_argument("--index", choices=["exact", "hnsw"], default="exact", help="FAISS index type")
+    p.add_argument(
+        "--baseline", default=None, help="strategy the others are tested against (default: the first)"
+    )
+    p.add_argument("--stat-test", choices=["student", "fisher", "wilcoxon"], default="student")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_evaluate)
+
+
+def build_specs(args: argparse.Namespace, splits: list[str]) -> dict:
+    """Strategy specs from CLI-style options (shared with the page and the wizard)."""
+    from core.retrieval import BM25Spec, DenseSpec, HybridSpec, RerankSpec
+
+    names = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    unknown = [n for n in names if n not in STRATEGIES]
+    if unknown or not names:
+        raise ValueError(f"Unknown strategies {unknown}; choose from {', '.join(STRATEGIES)}.")
+    tune = args.tune_split
+    if tune == "auto":
+        tune = "train" if "train" in splits else None
+    elif tune in ("none", ""):
+        tune = None
+    dense = DenseSpec(model=args.model, backend=args.backend, index=args.index)
+    hybrid = HybridSpec(
+        sparse=BM25Spec(),
+        dense=dense,
+        fusion=args.fusion,
+        alpha=args.alpha,
+        norm=args.norm,
+        rrf_k=args.rrf_k,
+        tune_split=tune if args.fusion == "convex" else None,
+    )
+    specs: dict = {}
+    for name in names:
+        if name == "bm25":
+            specs[name] = BM25Spec()
+        elif name == "dense":
+            specs[name] = dense
+        elif name == "hybrid":
+            specs[name] = hybrid
+        elif name == "rerank":
+            if not args.reranker:
+                raise ValueError(
+                    "rerank needs --reranker: a cross-encoder folder, a model trained on the Adapt page, or a hub id "
+                    "when online (no pretrained cross-encoder can be installed offline; see MODELS.md)."
+                )
+            specs[name] = RerankSpec(first_stage=hybrid, reranker=args.reranker, top_k=args.rerank_top_k)
+    return specs
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from core.comparison import run_comparison, save_comparison
+    from core.datasets import RetrievalDataset, resolve_dataset
+    from core.store import open_workspace
+
+    ws = open_workspace()
+    ds = resolve_dataset(ws, args.dataset, kind="retrieval")
+    if not isinstance(ds, RetrievalDataset):
+        raise ValueError(
+            f"{args.dataset!r} is a classification dataset; evaluate needs corpus, queries and qrels."
+        )
+    split = args.split or ds.default_split
+    if split not in ds.splits:
+        raise ValueError(f"Dataset {ds.name!r} has no split {split!r}; it has {ds.splits}.")
+    specs = build_specs(args, ds.splits)
+    progress = _progress_printer() if sys.stderr.isatty() or not args.json else None
+    rep = run_comparison(
+        ds, split, specs, ws=ws, k=args.k, baseline=args.baseline, stat_test=args.stat_test, progress=progress
+    )
+    run_id = save_comparison(ws, rep)
+    if progress is not None:
+        print(file=sys.stderr)
+    if args.json:
+        print_json(rep.to_json())
+    else:
+        _print_table(rep, run_id)
+    return 0
+
+
+def _progress_printer():  # type: ignore[no-untyped-def]
+    def show(p) -> None:  # type: ignore[no-untyped-def]
+        if p.stage == "strategy":
+            print(f"\r{p.message:<90}", end="", file=sys.stderr, flush=True)
+        elif p.total:
+            bar = "#" * int(30 * p.fraction)
+            print(
+                f"\r  {p.stage:<7} [{bar:<30}] {p.done:>6}/{p.total:<6} {p.message:<30}",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return show
+
+
+def _print_table(rep, run_id: str) -> None:  # type: ignore[no-untyped-def]
+    cols = ["ndcg@10", "recall@10", "recall@100", "p@10", "mrr@10", "map@100"]
+    print(
+        f"{rep.dataset} / {rep.split}: {rep.queries} queries (baseline {rep.baseline}, {rep.stat_test} test; * p<0.05)"
+    )
+    print(
+        f"{'strategy':<10}"
+        + "".join(f"{c:>12}" for c in cols)
+        + f"{'p50 ms':>10}{'p95 ms':>10}{'index s':>10}"
+    )
+    for name, res in rep.strategies.items():
+        cells = []
+        for c in cols:
+            p = rep.p_values.get(name, {}).get(c)
+            cells.append(f"{res.metrics[c]:.4f}{'*' if p is not None and p < 0.05 else ' '}")
+        print(
+            f"{name:<10}"
+            + "".join(f"{c:>12}" for c in cells)
+            + f"{res.latency_ms_p50:>10.1f}{res.latency_ms_p95:>10.1f}{res.index_s:>10.1f}"
+        )
+        for note in res.notes:
+            print(f"    note: {note}")
+    print(f"saved as run {run_id}")

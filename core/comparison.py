@@ -1,0 +1,313 @@
+"""Side-by-side comparison of retrieval strategies on one dataset split, stored as a workspace run.
+
+:func:`run_comparison` builds every strategy (sharing indexes and cached corpus vectors), tunes hybrid
+alpha on a train / dev split when asked, searches all judged queries, scores them with ranx, tests
+significance against a baseline, measures per-query latency and index build time, and returns a
+:class:`ComparisonReport`. :func:`save_comparison` / :func:`load_comparison` persist it (metrics in
+SQL, one TREC run file per strategy beside it), so a comparison can be reopened later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.datasets import RetrievalDataset
+from core.evaluation import (
+    evaluate_run,
+    measure_latency,
+    paired_significance,
+    rank_curves,
+    read_trec_run,
+    write_trec_run,
+)
+from core.progress import ProgressFn, report
+from core.retrieval import (
+    Corpus,
+    DenseRetriever,
+    HybridRetriever,
+    HybridSpec,
+    RerankRetriever,
+    RetrieverBuilder,
+    StrategySpec,
+    alpha_sweep,
+    results_to_run,
+    spec_from_dict,
+    spec_to_dict,
+)
+from core.store import Workspace
+
+__all__ = [
+    "ComparisonReport",
+    "StrategyResult",
+    "evaluate_job",
+    "load_comparison",
+    "run_comparison",
+    "save_comparison",
+]
+
+
+@dataclass(frozen=True)
+class StrategyResult:
+    """Scores and costs of one strategy on one split."""
+
+    name: str
+    label: str
+    spec: dict[str, Any]
+    metrics: dict[str, float]
+    per_query: dict[str, dict[str, float]]
+    latency_ms_p50: float
+    latency_ms_p95: float
+    index_s: float
+    curves: dict[str, list[float]]
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
+
+    def summary(self) -> dict[str, float]:
+        """The numbers the CLI prints for this strategy."""
+        return {
+            **{k: round(v, 4) for k, v in self.metrics.items()},
+            "latency_ms_p50": round(self.latency_ms_p50, 2),
+            "latency_ms_p95": round(self.latency_ms_p95, 2),
+            "index_s": round(self.index_s, 2),
+        }
+
+
+@dataclass(frozen=True)
+class ComparisonReport:
+    """All strategies on one dataset split, with p-values against ``baseline``."""
+
+    dataset: str
+    split: str
+    queries: int
+    k: int
+    strategies: dict[str, StrategyResult]
+    baseline: str | None
+    p_values: dict[str, dict[str, float]]
+    stat_test: str = "student"
+    created: float = field(default_factory=time.time)
+    run_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"dataset", "split", "queries", "strategies": {name: {metrics, latency, index_s}}}``."""
+        return {
+            "dataset": self.dataset,
+            "split": self.split,
+            "queries": self.queries,
+            "strategies": {name: r.summary() for name, r in self.strategies.items()},
+        }
+
+    def to_record(self) -> dict[str, Any]:
+        """Everything except the runs (which go to TREC files)."""
+        data = dataclasses.asdict(self)
+        for res in data["strategies"].values():
+            res.pop("run", None)
+        return data
+
+    def metrics_table(self) -> list[dict[str, Any]]:
+        """One row per strategy: name, label, metrics, p-values against the baseline, costs."""
+        rows = []
+        for name, res in self.strategies.items():
+            row: dict[str, Any] = {"strategy": name, "label": res.label}
+            row.update(res.metrics)
+            for key, p in self.p_values.get(name, {}).items():
+                row[f"p({key})"] = p
+            row.update(
+                latency_ms_p50=res.latency_ms_p50, latency_ms_p95=res.latency_ms_p95, index_s=res.index_s
+            )
+            rows.append(row)
+        return rows
+
+
+def _index_seconds(retriever: Any) -> float:
+    """Build time of a retriever including the indexes of its parts."""
+    if isinstance(retriever, HybridRetriever):
+        return _index_seconds(retriever.sparse) + _index_seconds(retriever.dense)
+    if isinstance(retriever, RerankRetriever):
+        return _index_seconds(retriever.first_stage)
+    return float(getattr(retriever, "index_s", 0.0))
+
+
+def _tune(
+    builder: RetrieverBuilder, ds: RetrievalDataset, spec: HybridSpec, notes: list[str]
+) -> tuple[HybridSpec, dict[str, Any]]:
+    """Pick alpha on ``spec.tune_split`` (convex fusion only)."""
+    if spec.fusion != "convex" or not spec.tune_split:
+        return spec, {}
+    if spec.tune_split not in ds.splits:
+        notes.append(f"no {spec.tune_split!r} split to tune alpha on; kept alpha={spec.alpha:.2f}")
+        return spec, {}
+    hybrid = builder.build(dataclasses.replace(spec, tune_split=None))
+    queries = ds.split_queries(spec.tune_split)
+    best, curve = alpha_sweep(
+        hybrid, queries["text"].tolist(), queries["query_id"].tolist(), ds.qrels_dict(spec.tune_split)
+    )
+    notes.append(f"alpha tuned on {spec.tune_split} ({len(queries)} queries): best α={best:.2f}")
+    return dataclasses.replace(spec, alpha=best), {
+        "alpha_curve": curve,
+        "tuned_alpha": best,
+        "tune_split": spec.tune_split,
+    }
+
+
+def run_comparison(
+    ds: RetrievalDataset,
+    split: str,
+    specs: Mapping[str, StrategySpec],
+    *,
+    ws: Workspace | None = None,
+    k: int = 100,
+    baseline: str | None = None,
+    stat_test: str = "student",
+    latency_sample: int = 50,
+    builder: RetrieverBuilder | None = None,
+    progress: ProgressFn | None = None,
+) -> ComparisonReport:
+    """Evaluate every spec on ``split`` of ``ds``; see the module docstring."""
+    if not specs:
+        raise ValueError("Choose at least one strategy.")
+    queries = ds.split_queries(split)
+    qrels = ds.qrels_dict(split)
+    qids, qtexts = queries["query_id"].tolist(), queries["text"].tolist()
+    builder = builder or RetrieverBuilder(Corpus.from_dataset(ds), ws, progress=progress)
+    if progress is not None:
+        builder.progress = progress
+    runs: dict[str, dict[str, dict[str, float]]] = {}
+    results: dict[str, StrategyResult] = {}
+    total = len(specs)
+    for i, (name, spec) in enumerate(specs.items()):
+        notes: list[str] = []
+        extra: dict[str, Any] = {}
+        report(progress, "strategy", i, total, f"building {spec.label}")
+        if isinstance(spec, HybridSpec):
+            spec, extra = _tune(builder, ds, spec, notes)
+        elif hasattr(spec, "first_stage") and isinstance(spec.first_stage, HybridSpec):
+            first, extra = _tune(builder, ds, spec.first_stage, notes)
+            spec = dataclasses.replace(spec, first_stage=first)
+        retriever = builder.build(spec)
+        if isinstance(retriever, RerankRetriever) and not retriever.reranker.head_trained:
+            notes.append(
+                f"reranker {retriever.reranker.name!r} has an untrained classification head: its scores are random "
+                "until it is fine-tuned (Adapt page)"
+            )
+        if isinstance(retriever, DenseRetriever):
+            extra["from_cache"] = retriever.from_cache
+            extra["encode_s"] = retriever.encode_s
+        report(progress, "strategy", i, total, f"searching {len(qtexts)} queries with {spec.label}")
+        hits = retriever.search(qtexts, k)
+        run = results_to_run(qids, hits)
+        means, per_query = evaluate_run(qrels, run)
+        report(progress, "strategy", i, total, f"timing {spec.label}")
+        lat = measure_latency(retriever, qtexts, k, sample=latency_sample)
+        results[name] = StrategyResult(
+            name=name,
+            label=spec.label,
+            spec=spec_to_dict(spec),
+            metrics=means,
+            per_query=per_query,
+            latency_ms_p50=lat.p50_ms,
+            latency_ms_p95=lat.p95_ms,
+            index_s=_index_seconds(retriever),
+            curves=rank_curves(qrels, run, max_k=min(100, k)),
+            notes=notes,
+            extra=extra,
+            run=run,
+        )
+        runs[name] = run
+    report(progress, "strategy", total, total, "significance tests")
+    baseline = baseline or next(iter(specs))
+    p_values = paired_significance(qrels, runs, baseline, stat_test=stat_test) if len(runs) > 1 else {}
+    return ComparisonReport(ds.name, split, len(qids), k, results, baseline, p_values, stat_test)
+
+
+# --------------------------------------------------------------------------------------------------
+# persistence
+# --------------------------------------------------------------------------------------------------
+def save_comparison(
+    ws: Workspace, rep: ComparisonReport, run_id: str | None = None, title: str | None = None
+) -> str:
+    """Store a report as a finished ``evaluate`` run (TREC files in its folder). Returns the run id."""
+    if run_id is None:
+        config = {
+            "dataset": rep.dataset,
+            "split": rep.split,
+            "k": rep.k,
+            "baseline": rep.baseline,
+            "strategies": {n: r.spec for n, r in rep.strategies.items()},
+        }
+        run_id = ws.create_run(
+            "evaluate", config, title=title or f"Compare on {rep.dataset}/{rep.split}", status="running"
+        )
+    folder = ws.run_dir(run_id)
+    for name, res in rep.strategies.items():
+        write_trec_run(res.run, folder / f"{_safe(name)}.trec", tag=_safe(name))
+    record = dataclasses.replace(rep, run_id=run_id).to_record()
+    (folder / "report.json").write_text(json.dumps(record, default=float), encoding="utf-8")
+    ws.update_run(run_id, status="done", result=rep.to_json(), finished=time.time(), message="done")
+    return run_id
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def load_comparison(ws: Workspace, run_id: str) -> ComparisonReport:
+    """Reopen a stored comparison."""
+    folder = ws.home / "runs" / run_id
+    path = folder / "report.json"
+    if not path.exists():
+        raise KeyError(f"Run {run_id!r} has no comparison report.")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    strategies = {}
+    for name, res in data.pop("strategies").items():
+        trec = folder / f"{_safe(name)}.trec"
+        strategies[name] = StrategyResult(**res, run=read_trec_run(trec) if trec.exists() else {})
+    return ComparisonReport(strategies=strategies, **data)
+
+
+def trec_path(ws: Workspace, run_id: str, strategy: str) -> Path:
+    return ws.home / "runs" / run_id / f"{_safe(strategy)}.trec"
+
+
+# --------------------------------------------------------------------------------------------------
+# background job
+# --------------------------------------------------------------------------------------------------
+def evaluate_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """Job handler (kind ``evaluate``): config = {dataset, split, strategies: {name: spec dict}, k,
+    baseline, stat_test, latency_sample}."""
+    from core.datasets import resolve_dataset
+
+    ds = resolve_dataset(ctx.ws, config["dataset"])
+    if not isinstance(ds, RetrievalDataset):
+        raise ValueError(
+            f"{config['dataset']!r} is a classification dataset; comparison needs a retrieval dataset."
+        )
+    specs = {name: spec_from_dict(d) for name, d in config["strategies"].items()}
+    stages = len(specs)
+
+    def progress(p: Any) -> None:
+        ctx.check_cancel()
+        if p.stage == "strategy":
+            ctx.progress(p.done, stages, message=p.message)
+        else:
+            ctx.progress(p.done, p.total, message=f"{p.stage}: {p.done:,}/{p.total:,} {p.message}".strip())
+
+    rep = run_comparison(
+        ds,
+        config.get("split") or ds.default_split,
+        specs,
+        ws=ctx.ws,
+        k=int(config.get("k", 100)),
+        baseline=config.get("baseline"),
+        stat_test=config.get("stat_test", "student"),
+        latency_sample=int(config.get("latency_sample", 50)),
+        progress=progress,
+    )
+    save_comparison(ctx.ws, rep, run_id=ctx.run_id)
+    return rep.to_json()

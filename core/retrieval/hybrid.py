@@ -1,0 +1,163 @@
+"""Hybrid retrieval: fuse a sparse (BM25) and a dense ranking with ranx.
+
+- ``rrf``: reciprocal rank fusion, score = Σ 1 / (rrf_k + rank);
+- ``convex``: alpha · dense + (1 − alpha) · sparse after normalising each run's scores per query
+  (``minmax`` or ``zscore``). ``alpha`` can be tuned on a train / dev split with :func:`alpha_sweep`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.retrieval.base import Hits, Retriever
+from core.retrieval.bm25 import BM25Spec
+from core.retrieval.dense import DenseSpec
+
+__all__ = ["HybridRetriever", "HybridSpec", "alpha_sweep", "fuse_runs"]
+
+_RANX_NORM = {"minmax": "min-max", "zscore": "zmuv"}
+
+
+@dataclass(frozen=True)
+class HybridSpec:
+    """Fusion of ``sparse`` and ``dense``. ``tune_split``: tune alpha on that split before evaluating."""
+
+    kind: str = "hybrid"
+    sparse: BM25Spec = field(default_factory=BM25Spec)
+    dense: DenseSpec = field(default_factory=DenseSpec)
+    fusion: str = "convex"
+    alpha: float = 0.5
+    norm: str = "minmax"
+    rrf_k: int = 60
+    depth: int = 100
+    tune_split: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.fusion not in ("rrf", "convex"):
+            raise ValueError(f"Unknown fusion {self.fusion!r}: use 'rrf' or 'convex'.")
+        if self.norm not in _RANX_NORM:
+            raise ValueError(f"Unknown normalisation {self.norm!r}: use 'minmax' or 'zscore'.")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ValueError(f"alpha must be within [0, 1], got {self.alpha}.")
+
+    @property
+    def label(self) -> str:
+        if self.fusion == "rrf":
+            return f"Hybrid RRF (k={self.rrf_k})"
+        tuned = " tuned" if self.tune_split else ""
+        return f"Hybrid {self.norm} α={self.alpha:.2f}{tuned}"
+
+
+def fuse_runs(
+    sparse: Mapping[str, Mapping[str, float]],
+    dense: Mapping[str, Mapping[str, float]],
+    *,
+    fusion: str = "convex",
+    alpha: float = 0.5,
+    norm: str = "minmax",
+    rrf_k: int = 60,
+) -> dict[str, dict[str, float]]:
+    """Fuse two runs ``{qid: {doc: score}}`` with ranx; returns the fused run."""
+    from ranx import Run, fuse
+
+    qids = (
+        [q for q in dense if q in sparse]
+        + [q for q in dense if q not in sparse]
+        + [q for q in sparse if q not in dense]
+    )
+    # ranx needs every query in both runs with at least one document
+    s_run = {q: dict(sparse.get(q) or {}) for q in qids}
+    d_run = {q: dict(dense.get(q) or {}) for q in qids}
+    missing = [q for q in qids if not s_run[q] or not d_run[q]]
+    fused: dict[str, dict[str, float]] = {}
+    full = [q for q in qids if q not in set(missing)]
+    if full:
+        runs = [
+            Run.from_dict({q: s_run[q] for q in full}, name="sparse"),
+            Run.from_dict({q: d_run[q] for q in full}, name="dense"),
+        ]
+        if fusion == "rrf":
+            out = fuse(runs, norm=None, method="rrf", params={"k": rrf_k})
+        else:
+            out = fuse(runs, norm=_RANX_NORM[norm], method="wsum", params={"weights": [1.0 - alpha, alpha]})
+        fused = {q: dict(docs) for q, docs in out.to_dict().items()}
+    for q in missing:  # one side returned nothing: the other side's ranking stands
+        fused[q] = dict(s_run[q] or d_run[q])
+    return fused
+
+
+def _run_to_hits(run: Mapping[str, Mapping[str, float]], qids: Sequence[str], k: int) -> list[Hits]:
+    out = []
+    for q in qids:
+        docs = sorted((run.get(q) or {}).items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        out.append(Hits(tuple(d for d, _ in docs), tuple(float(s) for _, s in docs)))
+    return out
+
+
+class HybridRetriever:
+    """Runs both retrievers to ``depth`` and fuses their rankings."""
+
+    def __init__(self, sparse: Retriever, dense: Retriever, spec: HybridSpec = HybridSpec()):
+        self.sparse = sparse
+        self.dense = dense
+        self.spec = spec
+        self.name = spec.label
+        self.index_s = 0.0  # both indexes are built (and timed) by the sub-retrievers
+        self.last_fusion_s = 0.0
+
+    def with_alpha(self, alpha: float) -> HybridRetriever:
+        from dataclasses import replace
+
+        return HybridRetriever(self.sparse, self.dense, replace(self.spec, alpha=float(alpha)))
+
+    def component_runs(self, queries: Sequence[str]) -> tuple[dict, dict]:
+        """The sparse and dense runs (keys are query positions as strings), each to ``depth``."""
+        depth = self.spec.depth
+        qids = [str(i) for i in range(len(queries))]
+        s_hits = self.sparse.search(queries, depth)
+        d_hits = self.dense.search(queries, depth)
+        s_run = {q: dict(zip(h.doc_ids, h.scores, strict=True)) for q, h in zip(qids, s_hits, strict=True)}
+        d_run = {q: dict(zip(h.doc_ids, h.scores, strict=True)) for q, h in zip(qids, d_hits, strict=True)}
+        return s_run, d_run
+
+    def search(self, queries: Sequence[str], k: int) -> list[Hits]:
+        if not queries:
+            return []
+        s_run, d_run = self.component_runs(queries)
+        t0 = time.perf_counter()
+        spec = self.spec
+        fused = fuse_runs(
+            s_run, d_run, fusion=spec.fusion, alpha=spec.alpha, norm=spec.norm, rrf_k=spec.rrf_k
+        )
+        self.last_fusion_s = time.perf_counter() - t0
+        return _run_to_hits(fused, [str(i) for i in range(len(queries))], k)
+
+
+def alpha_sweep(
+    hybrid: HybridRetriever,
+    queries: Sequence[str],
+    query_ids: Sequence[str],
+    qrels: Mapping[str, Mapping[str, int]],
+    *,
+    alphas: Sequence[float] = tuple(np.round(np.linspace(0.0, 1.0, 21), 2)),
+    metric: str = "ndcg@10",
+) -> tuple[float, list[tuple[float, float]]]:
+    """Score every alpha on a labelled split (convex fusion); returns ``(best_alpha, [(alpha, score)])``.
+    alpha = 0 is BM25 alone, alpha = 1 the dense model alone."""
+    from ranx import Qrels, Run, evaluate
+
+    s_run, d_run = hybrid.component_runs(queries)
+    pos_to_qid = {str(i): q for i, q in enumerate(query_ids)}
+    qrels_obj = Qrels.from_dict({q: dict(v) for q, v in qrels.items()})
+    curve = []
+    for alpha in alphas:
+        fused = fuse_runs(s_run, d_run, fusion="convex", alpha=float(alpha), norm=hybrid.spec.norm)
+        run = {pos_to_qid[q]: docs for q, docs in fused.items() if docs}
+        score = float(evaluate(qrels_obj, Run.from_dict(run), metric))
+        curve.append((float(alpha), score))
+    best = max(curve, key=lambda t: (t[1], -abs(t[0] - 0.5)))[0]
+    return best, curve

@@ -1,0 +1,95 @@
+"""Cross-encoder reranking of the top-k of any first stage."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from core.retrieval.base import Corpus, Hits, Retriever
+from core.retrieval.bm25 import BM25Spec
+from core.retrieval.dense import DenseSpec
+from core.retrieval.hybrid import HybridSpec
+
+__all__ = ["CrossEncoderReranker", "RerankRetriever", "RerankSpec", "Reranker"]
+
+
+class Reranker(Protocol):
+    """Scores (query, passage) pairs; higher is more relevant."""
+
+    name: str
+    head_trained: bool
+
+    def score(self, query: str, passages: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class RerankSpec:
+    """Rescore the ``top_k`` of ``first_stage`` with the cross-encoder ``reranker``."""
+
+    kind: str = "rerank"
+    first_stage: BM25Spec | DenseSpec | HybridSpec = field(default_factory=HybridSpec)
+    reranker: str = ""
+    top_k: int = 50
+    batch_size: int = 32
+    max_length: int = 512
+
+    @property
+    def label(self) -> str:
+        name = self.reranker.rstrip("/").split("/")[-1] or "?"
+        return f"{self.first_stage.label} → rerank@{self.top_k} ({name})"
+
+
+class CrossEncoderReranker:
+    """A sentence-transformers ``CrossEncoder``; ``head_trained`` is False when its classification head
+    was freshly initialised (a bi-encoder folder): such a reranker ranks at random."""
+
+    def __init__(self, model: Any, name: str, head_trained: bool, batch_size: int = 32):
+        self.model = model
+        self.name = name
+        self.head_trained = head_trained
+        self.batch_size = batch_size
+
+    def score(self, query: str, passages: Sequence[str]) -> np.ndarray:
+        if not passages:
+            return np.zeros(0, dtype=np.float32)
+        pairs = [(query, p) for p in passages]
+        scores = self.model.predict(
+            pairs, batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True
+        )
+        return np.asarray(scores, dtype=np.float32).reshape(-1)
+
+
+class RerankRetriever:
+    """First stage to ``max(k, top_k)``, then the reranker orders the first ``top_k``; the rest follow in
+    first-stage order (with scores below the reranked ones)."""
+
+    def __init__(self, first_stage: Retriever, reranker: Reranker, corpus: Corpus, spec: RerankSpec):
+        self.first_stage = first_stage
+        self.reranker = reranker
+        self.spec = spec
+        self.name = spec.label
+        self.index_s = 0.0
+        self._text = dict(zip(corpus.doc_ids, corpus.texts, strict=True))
+        self.rerank_s = 0.0
+
+    def search(self, queries: Sequence[str], k: int) -> list[Hits]:
+        first = self.first_stage.search(queries, max(k, self.spec.top_k))
+        out = []
+        t0 = time.perf_counter()
+        for query, hits in zip(queries, first, strict=True):
+            head = hits.doc_ids[: self.spec.top_k]
+            scores = self.reranker.score(query, [self._text[d] for d in head])
+            order = np.argsort(-scores, kind="stable")
+            ids = [head[i] for i in order]
+            vals = [float(scores[i]) for i in order]
+            floor = (min(vals) if vals else 0.0) - 1.0
+            tail = hits.doc_ids[self.spec.top_k : k]
+            ids.extend(tail)
+            vals.extend(floor - i * 1e-3 for i in range(len(tail)))
+            out.append(Hits(tuple(ids[:k]), tuple(vals[:k])))
+        self.rerank_s = time.perf_counter() - t0
+        return out
