@@ -17,7 +17,7 @@ from core.datasets import scan_data_dir
 from core.models import DEFAULT_BI_ENCODER, list_models
 from core.training.setfit import SetFitConfig, pair_plan
 
-st.title("🏷️ Few-shot classification (SetFit)")
+st.title("Few-shot classification (SetFit)")
 st.caption(
     "How far do a few labels per class get you? SetFit fine-tunes a sentence-transformer on pairs of your "
     "labelled examples, then fits a head. Every run also scores logistic regression on the *frozen* body "
