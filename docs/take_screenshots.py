@@ -1,7 +1,8 @@
 """Take the README screenshots with headless Chromium: ``python docs/take_screenshots.py``.
 
 Starts the app with a throw-away workspace, imports SciFact and SST-2 from ``ESL_DATA_DIR`` through the
-CLI, and saves ``docs/screenshots/data.png`` (Data page, SciFact statistics). Add other pages here.
+CLI, and saves ``docs/screenshots/data.png`` (Data page, SciFact statistics) and ``compare.png`` (Compare
+page after ``python -m core evaluate --dataset scifact``). Add other pages here.
 """
 
 from __future__ import annotations
@@ -44,7 +45,27 @@ def main() -> int:
         assert_no_exception(page)
         page.screenshot(path=str(OUT / "data.png"), full_page=True)
         print(OUT / "data.png")
+        _compare(app, browser, Path(tmp) / "home")
     return 0
+
+
+def _compare(app, browser, home: Path) -> None:  # type: ignore[no-untyped-def]
+    """Compare page with a finished SciFact comparison (BM25, dense, hybrid tuned on train). The test
+    suite's embedding cache is reused when there is one, so the corpus is not encoded again."""
+    cache = REPO / ".esl-test" / "workspace" / "cache" / "embeddings"
+    if cache.is_dir():
+        (home / "cache").mkdir(parents=True, exist_ok=True)
+        (home / "cache" / "embeddings").symlink_to(cache)
+    app.cli("evaluate", "--dataset", "scifact", "--json")
+    page = browser.new_context(viewport={"width": 1400, "height": 2300}).new_page()
+    page.set_default_timeout(120_000)
+    open_page(page, app.url)
+    act(page, lambda: page.get_by_role("link", name="Compare strategies").click())
+    page.wait_for_selector(".js-plotly-plot .main-svg")
+    page.wait_for_timeout(2500)
+    assert_no_exception(page)
+    page.screenshot(path=str(OUT / "compare.png"), full_page=True)
+    print(OUT / "compare.png")
 
 
 if __name__ == "__main__":
