@@ -7,4 +7,5 @@ from __future__ import annotations
 
 JOB_KINDS: dict[str, str] = {
     "evaluate": "core.comparison:evaluate_job",
+    "project": "core.projection:project_job",
 }
