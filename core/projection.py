@@ -904,6 +904,9 @@ _STAGE_NAMES = {
 
 def project_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
     """Job handler (kind ``project``): compute a map and store it; the result holds its cache key."""
+    from core.models import quiet_transformers
+
+    quiet_transformers()
     request = ExploreRequest.from_dict(config)
 
     def progress(p: Any) -> None:

@@ -149,17 +149,16 @@ def _poll(run_id: str) -> None:
             jobs.cancel(ws, run_id)
             st.rerun()
         return
-    st.session_state.pop("explore_run", None)
-    if run.status == "failed":
-        st.session_state["explore_error"] = run.error
-    elif run.status in ("cancelled", "lost"):
-        st.session_state["explore_error"] = f"the projection was {run.status}"
+    finished = st.session_state.pop("explore_run", None) or {}
+    if run.status != "done":
+        error = run.error if run.status == "failed" else f"the projection was {run.status}"
+        st.session_state["explore_error"] = {"request": finished.get("request"), "error": error}
     st.rerun()
 
 
-error = st.session_state.pop("explore_error", None)
-if error:
-    st.error(f"Projection failed — {error}")
+failure = st.session_state.get("explore_error")
+if failure and failure["request"] == request.to_dict() and result is None:
+    st.error(f"Projection failed — {failure['error']}")
 
 if result is None and active is None:
     st.info(
@@ -167,6 +166,7 @@ if result is None and active is None:
         "and projects them; it runs in the background."
     )
     if st.button("Compute map", type="primary", key="explore_compute"):
+        st.session_state.pop("explore_error", None)
         run_id = jobs.submit(
             ws, "project", request.to_dict(), title=f"map of {name} ({model})", queue="project"
         )

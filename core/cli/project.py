@@ -65,9 +65,11 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _project(args: argparse.Namespace) -> int:
+    from core.models import quiet_transformers
     from core.projection import explore
     from core.store import open_workspace
 
+    quiet_transformers()
     started = time.perf_counter()
     out = Path(args.out).expanduser()
     if out.suffix.lower() not in (".html", ".htm"):
