@@ -211,7 +211,7 @@ def make_projection_figure(
     )
     if not _is_3d(df, suffix):
         fig.update_xaxes(showticklabels=False, title=None, zeroline=False)
-        fig.update_yaxes(showticklabels=False, title=None, zeroline=False, scaleanchor="x", scaleratio=1)
+        fig.update_yaxes(showticklabels=False, title=None, zeroline=False)
     return fig
 
 
@@ -306,7 +306,7 @@ def make_movement_figure(
         **_LAYOUT,
     )
     fig.update_xaxes(showticklabels=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, zeroline=False, scaleanchor="x", scaleratio=1)
+    fig.update_yaxes(showticklabels=False, zeroline=False)
     return fig
 
 
@@ -400,7 +400,7 @@ def make_query_figure(
     )
     if not three:
         fig.update_xaxes(showticklabels=False, zeroline=False)
-        fig.update_yaxes(showticklabels=False, zeroline=False, scaleanchor="x", scaleratio=1)
+        fig.update_yaxes(showticklabels=False, zeroline=False)
     return fig
 
 

@@ -65,7 +65,7 @@ compare = c_cmp.selectbox(
 )
 compare_model = None if compare == NONE else compare
 
-c_split, c_method, c_dims, c_max = st.columns([3, 2, 1, 2])
+c_split, c_method, c_dims, c_max = st.columns([3, 2, 2, 2])
 if ds.kind == "classification":
     splits = c_split.multiselect("Splits", ds.splits, default=list(default_splits(ds)), key="explore_splits")
 else:
