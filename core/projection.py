@@ -60,6 +60,7 @@ __all__ = [
     "model_location",
     "place",
     "project_job",
+    "quiet_model_loading",
     "stratified_sample",
     "umap_ready",
     "warm_up",
@@ -453,6 +454,16 @@ def _fit_umap(x: np.ndarray, settings: ProjectionSettings, n_epochs: int | None 
     return reducer
 
 
+def _check_size(n: int, settings: ProjectionSettings) -> None:
+    """Refuse maps that cannot be made before anything is encoded."""
+    if settings.method == "umap" and n < 10:
+        raise ValueError(f"UMAP needs at least 10 points (got {n}); use PCA for so few.")
+    if settings.method == "pca" and n < settings.n_components + 1:
+        raise ValueError(
+            f"PCA to {settings.n_components}-D needs at least {settings.n_components + 1} points."
+        )
+
+
 def fit_projection(
     vectors: np.ndarray,
     settings: ProjectionSettings = ProjectionSettings(),
@@ -462,19 +473,14 @@ def fit_projection(
     reducer's ``transform`` places new vectors (a query, a document outside the sample) on the map."""
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     n = len(x)
+    _check_size(n, settings)
     if settings.method == "pca":
         from sklearn.decomposition import PCA
 
-        if n < settings.n_components + 1:
-            raise ValueError(
-                f"PCA to {settings.n_components}-D needs at least {settings.n_components + 1} points."
-            )
         report(progress, "fit", 0, 1, f"PCA of {n:,} points")
         reducer = PCA(n_components=settings.n_components, random_state=settings.seed).fit(x)
         coords = reducer.transform(x)
     else:
-        if n < 10:
-            raise ValueError(f"UMAP needs at least 10 points (got {n}); use PCA for so few.")
         warm_up(progress)
         how = "exact" if n <= EXACT_KNN_LIMIT else "approximate (pynndescent)"
         report(
@@ -756,6 +762,7 @@ def explore(
         1,
         sampled + (" (stratified sample)" if len(points.frame) < points.total else ""),
     )
+    _check_size(len(points.frame), settings)
     fp_a, fp_b = _fingerprints(ws, request, encoder_factory)
     key = _result_key(request, ds, points, fp_a, fp_b)
     if use_cache:
@@ -902,11 +909,20 @@ _STAGE_NAMES = {
 }
 
 
-def project_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
-    """Job handler (kind ``project``): compute a map and store it; the result holds its cache key."""
+def quiet_model_loading() -> None:
+    """No per-load reports or weight-loading progress bars from transformers (errors still surface)."""
     from core.models import quiet_transformers
 
     quiet_transformers()
+    with contextlib.suppress(ImportError):
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+
+def project_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """Job handler (kind ``project``): compute a map and store it; the result holds its cache key."""
+    quiet_model_loading()
     request = ExploreRequest.from_dict(config)
 
     def progress(p: Any) -> None:

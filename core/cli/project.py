@@ -65,21 +65,22 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _project(args: argparse.Namespace) -> int:
-    from core.models import quiet_transformers
-    from core.projection import explore
+    from core.projection import explore, quiet_model_loading
     from core.store import open_workspace
 
-    quiet_transformers()
+    quiet_model_loading()
     started = time.perf_counter()
     out = Path(args.out).expanduser()
     if out.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"--out must be an .html file, got {args.out!r}")
     request = request_from_args(args)
     ws = open_workspace()
-    progress = _progress_printer() if not args.json or sys.stderr.isatty() else None
-    result = explore(ws, request, progress=progress)
-    if progress is not None:
-        print(file=sys.stderr)
+    progress = _progress_printer() if sys.stderr.isatty() else None  # a terminal: a live progress line
+    try:
+        result = explore(ws, request, progress=progress)
+    finally:
+        if progress is not None:
+            print(file=sys.stderr)  # end the progress line (an error message then gets a line of its own)
 
     # the figure builders live with the page's components (pure plotly, no streamlit), so that the
     # page and the command line draw the same picture
