@@ -7,4 +7,6 @@ from __future__ import annotations
 
 JOB_KINDS: dict[str, str] = {
     "evaluate": "core.comparison:evaluate_job",
+    "adapt": "core.adaptation:adapt_job",
+    "mine": "core.adaptation:mine_job",
 }
