@@ -44,10 +44,22 @@ def stage_config(stage: str, args: argparse.Namespace, results: dict) -> dict:
         return {**common, "method": "contrastive", "mining": MINING, "train": train, "name": f"bench-{stage}"}
     if stage == "mlm":
         train = {"epochs": 1.0, "batch_size": 16, "max_seq_length": seq, "learning_rate": 5e-5}
-        return {**common, "method": "mlm", "train": train, "corpus_limit": args.corpus_limit, "name": "bench-mlm"}
+        return {
+            **common,
+            "method": "mlm",
+            "train": train,
+            "corpus_limit": args.corpus_limit,
+            "name": "bench-mlm",
+        }
     if stage == "tsdae":
         train = {"epochs": 1.0, "batch_size": 16, "max_seq_length": seq, "learning_rate": 3e-5}
-        return {**common, "method": "tsdae", "train": train, "corpus_limit": args.corpus_limit, "name": "bench-tsdae"}
+        return {
+            **common,
+            "method": "tsdae",
+            "train": train,
+            "corpus_limit": args.corpus_limit,
+            "name": "bench-tsdae",
+        }
     if stage == "cross-encoder":
         chained = (results.get("contrastive1") or {}).get("model")
         train = {
@@ -84,33 +96,52 @@ def run_stage(ws, stage: str, config: dict) -> dict:  # type: ignore[no-untyped-
     last = {"t": 0.0}
 
     def bar(step, total, loss, message):  # type: ignore[no-untyped-def]
-        if time.time() - last["t"] > 30 or loss is not None and time.time() - last["t"] > 10:
+        if time.time() - last["t"] > 30 or (loss is not None and time.time() - last["t"] > 10):
             last["t"] = time.time()
             print(f"  [{stage}] {step}/{total} loss={loss} {message or ''}", flush=True)
 
-    run = run_inline(ws, "adapt", config, title=f"bench {stage}", echo=lambda m: print(f"  [{stage}] {m}", flush=True), on_progress=bar)
+    run = run_inline(
+        ws,
+        "adapt",
+        config,
+        title=f"bench {stage}",
+        echo=lambda m: print(f"  [{stage}] {m}", flush=True),
+        on_progress=bar,
+    )
     usage1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
-    out = {"status": run.status, "error": run.error, "run_id": run.id, "wall_s": round(time.perf_counter() - t0, 1),
-           "cpu_s": round(cpu, 1), "config": config}
+    out = {
+        "status": run.status,
+        "error": run.error,
+        "run_id": run.id,
+        "wall_s": round(time.perf_counter() - t0, 1),
+        "cpu_s": round(cpu, 1),
+        "config": config,
+    }
     if run.status == "done":
         res = run.result or {}
         out.update(summarize(res))
-        out.update({k: res.get(k) for k in ("train_cpu_s", "device", "mining", "pairs", "final_loss", "texts")})
+        out.update(
+            {k: res.get(k) for k in ("train_cpu_s", "device", "mining", "pairs", "final_loss", "texts")}
+        )
         out["evaluation"] = res.get("evaluation")
     return out
 
 
 def report(results: dict) -> None:
     print("\n== Adaptation on SciFact (test split; baseline = 'before' of the same run)")
-    print(f"{'stage':<14}{'before':>9}{'after':>9}{'delta':>9}{'ratio':>8}{'verdict':>10}{'steps':>7}{'train s':>9}{'train cpu s':>12}{'total cpu s':>12}")
+    print(
+        f"{'stage':<14}{'before':>9}{'after':>9}{'delta':>9}{'ratio':>8}{'verdict':>10}{'steps':>7}{'train s':>9}{'train cpu s':>12}{'total cpu s':>12}"
+    )
     for stage, r in results.items():
         if r.get("status") != "done" or not r.get("before"):
             print(f"{stage:<14} {r.get('status')}: {r.get('error')}")
             continue
         b, a = r["before"]["ndcg@10"], r["after"]["ndcg@10"]
-        print(f"{stage:<14}{b:>9.4f}{a:>9.4f}{a - b:>+9.4f}{a / b:>8.3f}{r['verdict']:>10}{r['steps']:>7}"
-              f"{r['train_s']:>9.0f}{(r.get('train_cpu_s') or 0):>12.0f}{r['cpu_s']:>12.0f}")
+        print(
+            f"{stage:<14}{b:>9.4f}{a:>9.4f}{a - b:>+9.4f}{a / b:>8.3f}{r['verdict']:>10}{r['steps']:>7}"
+            f"{r['train_s']:>9.0f}{(r.get('train_cpu_s') or 0):>12.0f}{r['cpu_s']:>12.0f}"
+        )
 
 
 def main() -> int:
@@ -122,7 +153,9 @@ def main() -> int:
     parser.add_argument("--corpus-limit", type=int, default=1000, help="MLM/TSDAE corpus texts")
     parser.add_argument("--ce-epochs", type=float, default=1.0)
     parser.add_argument("--ce-eval-queries", type=int, default=100, help="test queries for the reranker")
-    parser.add_argument("--smoke", action="store_true", help="bert-tiny, tiny settings: checks the script runs")
+    parser.add_argument(
+        "--smoke", action="store_true", help="bert-tiny, tiny settings: checks the script runs"
+    )
     args = parser.parse_args()
     os.environ["ESL_HOME"] = args.home
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -303,7 +303,6 @@ def adapt_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
     negatives_from (a ``mine`` run id), drop: [[query_id, doc_id], ...], first_stage, first_stage_model,
     rerank_top_k}."""
     from core.models import resolve_model
-
     from core.training.common import quiet_libraries
 
     quiet_libraries()

@@ -380,14 +380,14 @@ def _execute(ctx: JobContext, kind: str) -> None:
         ctx.log("finished")
     except (Cancelled, KeyboardInterrupt):
         ctx.discard_staged()
-        ws.update_run(run_id, status="cancelled", finished=time.time(), message="cancelled")
         ctx.log("cancelled; nothing was registered")
+        ws.update_run(run_id, status="cancelled", finished=time.time(), message="cancelled")
     except BaseException as err:
         ctx.discard_staged()
         detail = traceback.format_exc(limit=8)
         (ctx.run_dir / "error.txt").write_text(detail, encoding="utf-8")
-        ws.update_run(run_id, status="failed", error=f"{type(err).__name__}: {err}", finished=time.time())
         ctx.log(f"failed: {type(err).__name__}: {err}")
+        ws.update_run(run_id, status="failed", error=f"{type(err).__name__}: {err}", finished=time.time())
         if not isinstance(err, Exception):
             raise
 
@@ -476,6 +476,10 @@ def run_inline(
 def _sleep_job(ctx: JobContext, config: dict[str, Any]) -> dict[str, Any]:
     """A job that counts to ``steps`` (optionally failing, or staging a fake model): tests the runner."""
     steps = int(config.get("steps", 10))
+    staged = None
+    if config.get("model_name"):  # staged from the start, like a trainer writing checkpoints
+        staged = ctx.staging_dir()
+        (staged / "partial.bin").write_bytes(b"\0" * 1024)
     for i in range(1, steps + 1):
         ctx.check_cancel()
         time.sleep(float(config.get("delay", 0.2)))
@@ -483,8 +487,7 @@ def _sleep_job(ctx: JobContext, config: dict[str, Any]) -> dict[str, Any]:
         if config.get("fail_at") == i:
             raise RuntimeError(f"failing on purpose at step {i}")
     result: dict[str, Any] = {"steps": steps}
-    if config.get("model_name"):
-        staged = ctx.staging_dir()
+    if staged is not None:
         (staged / "config.json").write_text("{}", encoding="utf-8")
         result["install"] = [{"name": config["model_name"], "kind": "bi-encoder", "staged": str(staged)}]
     return result
