@@ -108,13 +108,25 @@ def default_model_name(method: str, base: str, dataset: str) -> str:
 # --------------------------------------------------------------------------------------------------
 # data
 # --------------------------------------------------------------------------------------------------
-def build_triples(ds: RetrievalDataset, mined: MiningResult | None, split: str, num_negatives: int):  # type: ignore[no-untyped-def]
-    """(query text, positive text, negative texts) for every judged positive of ``split``; returns
-    ``(Triples, dropped_pairs)`` (pairs without any negative are dropped when negatives are asked for)."""
+def build_triples(  # type: ignore[no-untyped-def]
+    ds: RetrievalDataset, mined: MiningResult | None, split: str, num_negatives: int, *, seed: int = 42
+):
+    """(query text, positive text, negative texts) for every judged positive of ``split``. A pair left
+    with fewer mined negatives than asked (the false-negative rules removed them all) is kept and padded
+    with random documents not judged relevant to its query, so no training pair is lost. Returns
+    ``(Triples, padded_pairs)``."""
+    import random
+
     from core.training.common import Triples
 
-    text = dict(zip(ds.doc_ids, ds.doc_texts(), strict=True))
+    rng = random.Random(seed)
+    doc_ids = list(ds.doc_ids)
+    text = dict(zip(doc_ids, ds.doc_texts(), strict=True))
     qtext = dict(zip(ds.queries["query_id"], ds.queries["text"], strict=True))
+    judged: dict[str, set[str]] = {}
+    for other in ds.splits:
+        for qid, docs in ds.qrels_dict(other).items():
+            judged.setdefault(qid, set()).update(d for d, s in docs.items() if s > 0)
     negs: dict[tuple[str, str], list[str]] = {}
     if mined is not None:
         for qid, pid, did in zip(
@@ -125,11 +137,21 @@ def build_triples(ds: RetrievalDataset, mined: MiningResult | None, split: str, 
         ):
             negs.setdefault((qid, pid), []).append(text[did])
     rows = []
+    padded = 0
     for qid, docs in ds.qrels_dict(split).items():
         for did, score in docs.items():
-            if score > 0 and did in text and qid in qtext:
-                rows.append((qtext[qid], text[did], negs.get((qid, did), [])))
-    return Triples.build(rows, num_negatives)
+            if score <= 0 or did not in text or qid not in qtext:
+                continue
+            found = list(negs.get((qid, did), []))
+            if len(found) < num_negatives and len(doc_ids) > len(judged.get(qid, ())) + num_negatives:
+                padded += 1
+                while len(found) < num_negatives:
+                    pick = rng.choice(doc_ids)
+                    if pick not in judged.get(qid, ()) and text[pick] not in found:
+                        found.append(text[pick])
+            rows.append((qtext[qid], text[did], found))
+    triples, _ = Triples.build(rows, num_negatives)
+    return triples, padded
 
 
 def load_mined(ws: Workspace, run_id: str) -> MiningResult:
@@ -350,11 +372,15 @@ def adapt_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
 
             atomic_write_json(ctx.run_dir / MINED_FILE, mined.to_json())
         mined = mined.drop(tuple(p) for p in config.get("drop") or [])
-        data, dropped = build_triples(ds, mined, split, mined.config.num_negatives)
+        data, padded = build_triples(ds, mined, split, mined.config.num_negatives)
         info["mining"] = mined.summary()
         info["pairs"] = len(data)
-        if dropped:
-            ctx.log(f"{dropped} (query, positive) pairs had no negative left and were left out")
+        info["pairs_padded_with_random_negatives"] = padded
+        if padded:
+            ctx.log(
+                f"{padded} (query, positive) pairs had too few mined negatives left after the false-negative "
+                "rules; padded with random documents not judged relevant"
+            )
         ctx.log(f"{len(data):,} training rows; filtered by rule: {mined.filtered}")
 
     counter = _StepCounter()

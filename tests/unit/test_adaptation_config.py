@@ -70,11 +70,18 @@ def test_build_triples_from_a_dataset_and_mined_negatives(tmp_path):
         {"bm25": bm25_scorer(bm25)},
         MiningConfig(num_negatives=1, skip_top=0, depth=4, relative_margin=None),
     )
-    triples, dropped = build_triples(ds, mined, "test", 1)
-    assert dropped == 0
+    triples, padded = build_triples(ds, mined, "test", 1)
+    assert padded == 0
     assert list(triples.anchors) == ["why do cats purr", "dogs barking"]
     assert triples.positives[0].startswith("Cats")
     assert all(n[0] != p for n, p in zip(triples.negatives, triples.positives, strict=True))
+    # every mined negative dropped in review: the pairs stay, padded with random non-relevant documents
+    emptied = mined.drop(zip(mined.negatives["query_id"], mined.negatives["doc_id"], strict=True))
+    triples, padded = build_triples(ds, emptied, "test", 2)
+    assert padded == 2 and len(triples) == 2
+    relevant = {"why do cats purr": "Cats", "dogs barking": "Dogs"}
+    for query, negs in zip(triples.anchors, triples.negatives, strict=True):
+        assert len(set(negs)) == 2 and not any(n.startswith(relevant[query]) for n in negs)
 
 
 def test_subset_queries_and_verdict(tmp_path):
