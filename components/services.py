@@ -107,6 +107,82 @@ def inspect_path(path: str, mtime: float) -> Any:
     return inspect_table(path)
 
 
+# -- Compare page -----------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=16)
+def _comparison(home: str, run_id: str, finished: float | None) -> Any:
+    from core.comparison import load_comparison
+
+    return load_comparison(Workspace(home), run_id)
+
+
+def comparison(run_id: str) -> Any:
+    """A stored comparison report (``core.comparison.ComparisonReport``), cached per run."""
+    ws = workspace()
+    run = ws.get_run(run_id)
+    return _comparison(str(ws.home), run_id, run.finished if run else None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _corpus_lookup(home: str, name: str, created: float) -> dict[str, tuple[str, str]]:
+    ds = _dataset(home, name, created)
+    return {
+        d: (str(t or ""), str(x or ""))
+        for d, t, x in zip(ds.corpus["doc_id"], ds.corpus["title"], ds.corpus["text"], strict=True)
+    }
+
+
+def corpus_lookup(name: str) -> dict[str, tuple[str, str]]:
+    """``{doc_id: (title, text)}`` of a stored retrieval dataset (for ranked lists)."""
+    ws = workspace()
+    record = ws.get_dataset(name)
+    if record is None:
+        from core.store import StoreError
+
+        raise StoreError(f"No dataset named {name!r}.")
+    return _corpus_lookup(str(ws.home), name, record.created)
+
+
+@st.cache_resource(show_spinner="Building the indexes…", max_entries=2)
+def _retriever_builder(home: str, name: str, created: float) -> Any:
+    from core.retrieval import Corpus, RetrieverBuilder
+
+    ds = _dataset(home, name, created)
+    return RetrieverBuilder(
+        Corpus.from_dataset(ds),
+        Workspace(home),
+        encoder_factory=lambda model, backend, msl: encoder(model, backend, msl),
+    )
+
+
+def retriever_builder(name: str) -> Any:
+    """A ``RetrieverBuilder`` over a stored dataset's corpus, kept per (dataset, import): its BM25
+    index, encoders and FAISS indexes are built once (corpus vectors come from the embedding cache)."""
+    ws = workspace()
+    record = ws.get_dataset(name)
+    if record is None:
+        from core.store import StoreError
+
+        raise StoreError(f"No dataset named {name!r}.")
+    return _retriever_builder(str(ws.home), name, record.created)
+
+
+@st.cache_data(show_spinner="Searching…", max_entries=64)
+def free_text_search(
+    dataset: str, created: float, specs: tuple[tuple[str, str], ...], query: str, k: int = 10
+) -> dict[str, list[tuple[str, float]]]:
+    """Ranked ``(doc_id, score)`` lists of a free-text query for each ``(name, spec JSON)``."""
+    import json
+
+    from core.retrieval import spec_from_dict
+
+    builder = retriever_builder(dataset)
+    out = {}
+    for name, spec_json in specs:
+        hits = builder.build(spec_from_dict(json.loads(spec_json))).search([query], k)[0]
+        out[name] = list(zip(hits.doc_ids, hits.scores, strict=True))
+    return out
+
+
 # -- few-shot classification (Classify page) ---------------------------------------------------------
 @st.cache_resource(show_spinner="Loading the SetFit model…", max_entries=2)
 def _setfit_model(path: str, stamp: float) -> Any:
