@@ -210,6 +210,7 @@ def evaluate_change(
     first_stage: str = "hybrid",
     first_stage_model: str | None = None,
     top_k: int = 50,
+    rerank_max_length: int = 512,
     progress: Any = None,
 ) -> tuple[dict[str, Any], Any]:
     """Before/after metrics on ``split``: ``({"before", "after", "delta", "p_value", "verdict", ...},
@@ -229,7 +230,9 @@ def evaluate_change(
             raise ValueError("first_stage must be bm25, dense or hybrid.")
         specs: dict[str, Any] = {
             "before": fs,
-            "after": RerankSpec(first_stage=fs, reranker=str(trained), top_k=top_k),
+            "after": RerankSpec(
+                first_stage=fs, reranker=str(trained), top_k=top_k, max_length=rerank_max_length
+            ),
         }
         labels = {
             "before": f"{fs.label} (first stage alone)",
@@ -410,6 +413,7 @@ def adapt_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
             first_stage_model=config.get("first_stage_model")
             or (None if method == "cross-encoder" else base_name),
             top_k=int(config.get("rerank_top_k") or 50),
+            rerank_max_length=int(getattr(cfg, "max_seq_length", None) or 512),  # as trained
             progress=_eval_progress(ctx, method),
         )
         change["eval_s"] = round(time.perf_counter() - t1, 1)

@@ -287,8 +287,9 @@ def reconcile(ws: Workspace) -> list[str]:
                 changed.append(run.id)
             continue
         alive = process_alive(run.pid, run.started)
-        if alive and run.cancel_requested and now - (run.updated or now) > KILL_GRACE_S:
-            _signal_group(run.pid, signal.SIGKILL)
+        if alive and run.cancel_requested and now - _cancel_requested_at(ws, run) > KILL_GRACE_S:
+            _signal_group(run.pid, signal.SIGKILL)  # it ignored SIGTERM (or is stuck in native code)
+            ws.add_event(run.id, "log", message=f"still alive {KILL_GRACE_S:.0f} s after cancel: killed")
             alive = False
         if not alive:
             status, error = (
@@ -304,6 +305,14 @@ def reconcile(ws: Workspace) -> list[str]:
     for queue in queues:
         kick(ws, queue)
     return changed
+
+
+def _cancel_requested_at(ws: Workspace, run: RunRecord) -> float:
+    """When the user asked to cancel (the log line :func:`cancel` writes; progress keeps ``updated`` moving)."""
+    for event in reversed(ws.events(run.id, kind="log", last=50)):
+        if event.message == "cancel requested":
+            return event.ts
+    return run.updated or time.time()
 
 
 def _signal_group(pid: int, sig: int) -> None:
@@ -476,12 +485,15 @@ def run_inline(
 def _sleep_job(ctx: JobContext, config: dict[str, Any]) -> dict[str, Any]:
     """A job that counts to ``steps`` (optionally failing, or staging a fake model): tests the runner."""
     steps = int(config.get("steps", 10))
+    if config.get("ignore_term"):  # a job deaf to SIGTERM: cancel must end it with SIGKILL
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     staged = None
     if config.get("model_name"):  # staged from the start, like a trainer writing checkpoints
         staged = ctx.staging_dir()
         (staged / "partial.bin").write_bytes(b"\0" * 1024)
     for i in range(1, steps + 1):
-        ctx.check_cancel()
+        if not config.get("ignore_term"):
+            ctx.check_cancel()
         time.sleep(float(config.get("delay", 0.2)))
         ctx.progress(i, steps, loss=1.0 / i, message=f"step {i}/{steps}")
         if config.get("fail_at") == i:

@@ -58,3 +58,28 @@ def test_mine_review_and_start_a_contrastive_run(ws, tmp_path):
     jobs.cancel(ws, run_id)
     assert jobs.wait(ws, run_id, timeout=60).status in ("cancelled", "failed")
     assert ws.list_models() == []
+
+
+@pytest.mark.parametrize("method", ["mlm", "tsdae", "cross-encoder"])
+def test_other_methods_submit_their_settings(ws, tmp_path, method):
+    import_dataset(ws, write_beir(tmp_path / "tiny"), name="tiny")
+    at = page()
+    at.radio(key="adapt_method").set_value(method).run()
+    at.selectbox(key="adapt_base").set_value("bert-tiny").run()
+    at.number_input(key="adapt_max_steps").set_value(3).run()
+    assert not at.exception
+    first = jobs.submit(ws, "sleep", {"steps": 1000, "delay": 0.1}, title="blocker")  # keeps the queue busy
+    at.button(key="adapt_start").click().run()
+    assert not at.exception
+    run = ws.get_run(at.session_state["adapt_last_run"])
+    assert run.status == "queued" and run.config["method"] == method
+    assert run.config["train"]["max_steps"] == 3
+    if method == "cross-encoder":
+        assert run.config["first_stage"] == "hybrid" and run.config["first_stage_model"] == "bert-tiny"
+        assert run.config["mining"]["num_negatives"] == 2
+    if method == "mlm":
+        assert run.config["train"]["mlm_probability"] == pytest.approx(0.15)
+    assert any("running or queued" in i.value for i in at.info)
+    jobs.cancel(ws, run.id)
+    jobs.cancel(ws, first)
+    jobs.wait(ws, first, timeout=30)

@@ -67,6 +67,20 @@ def test_cancel_stops_a_running_job_within_seconds(ws):
     assert any("nothing was registered" in (e.message or "") for e in ws.events(run_id, kind="log"))
 
 
+def test_a_worker_deaf_to_sigterm_is_killed_after_the_grace_period(ws, monkeypatch):
+    monkeypatch.setattr(jobs, "KILL_GRACE_S", 1.0)
+    run_id = jobs.submit(
+        ws, "sleep", {"steps": 1000, "delay": 0.05, "ignore_term": True, "model_name": "m-deaf"}
+    )
+    run = _running_with_step(ws, run_id, step=2)
+    jobs.cancel(ws, run_id)
+    run = jobs.wait(ws, run_id, timeout=30, poll=0.2)
+    assert run.status == "cancelled"
+    assert not jobs.process_alive(run.pid)
+    assert ws.get_model("m-deaf") is None and _staged(ws, run_id) == []
+    assert any("killed" in (e.message or "") for e in ws.events(run_id, kind="log"))
+
+
 def test_sigkilled_worker_is_marked_lost_and_its_staging_removed(ws):
     run_id = jobs.submit(ws, "sleep", {"steps": 1000, "delay": 0.1, "model_name": "m-killed"})
     run = _running_with_step(ws, run_id)
