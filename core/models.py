@@ -208,15 +208,14 @@ def _architectures(path: Path) -> str:
 
 
 def _guess_kind(path: Path) -> str:
+    if (path / "config_setfit.json").exists() or (path / "model_head.pkl").exists():
+        return "setfit"
     archs = _architectures(path)
-    if (
-        "SequenceClassification" in archs
-    ):  # also sentence-transformers >= 5 CrossEncoder folders (modules.json)
+    # sentence-transformers 6 saves CrossEncoders with a modules.json too: the head decides
+    if "SequenceClassification" in archs:
         return "cross-encoder"
     if (path / "modules.json").exists():
         return "bi-encoder"
-    if (path / "config_setfit.json").exists() or (path / "model_head.pkl").exists():
-        return "setfit"
     if "MaskedLM" in archs:
         return "mlm"
     return "bi-encoder"
