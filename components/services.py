@@ -225,3 +225,91 @@ def resolved_dataset(name_or_path: str) -> Any:
     ws = workspace()
     record = ws.get_dataset(name_or_path)
     return _resolved_dataset(str(ws.home), name_or_path, record.created if record else 0.0)
+
+
+# -- embedding explorer ----------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=16)
+def _explore_hit(home: str, request_json: str, dataset_created: float) -> Any:
+    import json
+
+    from core.projection import ExploreRequest, cached_result
+
+    result = cached_result(Workspace(home), ExploreRequest.from_dict(json.loads(request_json)))
+    if result is None:
+        raise LookupError("not computed yet")  # not cached: st.cache_data keeps only returned values
+    return result
+
+
+def explore_result(request: Any) -> Any:
+    """The stored map of an ``ExploreRequest`` (None until it has been computed)."""
+    import json
+
+    ws = workspace()
+    record = ws.get_dataset(request.dataset)
+    created = record.created if record is not None else 0.0
+    try:
+        return _explore_hit(str(ws.home), json.dumps(request.to_dict(), sort_keys=True), created)
+    except LookupError:
+        return None
+
+
+@st.cache_data(show_spinner="Clustering…", max_entries=32)
+def _clusters(home: str, key: str, _result: Any, method: str, size: int, seed: int) -> list[str]:
+    from core.space_metrics import hdbscan_clusters, kmeans_clusters
+
+    if method == "hdbscan":
+        axes = [a for a in ("x", "y", "z") if a in _result.points.columns]
+        ids = hdbscan_clusters(_result.points[axes].to_numpy(), min_cluster_size=size)
+    else:
+        vectors = _result.vectors(Workspace(home))
+        if vectors is None:
+            raise LookupError("the embeddings of this map are no longer in the cache; compute the map again")
+        ids = kmeans_clusters(vectors, size, seed=seed)
+    return ["noise" if i < 0 else f"cluster {i}" for i in ids]
+
+
+def explore_clusters(result: Any, method: str, size: int, seed: int = 42) -> list[str]:
+    """Cluster name per point: k-means (k = ``size``) on the embeddings, or HDBSCAN (minimum cluster
+    size ``size``) on the map."""
+    return _clusters(str(workspace().home), result.key, result, method, int(size), int(seed))
+
+
+@st.cache_data(show_spinner="Trying cluster counts…", max_entries=16)
+def _cluster_scores(home: str, key: str, _result: Any, seed: int) -> Any:
+    from core.space_metrics import suggest_cluster_count
+
+    vectors = _result.vectors(Workspace(home))
+    if vectors is None:
+        raise LookupError("the embeddings of this map are no longer in the cache; compute the map again")
+    return suggest_cluster_count(vectors, seed=seed)
+
+
+def explore_cluster_scores(result: Any, seed: int = 42) -> Any:
+    """Silhouette of k-means per cluster count (``k``, ``silhouette``) for a map's points."""
+    return _cluster_scores(str(workspace().home), result.key, result, int(seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _overlay(
+    home: str, key: str, _result: Any, dataset_name: str, query_id: str, strategies: tuple, k: int
+) -> Any:
+    from core.projection import model_location
+    from core.query_overlay import query_overlay
+
+    ws = Workspace(home)
+    return query_overlay(
+        ws,
+        _result,
+        dataset(dataset_name),
+        query_id,
+        strategies=strategies,
+        k=k,
+        encoder=encoder(model_location(_result.request.model, ws)),
+    )
+
+
+def explore_overlay(result: Any, dataset_name: str, query_id: str, strategies: tuple, k: int) -> Any:
+    """Query, judged-relevant and retrieved documents placed on a retrieval map (a DataFrame)."""
+    return _overlay(
+        str(workspace().home), result.key, result, dataset_name, query_id, tuple(strategies), int(k)
+    )
