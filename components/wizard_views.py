@@ -239,6 +239,7 @@ def render_run_status(run: Any, *, key: str, on_cancel: Any = None) -> None:
         st.caption(f":material/check_circle: {label} (run `{run.id}`)")
     else:
         st.error(f"{label}: {run.error or 'no result'} (run `{run.id}`)")
+    st.page_link("pages/runs.py", label=f"Run {run.id} on the Runs page", query_params={"run": run.id})
 
 
 def render_evidence(evidence: Mapping[str, Any], budget_ms: float | None, *, key: str) -> None:
@@ -266,6 +267,13 @@ def render_evidence(evidence: Mapping[str, Any], budget_ms: float | None, *, key
             f"{comp['queries']} {comp['split']} queries of {comp['dataset']}; comparison run "
             f"`{evidence.get('comparison_run')}`" + (" (reused)" if evidence.get("comparison_reused") else "")
         )
+        if evidence.get("comparison_run"):
+            st.page_link(
+                "pages/runs.py",
+                label="The comparison on the Runs page (also listed on Compare strategies)",
+                query_params={"run": evidence["comparison_run"]},
+                icon=":material/open_in_new:",
+            )
 
 
 def render_gotchas(g: Mapping[str, Any], *, key: str) -> None:

@@ -35,11 +35,11 @@ __all__ = [
 ]
 
 VERIFY_KIND = "wizard_verify"
-VERIFY_QUEUE = "wizard"
+VERIFY_QUEUE = "eval"  # the Compare page's queue: comparisons run one at a time
 SIGNIFICANT = 0.05
 MIN_DELTA = 0.005  # nDCG@10 differences smaller than this are "no difference"
 SHORT_ADAPT_STEPS = 60
-SHORT_SETFIT_SEEDS = (0, 1, 2)
+SHORT_SETFIT_SEEDS = 3
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ def _find_run(ws: Workspace, kinds: Sequence[str], match: Any) -> RunRecord | No
 
 
 def _adaptation_extra(
-    rec: Mapping[str, Any], ds: RetrievalDataset, ws: Workspace, model: str, kinds: set[str]
+    rec: Mapping[str, Any], ds: RetrievalDataset, ws: Workspace, model: str, kinds: set[str], steps_max: int
 ) -> tuple[ExtraCheck | None, str | None]:
     adaptation = rec.get("adaptation")
     if not adaptation:
@@ -202,7 +202,7 @@ def _adaptation_extra(
         "dataset": ds.name,
         "base": model,
         "name": f"wizard-{method}-{ds.name}-{time.strftime('%Y%m%d%H%M%S')}",
-        "train": {"max_steps": SHORT_ADAPT_STEPS},
+        "train": {"max_steps": steps_max},
         "evaluate": True,
     }
     title = f"Wizard check: short {method} run on {ds.name}"
@@ -210,7 +210,7 @@ def _adaptation_extra(
 
 
 def _classifier_extra(
-    rec: Mapping[str, Any], ds: LabeledDataset, ws: Workspace, model: str, kinds: set[str]
+    rec: Mapping[str, Any], ds: LabeledDataset, ws: Workspace, model: str, kinds: set[str], seeds: int
 ) -> tuple[ExtraCheck | None, str | None]:
     classifier = rec.get("classifier")
     if not classifier:
@@ -238,7 +238,7 @@ def _classifier_extra(
         "body": model,
         "methods": methods,
         "n_values": [n],
-        "seeds": list(SHORT_SETFIT_SEEDS),
+        "seeds": list(range(seeds)),
         "test_limit": 1000,
     }
     note = None
@@ -259,8 +259,11 @@ def plan_verification(
     model: str = "all-MiniLM-L6-v2",
     reranker: str | None = None,
     include_extras: bool = True,
+    short_steps: int = SHORT_ADAPT_STEPS,
+    short_seeds: int = SHORT_SETFIT_SEEDS,
 ) -> VerifyPlan:
-    """The measurements that test ``rec`` (the JSON of a recommendation) on ``ds``."""
+    """The measurements that test ``rec`` (the JSON of a recommendation) on ``ds``; ``short_steps`` /
+    ``short_seeds`` size the short adaptation / SetFit run."""
     kinds = _registered_kinds()
     task = rec.get("task") or (rec.get("answers") or {}).get("task")
     notes: list[str] = []
@@ -276,7 +279,7 @@ def plan_verification(
         notes += spec_notes
         match = find_matching_comparison(ws, ds.name, split, specs)
         if include_extras:
-            extra, note = _adaptation_extra(rec, ds, ws, model, kinds)
+            extra, note = _adaptation_extra(rec, ds, ws, model, kinds, short_steps)
             extras += [extra] if extra else []
             notes += [note] if note else []
         return VerifyPlan(
@@ -296,7 +299,7 @@ def plan_verification(
             "dataset (corpus, queries, qrels) to verify a retrieval strategy."
         )
     if include_extras:
-        extra, note = _classifier_extra(rec, ds, ws, model, kinds)
+        extra, note = _classifier_extra(rec, ds, ws, model, kinds, short_seeds)
         extras += [extra] if extra else []
         notes += [note] if note else []
     return VerifyPlan(ds.name, None, {}, None, None, tuple(extras), tuple(notes), None, model)

@@ -169,7 +169,8 @@ if step_i == 1:
 
 # --------------------------------------------------------------------------------------------------
 def _poll(kind: str, render_done: Any) -> None:
-    """Show the job of ``state[kind]`` with live progress; ``render_done(run)`` once it has finished."""
+    """Show the job of ``state[kind]`` (and its extra runs) with live progress; ``render_done(run)`` once the
+    main job has finished (extra runs may still be going: their claims say so until they finish)."""
     info = state.get(kind)
     if not info:
         return
@@ -178,20 +179,18 @@ def _poll(kind: str, render_done: Any) -> None:
     if run is None:
         state.pop(kind, None)
         return
-    runs = [run] + [ws.get_run(e["run_id"]) for e in info.get("extra_runs", [])]
-    active = any(r is not None and r.is_active for r in runs)
+    ids = [run.id] + [e["run_id"] for e in info.get("extra_runs", [])]
+    active = {i for i in ids if (r := ws.get_run(i)) is not None and r.is_active}
 
     @st.fragment(run_every=1.0 if active else None)
     def live() -> None:
         jobs.reconcile(ws)
-        current = [ws.get_run(r.id) for r in runs if r is not None]
-        still = any(r is not None and r.is_active for r in current)
+        current = [r for r in (ws.get_run(i) for i in ids) if r is not None]
         for r in current:
-            if r is not None:
-                render_run_status(r, key=f"{kind}_status", on_cancel=_cancel)
-        if active and not still:
-            st.rerun()  # the whole page: evidence and export now have results
-        if not still:
+            render_run_status(r, key=f"{kind}_status", on_cancel=_cancel)
+        if {r.id for r in current if r.is_active} != active:
+            st.rerun()  # a job finished: redraw the whole page (evidence, export) with its results
+        if current and current[0].id == run.id and not current[0].is_active:
             render_done(current[0])
 
     live()
@@ -215,8 +214,14 @@ if step_i == 2:
                 "The recommendation includes a reranker, but no trained cross-encoder is registered here: the "
                 "check measures the first stage alone and reports the reranker as not measured."
             )
+        extras = st.checkbox(
+            "Also run a short adaptation / SetFit run where the recommendation asks for one",
+            value=True,
+            key="wiz_extras",
+            help="A short training job (Adapt / Classify job kinds) measures before / after on the test split.",
+        )
         try:
-            plan = plan_verification(rec, ds, ws, model=model, reranker=reranker)
+            plan = plan_verification(rec, ds, ws, model=model, reranker=reranker, include_extras=extras)
         except ValueError as err:
             st.error(str(err))
             plan = None
@@ -234,6 +239,10 @@ if step_i == 2:
             for extra in plan.extras:
                 st.markdown(
                     f"- {extra.title}" + (f" — reusing run `{extra.reuse}`" if extra.reuse else " (a job)")
+                )
+                page = "pages/adapt.py" if extra.purpose == "adaptation" else "pages/classify.py"
+                st.page_link(
+                    page, label=f"Longer runs: the {extra.purpose} page", icon=":material/open_in_new:"
                 )
             for note in plan.notes:
                 st.caption(note)
@@ -324,7 +333,7 @@ if step_i == 3:
             "Run gotcha checks", key="wiz_gotchas_go", type="primary", icon=":material/troubleshoot:"
         ):
             run_id = jobs.submit(
-                ws, "wizard_gotchas", config, title=f"Wizard: gotchas on {ds.name}", queue="wizard"
+                ws, "wizard_gotchas", config, title=f"Wizard: gotchas on {ds.name}", queue="eval"
             )
             state["wiz_gotchas"] = {"run": run_id}
 

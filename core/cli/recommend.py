@@ -28,6 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="all-MiniLM-L6-v2", help="bi-encoder the measurements and checks use")
     p.add_argument("--reranker", default=None, help="a pretrained cross-encoder to verify a rerank with")
     p.add_argument("--verify", action="store_true", help="run the comparison (and short runs) that test it")
+    p.add_argument(
+        "--short-steps", type=int, default=60, help="max steps of the short adaptation run (--verify)"
+    )
+    p.add_argument("--short-seeds", type=int, default=3, help="seeds of the short SetFit run (--verify)")
     p.add_argument("--gotchas", action="store_true", help="also measure PCA, cosine-vs-dot, reranker latency")
     p.add_argument(
         "--bundle", default=None, help="write the strategy bundle (card, JSON, script) to this folder"
@@ -78,7 +82,17 @@ def _recommend(args: argparse.Namespace) -> int:
     if args.verify:
         from core.wizard_verify import plan_verification, run_verification_inline
 
-        plan = plan_verification(out, ds, ws, model=args.model, reranker=reranker)
+        if args.short_steps < 1 or args.short_seeds < 1:
+            raise ValueError("--short-steps and --short-seeds must be at least 1.")
+        plan = plan_verification(
+            out,
+            ds,
+            ws,
+            model=args.model,
+            reranker=reranker,
+            short_steps=args.short_steps,
+            short_seeds=args.short_seeds,
+        )
         echo = (lambda msg: print(msg, file=sys.stderr)) if not args.json else None
         out["evidence"] = run_verification_inline(ws, plan, out, echo=echo)
     gotchas = None

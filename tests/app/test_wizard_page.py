@@ -79,6 +79,8 @@ def test_verify_runs_the_comparison_as_a_job_and_reports_evidence(ws_with_data):
     at = open_wizard()
     go(at, 2)
     assert any("Compares **bm25, dense, hybrid**" in m.value for m in at.markdown)
+    assert at.checkbox(key="wiz_extras").value is True
+    at.checkbox(key="wiz_extras").uncheck().run()  # one job here; the short runs are tested headless
     at.button(key="wiz_verify_go").click().run()
     run_id = at.session_state["wiz_verify"]["run"]
     run = jobs.wait(ws_with_data, run_id, timeout=240)

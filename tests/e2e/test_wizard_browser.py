@@ -25,6 +25,8 @@ def test_wizard_walk_ends_in_a_measured_card(app, page, tmp_path):
     assert strategy
 
     act(page, lambda: page.get_by_text("3 · Verify").click())
+    # the comparison only: a short training run would outlive this test's app
+    act(page, lambda: page.get_by_text("Also run a short adaptation").click())
     act(page, lambda: page.get_by_role("button", name="Verify on topics").click())
     page.get_by_text("The evidence").first.wait_for(timeout=400_000)  # the job ran, the page polled it
     assert_no_exception(page)

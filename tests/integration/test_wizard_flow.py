@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from core.cli import main
-from core.datasets import import_dataset
+from core.datasets import import_dataset, load_dataset
 from core.store import Workspace
+from core.wizard_verify import plan_verification
 from tests.wizard_data import write_topics_beir
 
 pytestmark = pytest.mark.integration
@@ -25,7 +26,7 @@ def test_recommend_verify_gotchas_bundle_and_run_the_exported_script(capsys, tmp
     ws = Workspace(isolated_home)
     import_dataset(ws, write_topics_beir(tmp_path / "topics"))
     answers = tmp_path / "answers.json"
-    answers.write_text(json.dumps({"latency_budget_ms": 100, "throughput_qps": 2}))
+    answers.write_text(json.dumps({"latency_budget_ms": 100, "throughput_qps": 2, "domain": "specialised"}))
     bundle = tmp_path / "bundle"
     code = main(
         [
@@ -37,6 +38,8 @@ def test_recommend_verify_gotchas_bundle_and_run_the_exported_script(capsys, tmp
             "--model",
             "bert-tiny",
             "--verify",
+            "--short-steps",
+            "5",
             "--gotchas",
             "--bundle",
             str(bundle),
@@ -65,6 +68,18 @@ def test_recommend_verify_gotchas_bundle_and_run_the_exported_script(capsys, tmp
     first = next(c for c in ev["claims"] if c["claim"] == "first stage")
     assert first["numbers"]["recommended"] == ev["recommended"] == rec["first_stage"]
     assert ws.get_run(ev["comparison_run"]).kind == "evaluate"
+
+    # specialised, unlabeled corpus, 40 (< 100) labelled pairs: TSDAE, checked with a short adapt run
+    assert rec["adaptation"]["steps"] == ["tsdae"] and rec["first_stage"] == "hybrid"
+    claim = next(c for c in ev["claims"] if c["claim"] == "adaptation")
+    numbers = claim["numbers"]
+    assert numbers["steps"] == 5 and 0 <= numbers["before"] <= 1 and 0 <= numbers["after"] <= 1
+    assert f"{numbers['before']:.3f} → {numbers['after']:.3f}" in claim["detail"]  # whichever way it went
+    adapt = ws.get_run(numbers["run_id"])
+    assert adapt.kind == "adapt" and adapt.status == "done" and adapt.config["train"]["max_steps"] == 5
+    # verifying the same recommendation again reuses both runs
+    plan = plan_verification(rec, load_dataset(ws, "topics"), ws, model="bert-tiny", short_steps=5)
+    assert plan.extras[0].reuse == adapt.id and plan.reuse_comparison == ev["comparison_run"]
 
     # gotchas: PCA capped at bert-tiny's 128-d, cosine vs dot on the raw (unnormalised) bert-tiny vectors
     g = rec["gotchas"]
@@ -105,3 +120,22 @@ def test_raw_encoder_knows_whether_a_model_normalises():
     assert abs(norms[0] - 1.0) > 0.1  # the Normalize layer is gone: raw pooled vectors
     tiny, normalises = raw_encoder("bert-tiny")
     assert normalises is False and tiny.fingerprint != minilm.fingerprint
+
+
+def test_verify_a_classifier_with_a_setfit_run(capsys, tmp_path, isolated_home):
+    from tests.tiny_data import LABELED, write_labeled
+
+    ws = Workspace(isolated_home)
+    write_labeled(tmp_path / "films" / "train.csv", LABELED)
+    write_labeled(tmp_path / "films" / "test.csv", LABELED)
+    import_dataset(ws, tmp_path / "films", name="films")
+    answers = tmp_path / "answers.json"
+    answers.write_text("{}")
+    assert main(["recommend", "--answers", str(answers), "--dataset", "films", "--model", "bert-tiny", "--verify",
+                 "--short-seeds", "1", "--json"]) == 0  # fmt: skip
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["task"] == "classification" and rec["classifier"] == "setfit"  # 10 labels per class
+    claim = next(c for c in rec["evidence"]["claims"] if c["claim"] == "classifier")
+    assert claim["verdict"] in ("agrees", "contradicts")
+    assert claim["numbers"]["n_per_class"] == 10 and 0 <= claim["numbers"]["setfit"] <= 1
+    assert ws.get_run(claim["numbers"]["run_id"]).kind == "setfit_curve"

@@ -174,6 +174,11 @@ def test_plan_compares_the_recommended_first_stage_with_the_alternatives(topics,
     p = plan_verification(HYBRID_REC, topics, ws, model="bert-tiny")
     assert set(p.specs) == {"bm25", "dense", "hybrid"} and p.recommended == "hybrid"
     assert p.specs["hybrid"]["tune_split"] == "train" and p.specs["dense"]["model"] == "bert-tiny"
+    # specialised, unlabeled corpus, no pairs: TSDAE; checked by a short run of the Adapt job kind
+    (extra,) = p.extras
+    assert extra.kind == "adapt" and extra.purpose == "adaptation" and extra.reuse is None
+    assert extra.config["method"] == "tsdae" and extra.config["train"] == {"max_steps": 60}
+    assert plan_verification(HYBRID_REC, topics, ws, include_extras=False).extras == ()
     with_rr = rec_json(task="retrieval", corpus_size=100_000, latency_budget_ms=1_000)
     p = plan_verification(with_rr, topics, ws, model="bert-tiny")
     assert "rerank" not in p.specs and any("reranker is not measured" in n for n in p.notes)
@@ -189,6 +194,12 @@ def test_plan_refuses_a_task_that_does_not_fit_the_dataset(topics, tmp_path, ws)
     cls = load_path(tmp_path / "cls", name="cls")
     with pytest.raises(ValueError, match="classification dataset but the task is retrieval"):
         plan_verification(HYBRID_REC, cls, ws)
+    p = plan_verification(rec_json(task="classification", labels_per_class=8), cls, ws, short_seeds=2)
+    (extra,) = p.extras
+    assert (
+        extra.kind == "setfit_curve" and extra.config["n_values"] == [8] and extra.config["seeds"] == [0, 1]
+    )
+    assert {"setfit", "logreg"} <= set(extra.config["methods"]) and not p.specs
 
 
 def test_an_earlier_comparison_with_the_same_specs_is_reused(topics, ws, fake_encoder):
