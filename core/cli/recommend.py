@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reranker", default=None, help="a pretrained cross-encoder to verify a rerank with")
     p.add_argument("--verify", action="store_true", help="run the comparison (and short runs) that test it")
     p.add_argument(
+        "--no-short-runs", action="store_true", help="verify with the comparison only (no training)"
+    )
+    p.add_argument(
         "--short-steps", type=int, default=60, help="max steps of the short adaptation run (--verify)"
     )
     p.add_argument("--short-seeds", type=int, default=3, help="seeds of the short SetFit run (--verify)")
@@ -90,6 +93,7 @@ def _recommend(args: argparse.Namespace) -> int:
             ws,
             model=args.model,
             reranker=reranker,
+            include_extras=not args.no_short_runs,
             short_steps=args.short_steps,
             short_seeds=args.short_seeds,
         )
