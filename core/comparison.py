@@ -134,6 +134,19 @@ def _index_seconds(retriever: Any) -> float:
     return float(getattr(retriever, "index_s", 0.0))
 
 
+def _backend_notes(retriever: Any) -> list[str]:
+    """Why an encoder or reranker runs on another backend than its spec asked for (core.backends)."""
+    if isinstance(retriever, HybridRetriever):
+        return _backend_notes(retriever.dense)
+    if isinstance(retriever, RerankRetriever):
+        plan = getattr(retriever.reranker, "plan", None)
+        return _backend_notes(retriever.first_stage) + (
+            [plan.reason] if plan is not None and plan.reason else []
+        )
+    plan = getattr(getattr(retriever, "encoder", None), "plan", None)
+    return [plan.reason] if plan is not None and plan.reason else []
+
+
 def _tune(
     builder: RetrieverBuilder, ds: RetrievalDataset, spec: HybridSpec, notes: list[str]
 ) -> tuple[HybridSpec, dict[str, Any]]:
@@ -196,9 +209,13 @@ def run_comparison(
                 f"reranker {retriever.reranker.name!r} has an untrained classification head: its scores are random "
                 "until it is fine-tuned (Adapt page)"
             )
+        notes.extend(_backend_notes(retriever))
         if isinstance(retriever, DenseRetriever):
             extra["from_cache"] = retriever.from_cache
             extra["encode_s"] = retriever.encode_s
+            plan = getattr(retriever.encoder, "plan", None)
+            if plan is not None:
+                extra["backend"] = plan.label
         report(progress, "strategy", i, total, f"searching {len(qtexts)} queries with {spec.label}")
         hits = retriever.search(qtexts, k)
         run = results_to_run(qids, hits)

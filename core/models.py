@@ -200,7 +200,12 @@ def resolve_model(name_or_path: str, ws: Workspace | None = None, *, kind: str |
 
 def _guess_kind(path: Path) -> str:
     if (path / "modules.json").exists():
-        return "bi-encoder"
+        # sentence-transformers 6 saves CrossEncoders with modules.json too; its config tells them apart
+        try:
+            st_config = json.loads((path / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            st_config = {}
+        return "cross-encoder" if st_config.get("model_type") == "CrossEncoder" else "bi-encoder"
     if (path / "config_setfit.json").exists() or (path / "model_head.pkl").exists():
         return "setfit"
     try:
