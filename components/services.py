@@ -105,3 +105,47 @@ def inspect_path(path: str, mtime: float) -> Any:
     from core.datasets import inspect_table
 
     return inspect_table(path)
+
+
+# -- few-shot classification (Classify page) ---------------------------------------------------------
+@st.cache_resource(show_spinner="Loading the SetFit model…", max_entries=2)
+def _setfit_model(path: str, stamp: float) -> Any:
+    from core.training.setfit import load_setfit
+
+    return load_setfit(path)
+
+
+def setfit_model(path: str) -> Any:
+    """A saved SetFit model folder, loaded once (reloaded if the folder changes)."""
+    from pathlib import Path
+
+    return _setfit_model(path, (Path(path) / "model_head.pkl").stat().st_mtime)
+
+
+@st.cache_data(show_spinner="Packing the model…", max_entries=2)
+def zipped_folder(path: str, stamp: float) -> bytes:
+    """A folder as zip bytes (for download buttons)."""
+    import io
+    import zipfile
+    from pathlib import Path
+
+    root = Path(path)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for file in sorted(p for p in root.rglob("*") if p.is_file()):
+            zf.write(file, Path(root.name) / file.relative_to(root))
+    return buf.getvalue()
+
+
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
+def _resolved_dataset(home: str, name_or_path: str, stamp: float) -> Any:
+    from core.datasets import resolve_dataset
+
+    return resolve_dataset(Workspace(home), name_or_path)
+
+
+def resolved_dataset(name_or_path: str) -> Any:
+    """A stored dataset by name or one loaded from a path (not imported), cached."""
+    ws = workspace()
+    record = ws.get_dataset(name_or_path)
+    return _resolved_dataset(str(ws.home), name_or_path, record.created if record else 0.0)

@@ -7,4 +7,6 @@ from __future__ import annotations
 
 JOB_KINDS: dict[str, str] = {
     "evaluate": "core.comparison:evaluate_job",
+    "setfit_run": "core.classify_jobs:classify_run_job",
+    "setfit_curve": "core.classify_jobs:classify_curve_job",
 }

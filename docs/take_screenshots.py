@@ -15,11 +15,11 @@ sys.path.insert(0, str(REPO))
 
 from core.config import get_settings  # noqa: E402
 from tests.e2e.helpers import (  # noqa: E402
+    act,
     assert_no_exception,
     launch_browser,
     open_page,
     start_app,
-    wait_until_idle,
 )
 
 OUT = REPO / "docs" / "screenshots"
@@ -38,8 +38,7 @@ def main() -> int:
         page = browser.new_context(viewport={"width": 1400, "height": 1750}).new_page()
         page.set_default_timeout(60_000)
         open_page(page, app.url)
-        page.get_by_role("tab", name="Statistics").click()
-        wait_until_idle(page)
+        act(page, lambda: page.get_by_role("tab", name="Statistics").click())
         page.wait_for_selector(".js-plotly-plot")
         page.wait_for_timeout(1500)
         assert_no_exception(page)

@@ -3,6 +3,7 @@ rename and delete them."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from core.store import StoreError
 
 USER_ERRORS = (DataImportError, StoreError, ValueError, OSError)
 TABLE_TYPES = ["csv", "tsv", "jsonl", "json", "parquet"]
+MAX_MB = max(1, math.ceil(get_settings().max_file_bytes / 2**20))  # ESL_MAX_FILE_MB for uploads too
 SPLITS = ["train", "validation", "test"]
 
 ws = services.workspace()
@@ -102,16 +104,23 @@ if records:
     )
     record = by_name[name]
     render_summary(record.summary)
-    ds = services.dataset(name)
-    if ds.warnings:
+    try:
+        ds = services.dataset(name)
+    except (OSError, ValueError, KeyError) as err:  # files gone or damaged outside the app
+        st.error(f"Could not read the files of {name!r} ({err}); delete it below and import it again.")
+        ds = None
+    if ds is not None and ds.warnings:
         with st.expander(f"Import warnings ({len(ds.warnings)})"):
             for warning in ds.warnings:
                 st.warning(warning)
-    preview_tab, stats_tab, manage_tab = st.tabs(["Preview", "Statistics", "Rename / delete"])
-    with preview_tab:
-        render_preview(ds, key="data_preview")
-    with stats_tab:
-        render_statistics(services.dataset_stats(name), kind=record.kind, key="data_stats")
+    preview_tab, stats_tab, manage_tab = st.tabs(
+        ["Preview", "Statistics", "Rename / delete"], key="data_view_tab", on_change="rerun"
+    )
+    if ds is not None:
+        with preview_tab:
+            render_preview(ds, key="data_preview")
+        with stats_tab:
+            render_statistics(services.dataset_stats(name), kind=record.kind, key="data_stats")
     with manage_tab:
         st.caption(f"Imported from `{record.source or 'upload'}`")
         left, right = st.columns(2)
@@ -189,7 +198,15 @@ def _classification_options(info: TableInfo, key: str, *, from_files: bool) -> d
 
 st.subheader("Add a dataset")
 t_folder, t_zip, t_files, t_table, t_path = st.tabs(
-    ["Data folder", "BEIR zip", "Corpus, queries, qrels files", "Classification table", "Folder or file path"]
+    [
+        "Data folder",
+        "BEIR zip",
+        "Corpus, queries, qrels files",
+        "Classification table",
+        "Folder or file path",
+    ],
+    key="data_add_tab",
+    on_change="rerun",  # keeps the open tab across reruns (uploads, imports)
 )
 
 with t_folder:
@@ -210,7 +227,7 @@ with t_folder:
 
 with t_zip:
     st.caption("A zip holding `corpus.jsonl`, `queries.jsonl` and `qrels/<split>.tsv` (BEIR layout).")
-    upload = st.file_uploader("BEIR zip", type=["zip"], key="data_zip")
+    upload = st.file_uploader("BEIR zip", type=["zip"], key="data_zip", max_upload_size=MAX_MB)
     zip_name = _name_input("data_zip_name", Path(upload.name).stem if upload else "")
     if st.button("Import zip", key="data_zip_import", disabled=upload is None):
 
@@ -228,13 +245,14 @@ with t_files:
         "or TREC `qid 0 docid rel`). Graded relevance is kept."
     )
     c1, c2 = st.columns(2)
-    corpus_up = c1.file_uploader("Corpus", type=TABLE_TYPES, key="data_corpus")
-    queries_up = c2.file_uploader("Queries", type=TABLE_TYPES, key="data_queries")
+    corpus_up = c1.file_uploader("Corpus", type=TABLE_TYPES, key="data_corpus", max_upload_size=MAX_MB)
+    queries_up = c2.file_uploader("Queries", type=TABLE_TYPES, key="data_queries", max_upload_size=MAX_MB)
     qrels_ups = st.file_uploader(
         "Qrels (one file per split)",
         type=[*TABLE_TYPES, "trec", "txt", "qrels"],
         accept_multiple_files=True,
         key="data_qrels",
+        max_upload_size=MAX_MB,
     )
     qrels_splits = []
     for up in qrels_ups or []:
@@ -274,7 +292,9 @@ with t_table:
         "files named train / validation / test keep their splits; otherwise a split column or a stratified, "
         "seeded split is used."
     )
-    table_ups = st.file_uploader("Table(s)", type=TABLE_TYPES, accept_multiple_files=True, key="data_table")
+    table_ups = st.file_uploader(
+        "Table(s)", type=TABLE_TYPES, accept_multiple_files=True, key="data_table", max_upload_size=MAX_MB
+    )
     if table_ups:
         file_splits = [split_of_file(up.name) for up in table_ups]
         if len(table_ups) > 1 and None in file_splits:

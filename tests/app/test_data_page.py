@@ -107,3 +107,15 @@ def test_rename_and_delete(data_dir, isolated_home):
     assert [r.name for r in ws.list_datasets()] == ["second"]
     assert at.selectbox(key="data_selected").value == "second"
     assert not at.checkbox(key="data_delete_confirm").value  # the confirmation does not carry over
+
+
+def test_damaged_dataset_shows_an_error_and_can_be_deleted(data_dir, isolated_home):
+    ws = Workspace(isolated_home)
+    record, _ = import_dataset(ws, data_dir / "tinycls", name="damaged")
+    (record.folder / "meta.json").unlink()  # files removed behind the app's back
+    at = run_app()
+    assert any("Could not read the files of 'damaged'" in e.value for e in at.error)
+    at.checkbox(key="data_delete_confirm").check().run()
+    at.button(key="data_delete").click().run()
+    assert not at.exception
+    assert ws.list_datasets() == []

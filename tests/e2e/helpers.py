@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,17 +133,40 @@ def launch_browser() -> Iterator[Any]:
             browser.close()
 
 
+_APP = '[data-testid="stApp"]'
+_WATCH_RUNS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    window.__eslRuns = 0;
+    if (window.__eslObserver) window.__eslObserver.disconnect();
+    window.__eslObserver = new MutationObserver(() => {
+        if (app.getAttribute('data-test-script-state') === 'running') window.__eslRuns += 1;
+    });
+    window.__eslObserver.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
 def wait_until_idle(page: Any, timeout_ms: int = 60_000) -> None:
-    """Wait until Streamlit has drawn the page and finished running the script."""
-    page.wait_for_selector('[data-testid="stMain"]', timeout=timeout_ms)
+    """Wait until Streamlit has connected, run the script and drawn the result."""
+    page.wait_for_selector(_APP, timeout=timeout_ms)
     page.wait_for_function(
         """() => {
-            const w = document.querySelector('[data-testid="stStatusWidget"]');
-            return !w || !/Running|Stop/i.test(w.innerText);
+            const app = document.querySelector('[data-testid="stApp"]');
+            const state = app && app.getAttribute('data-test-script-state');
+            return state === 'notRunning' && document.querySelector('[data-testid="stMain"]');
         }""",
         timeout=timeout_ms,
     )
-    page.wait_for_timeout(500)  # let the last deltas paint
+    page.wait_for_timeout(300)  # let the last deltas paint
+
+
+def act(page: Any, action: Callable[[], Any], *, start_ms: int = 5_000, timeout_ms: int = 60_000) -> None:
+    """Do ``action`` (a click, an upload, typing + Enter) and wait for the rerun it causes to finish.
+    Runs that start and end between two polls are seen too (a DOM observer counts them)."""
+    page.evaluate(_WATCH_RUNS)
+    action()
+    with contextlib.suppress(Exception):  # the action may not rerun the app at all
+        page.wait_for_function("() => window.__eslRuns > 0", timeout=start_ms)
+    wait_until_idle(page, timeout_ms)
 
 
 def open_page(page: Any, url: str) -> None:

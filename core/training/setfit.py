@@ -1,0 +1,294 @@
+"""SetFit: contrastive fine-tuning of a sentence-transformer body on pairs built from a few labelled
+examples, then a classification head on the tuned embeddings (the ``setfit`` library).
+
+The number of pairs drives the cost: SetFit draws ``2 × num_iterations × n_train`` pairs per epoch, which
+grows with the number of classes (Banking77 at N=8: 616 texts → 24,640 pairs). ``max_pairs`` caps it; the
+cap is applied as a step limit, and the pair generator stops once it has enough unique pairs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from core.models import DEFAULT_BI_ENCODER
+from core.progress import Cancelled
+from core.training.callbacks import TrainCallbacks, hf_callback
+
+if TYPE_CHECKING:
+    from core.classification import FewShotSample
+    from core.datasets import LabeledDataset
+    from core.store import Workspace
+
+__all__ = ["PairPlan", "SetFitConfig", "fit_setfit", "load_setfit", "pair_plan", "save_setfit", "train"]
+
+
+@dataclass(frozen=True)
+class SetFitConfig:
+    """How one SetFit model is trained.
+
+    Defaults are chosen for 2 CPU cores: ``num_iterations=20`` as in the SetFit paper, capped at
+    ``max_pairs`` pairs per epoch so that many-class datasets stay feasible (see ``bench/setfit.py``).
+    """
+
+    n_per_class: int = 8
+    seed: int = 0
+    body: str = DEFAULT_BI_ENCODER
+    head: Literal["logistic", "differentiable"] = "logistic"
+    num_iterations: int = 20
+    epochs: int = 1
+    batch_size: int = 16
+    body_learning_rate: float = 2e-5
+    max_pairs: int | None = 640  # per epoch; None: no cap
+    head_epochs: int = 16  # differentiable head only
+    head_learning_rate: float = 1e-2  # differentiable head only
+    max_seq_length: int | None = 128
+    multi_label: bool = False  # set from the data: one-vs-rest heads
+
+    def __post_init__(self) -> None:
+        if self.head not in ("logistic", "differentiable"):
+            raise ValueError(f"head must be 'logistic' or 'differentiable', got {self.head!r}")
+        for name in ("n_per_class", "num_iterations", "epochs", "batch_size", "head_epochs"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_pairs is not None and self.max_pairs < 2:
+            raise ValueError(f"max_pairs must be at least 2 (or None for no cap), got {self.max_pairs}")
+        if self.body_learning_rate <= 0:
+            raise ValueError("body_learning_rate must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> SetFitConfig:
+        data = dict(data or {})
+        known = {f.name for f in fields(cls)}
+        extra = set(data) - known
+        if extra:
+            raise ValueError(f"Unknown SetFit settings: {sorted(extra)}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class PairPlan:
+    """How many contrastive pairs and optimizer steps a run will use."""
+
+    n_train: int
+    wanted_pairs: int  # 2 × num_iterations × n_train (per epoch)
+    pairs: int  # after the cap (per epoch)
+    num_iterations: int  # passed to setfit (lowered when capped, so fewer pairs are materialised)
+    steps: int  # optimizer steps over all epochs
+    capped: bool
+
+
+def pair_plan(config: SetFitConfig, n_train: int) -> PairPlan:
+    """The pair budget of a run on ``n_train`` texts."""
+    n_train = max(1, int(n_train))
+    wanted = 2 * config.num_iterations * n_train
+    if config.max_pairs is not None and wanted > config.max_pairs:
+        pairs = int(config.max_pairs)
+        iterations = max(1, math.ceil(pairs / (2 * n_train)))
+        capped = True
+    else:
+        pairs, iterations, capped = wanted, config.num_iterations, False
+    steps = math.ceil(pairs / config.batch_size) * config.epochs
+    return PairPlan(n_train, wanted, pairs, iterations, steps, capped)
+
+
+def _quiet() -> None:
+    import logging as py_logging
+
+    with contextlib.suppress(ImportError):
+        import datasets
+
+        datasets.disable_progress_bars()
+        datasets.utils.logging.set_verbosity_error()
+    with contextlib.suppress(ImportError):
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+    with contextlib.suppress(ImportError):
+        from setfit import logging as sf_logging
+
+        sf_logging.set_verbosity_error()
+    py_logging.getLogger("sentence_transformers").setLevel(py_logging.ERROR)
+
+
+def _load_body(config: SetFitConfig, ws: Workspace | None) -> Any:
+    """A fresh copy of the body (training changes its weights, so never a shared cached instance)."""
+    from core.models import load_sentence_transformer
+
+    body = load_sentence_transformer(config.body, ws)
+    if config.max_seq_length:
+        body.max_seq_length = min(int(config.max_seq_length), int(body.max_seq_length or 10**6))
+    return body
+
+
+def _make_head(config: SetFitConfig, dim: int, n_labels: int, device: Any) -> Any:
+    if config.head == "differentiable":
+        from setfit import SetFitHead
+
+        return SetFitHead(
+            in_features=dim, out_features=n_labels, device=device, multitarget=config.multi_label
+        )
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+
+    clf = LogisticRegression(max_iter=1000, random_state=config.seed)
+    return OneVsRestClassifier(clf) if config.multi_label else clf
+
+
+def fit_setfit(
+    config: SetFitConfig,
+    sample: FewShotSample,
+    callbacks: TrainCallbacks | None = None,
+    *,
+    ws: Workspace | None = None,
+    output_dir: Path | str | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Train a ``SetFitModel`` on ``sample`` in memory. Returns the model and facts about the run
+    (pair plan, steps done, seconds, last loss). Raises :class:`~core.progress.Cancelled` on request."""
+    import tempfile
+
+    _quiet()
+    from datasets import Dataset
+    from setfit import SetFitModel, Trainer, TrainingArguments
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    callbacks = callbacks or TrainCallbacks()
+    multi = bool(sample.multi_label)
+    config = replace(config, multi_label=multi)
+    labels = list(sample.label_names)
+    start = time.perf_counter()
+    body = _load_body(config, ws)
+    from transformers import set_seed
+
+    set_seed(config.seed)  # the differentiable head is initialised here, before the Trainer seeds
+    dim_fn = getattr(body, "get_embedding_dimension", None) or body.get_sentence_embedding_dimension
+    head = _make_head(config, int(dim_fn()), len(labels), body.device)
+    model = SetFitModel(
+        model_body=body,
+        model_head=head,
+        multi_target_strategy="one-vs-rest" if multi else None,
+        normalize_embeddings=True,
+        labels=labels,
+    )
+    plan = pair_plan(config, len(sample))
+    y = sample.label_ids()
+    scratch = tempfile.TemporaryDirectory(prefix="setfit-") if output_dir is None else None
+    args = TrainingArguments(
+        output_dir=str(output_dir or scratch.name),  # type: ignore[union-attr]
+        batch_size=(config.batch_size, 16),
+        num_epochs=(config.epochs, config.head_epochs),
+        num_iterations=plan.num_iterations,
+        max_steps=plan.steps if plan.capped else -1,
+        body_learning_rate=(config.body_learning_rate, config.body_learning_rate / 2),
+        head_learning_rate=config.head_learning_rate,
+        seed=config.seed,
+        report_to="none",
+        save_strategy="no",
+        show_progress_bar=False,
+        logging_steps=max(1, plan.steps // 10),
+        logging_first_step=False,
+        max_length=config.max_seq_length,
+    )
+    bridge = hf_callback(callbacks)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_dict({"text": list(sample.texts), "label": y}),
+        metric=_accuracy_metric,  # evaluate.load("accuracy") needs the hub
+        callbacks=[bridge],
+    )
+    st_trainer = trainer.st_trainer
+    for cb in (PrinterCallback, ProgressCallback):
+        st_trainer.pop_callback(cb)
+    st_trainer.args.disable_tqdm = True
+    st_trainer.args.dataloader_pin_memory = False  # CPU runs: avoids a warning per run
+    callbacks.on_log(
+        f"SetFit N={config.n_per_class} seed={config.seed}: {len(sample)} texts, {plan.pairs} pairs"
+        + (f" (capped from {plan.wanted_pairs})" if plan.capped else "")
+        + f", {plan.steps} steps"
+    )
+    try:
+        trainer.train_embeddings(*trainer.dataset_to_parameters(trainer.train_dataset), args=args)
+        if callbacks.should_stop():
+            raise Cancelled("cancelled by the user")
+        trainer.train_classifier(*trainer.dataset_to_parameters(trainer.train_dataset), args=args)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+    if callbacks.should_stop():
+        raise Cancelled("cancelled by the user")
+    model.model_body.eval()
+    state = st_trainer.state
+    info = {
+        "train_s": time.perf_counter() - start,
+        "steps": int(state.global_step),
+        "planned_steps": plan.steps,
+        "pairs": plan.pairs,
+        "wanted_pairs": plan.wanted_pairs,
+        "capped": plan.capped,
+        "n_train": len(sample),
+        "last_loss": bridge.last_loss,
+        "config": config.to_dict(),
+    }
+    return model, info
+
+
+def _accuracy_metric(y_pred: Any, y_test: Any) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score
+
+    return {"accuracy": float(accuracy_score(y_test, y_pred))}
+
+
+def save_setfit(model: Any, path: Path | str, card: str | None = None) -> Path:
+    """``SetFitModel.save_pretrained`` into ``path`` (plus our model card as README.md when given).
+
+    The folder is also a plain sentence-transformers folder: ``SentenceTransformer(path)`` loads the tuned
+    body (``config_setfit.json`` and ``model_head.pkl`` are simply ignored)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    _quiet()
+    model.save_pretrained(str(path))
+    if card:
+        (path / "README.md").write_text(card, encoding="utf-8")
+    return path
+
+
+def load_setfit(path: Path | str, device: str | None = None) -> Any:
+    """Load a saved SetFit model folder (local files only)."""
+    from core.config import configure_environment, detect_device
+
+    configure_environment()
+    _quiet()
+    from setfit import SetFitModel
+
+    return SetFitModel.from_pretrained(str(path), local_files_only=True, device=device or detect_device())
+
+
+def train(
+    config: SetFitConfig,
+    data: LabeledDataset | FewShotSample,
+    callbacks: TrainCallbacks | None = None,
+    *,
+    ws: Workspace | None = None,
+    output_dir: Path | str | None = None,
+) -> Path:
+    """Train SetFit and save it; returns the saved folder. ``data`` is a labelled dataset (N per class
+    are then sampled from its train split with ``config.n_per_class`` and ``config.seed``) or a sample."""
+    from core.classification import FewShotSample, sample_per_class
+
+    sample = (
+        data if isinstance(data, FewShotSample) else sample_per_class(data, config.n_per_class, config.seed)
+    )
+    model, _info = fit_setfit(config, sample, callbacks, ws=ws)
+    if output_dir is None:
+        from core.store import Workspace
+
+        output_dir = (ws or Workspace()).staging_dir() / "setfit-model"
+    return save_setfit(model, output_dir)

@@ -1,0 +1,98 @@
+"""SetFit end to end with the tiny packaged BERT on a slice of SST-2: train, save, reload, predict;
+the single-run job registers the model; the pair cap bounds the steps; cancel stops training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def tiny_sst2(tmp_path: Path, data_dir: Path) -> Path:
+    """12 train rows per label and 40 test rows of SST-2, as a folder of split files."""
+    folder = tmp_path / "tiny-sst2"
+    folder.mkdir()
+    train = pd.read_csv(data_dir / "sst2" / "train.csv")
+    test = pd.read_csv(data_dir / "sst2" / "test.csv")
+    train.groupby("label_text").head(12).to_csv(folder / "train.csv", index=False)
+    test.groupby("label_text").head(20).to_csv(folder / "test.csv", index=False)
+    return folder
+
+
+def test_train_save_reload_predict(tiny_sst2: Path, ws):
+    from sentence_transformers import SentenceTransformer
+
+    from core.classification import sample_per_class
+    from core.datasets import load_path
+    from core.training.callbacks import TrainCallbacks
+    from core.training.setfit import SetFitConfig, fit_setfit, load_setfit, pair_plan, save_setfit
+
+    ds = load_path(tiny_sst2)
+    cfg = SetFitConfig(body="bert-tiny", n_per_class=4, seed=0, max_pairs=32, batch_size=8)
+    sample = sample_per_class(ds, 4, 0)
+    steps = []
+    model, info = fit_setfit(
+        cfg, sample, TrainCallbacks(on_progress=lambda s, t, loss: steps.append(s)), ws=ws
+    )
+    plan = pair_plan(cfg, len(sample))
+    assert plan.capped and info["pairs"] == 32
+    assert info["steps"] == plan.steps == 4 and max(steps) == 4
+    path = save_setfit(model, ws.home / "exported", card="# card")
+    reloaded = load_setfit(path, device="cpu")
+    texts = ["a wonderful , moving film", "a dull , lifeless mess"]
+    assert list(reloaded.predict(texts)) == list(model.predict(texts))
+    assert set(reloaded.predict(texts)) <= {"negative", "positive"}
+    probs = reloaded.predict_proba(texts, as_numpy=True)
+    assert probs.shape == (2, 2) and abs(float(probs.sum()) - 2.0) < 1e-6
+    body = SentenceTransformer(str(path), device="cpu")  # the folder is also the tuned body
+    assert body.encode(texts).shape == (2, 128)
+    assert (path / "README.md").read_text() == "# card"
+
+
+def test_cancel_stops_training(tiny_sst2: Path, ws):
+    from core.classification import sample_per_class
+    from core.datasets import load_path
+    from core.progress import Cancelled
+    from core.training.callbacks import TrainCallbacks
+    from core.training.setfit import SetFitConfig, fit_setfit
+
+    ds = load_path(tiny_sst2)
+    seen = []
+    callbacks = TrainCallbacks(on_progress=lambda s, t, loss: seen.append(s), should_stop=lambda: bool(seen))
+    with pytest.raises(Cancelled):
+        fit_setfit(
+            SetFitConfig(body="bert-tiny", max_pairs=160, batch_size=8), sample_per_class(ds, 4, 0), callbacks
+        )
+    assert max(seen) < 20  # stopped long before the 20 planned steps
+
+
+def test_single_run_job_saves_and_registers(tiny_sst2: Path, ws):
+    from core.classification import ClassifyConfig
+    from core.jobs import run_inline
+    from core.models import resolve_model
+    from core.training.setfit import SetFitConfig, load_setfit
+
+    config = ClassifyConfig(
+        dataset=str(tiny_sst2),
+        body="bert-tiny",
+        n_values=(4,),
+        seeds=(0, 1),
+        setfit=SetFitConfig(max_pairs=32, batch_size=8),
+    ).to_dict() | {"register_as": "tiny-setfit"}
+    run = run_inline(ws, "setfit_run", config)
+    assert run.status == "done", run.error
+    result = run.result
+    assert {s["method"] for s in result["summary"]} == {"setfit", "logreg", "zeroshot"}
+    assert all(s["seeds"] == 2 for s in result["summary"]) and result["n_test"] == 40 and result["full_test"]
+    assert Path(result["model_path"]).is_dir() and result["body_path"] == result["model_path"]
+    assert "tiny-sst2" in result["model_card"] and "accuracy" in result["model_card"]
+    info = resolve_model("tiny-setfit", ws)
+    assert info.kind == "setfit" and info.base == "bert-tiny" and result["models"][0]["path"] == info.location
+    model = load_setfit(info.location, device="cpu")
+    assert model.predict(["a wonderful film"])[0] in {"negative", "positive"}
+    detail = next(d for d in result["details"] if d["method"] == "setfit")
+    assert len(detail["confusion"]) == 2 and sum(map(sum, detail["confusion"])) == 40
