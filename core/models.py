@@ -199,13 +199,6 @@ def resolve_model(name_or_path: str, ws: Workspace | None = None, *, kind: str |
 
 
 def _guess_kind(path: Path) -> str:
-    if (path / "modules.json").exists():
-        # sentence-transformers 6 saves CrossEncoders with modules.json too; its config tells them apart
-        try:
-            st_config = json.loads((path / "config_sentence_transformers.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            st_config = {}
-        return "cross-encoder" if st_config.get("model_type") == "CrossEncoder" else "bi-encoder"
     if (path / "config_setfit.json").exists() or (path / "model_head.pkl").exists():
         return "setfit"
     try:
@@ -213,6 +206,11 @@ def _guess_kind(path: Path) -> str:
     except (OSError, json.JSONDecodeError):
         return "bi-encoder"
     archs = " ".join(config.get("architectures") or [])
+    # sentence-transformers 6 saves CrossEncoders with a modules.json too: the head decides
+    if "SequenceClassification" in archs and (path / "modules.json").exists():
+        return "cross-encoder"
+    if (path / "modules.json").exists():
+        return "bi-encoder"
     if "SequenceClassification" in archs:
         return "cross-encoder"
     if "MaskedLM" in archs:

@@ -1,0 +1,41 @@
+"""The Compare page in headless Chromium, with a dataset and a comparison finished through the CLI:
+the charts render and nothing raises."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.models import TINY_MODEL
+from tests.e2e.helpers import assert_no_exception, open_page, save_screenshot, wait_until_idle
+from tests.tiny_data import PETS_CORPUS, PETS_QRELS, PETS_QUERIES, write_beir
+
+pytestmark = pytest.mark.e2e
+
+
+def test_compare_page_shows_a_finished_comparison(app, page, tmp_path):
+    folder = write_beir(tmp_path / "pets", corpus=PETS_CORPUS, queries=PETS_QUERIES, qrels=PETS_QRELS)
+    app.cli("datasets", "import", str(folder), "--name", "pets-e2e")
+    out = app.cli("evaluate", "--dataset", "pets-e2e", "--model", TINY_MODEL, "--json")
+    assert list(out["strategies"]) == ["bm25", "dense", "hybrid"]
+
+    open_page(page, app.url)
+    page.get_by_role("link", name="Compare strategies").click()  # through the app's navigation
+    wait_until_idle(page)
+    page.get_by_role("heading", name="Compare strategies").first.wait_for()
+    page.get_by_text("4 queries · top 100 · baseline").first.wait_for()  # the finished run is shown
+    page.wait_for_selector(".js-plotly-plot .main-svg")
+    overview = page.locator('[data-testid="stTabPanel"]:visible .js-plotly-plot')
+    assert overview.count() == 3  # metric bars, recall/precision curves, cost frontier
+    for title in ("Quality per metric", "Recall and precision", "Quality vs latency"):
+        page.locator(".js-plotly-plot .gtitle", has_text=title).first.wait_for()
+    assert_no_exception(page)
+
+    page.get_by_role("tab", name="Per query").click()
+    wait_until_idle(page)
+    page.locator(".js-plotly-plot .gtitle", has_text="wins").first.wait_for()
+    page.get_by_role("tab", name="Ranked lists").click()
+    wait_until_idle(page)
+    page.locator("mark").first.wait_for()  # query terms highlighted in the snippets
+    assert_no_exception(page)
+    shot = save_screenshot(page, "compare-page")
+    assert shot.stat().st_size > 10_000
