@@ -25,11 +25,13 @@ __all__ = [
     "render_backend_quality",
     "render_backend_quality_picker",
     "render_encode_estimate",
+    "render_encoding_options",
     "render_truncation",
 ]
 
 DEFAULT_BACKEND_KEY = "encode_backend"  # the sidebar setting other pickers start from
 ETA_THRESHOLD_S = 60.0  # above this, the estimate offers a faster backend
+ETA_MIN_DOCS = 1000  # smaller corpora encode in moments: no timed sample
 _FASTER = ("bf16", "onnx-int8", "onnx")  # measured order on AVX512-BF16 CPUs (bench/encode.py)
 
 
@@ -90,7 +92,7 @@ def render_encode_estimate(
     picker_key: str,
     key: str,
     max_seq_length: int | None = None,
-    threshold_s: float = ETA_THRESHOLD_S,
+    threshold_s: float | None = None,
 ) -> None:
     """Before a comparison: how long encoding the corpus of ``dataset`` will take (timed on a sample),
     or that its vectors are cached; above ``threshold_s`` a button switches ``picker_key`` to a faster
@@ -107,6 +109,7 @@ def render_encode_estimate(
         return
     with st.spinner("Timing a sample…"):
         est = services.encode_estimate(dataset, model, backend, max_seq_length)
+    threshold_s = ETA_THRESHOLD_S if threshold_s is None else threshold_s
     text = f"Encoding {est.texts:,} documents with **{backend}**: ~{format_duration(est.seconds)} ({est.rate:,.1f}/s)"
     if est.seconds <= threshold_s:
         st.caption(text)
@@ -122,6 +125,34 @@ def render_encode_estimate(
         on_click=lambda: st.session_state.__setitem__(picker_key, other),
         help="Check its quality: tick it under 'Also measure the dense strategy with'.",
     )
+
+
+def render_encoding_options(
+    dataset: str, model: str, *, key: str, estimate: bool = True
+) -> tuple[str, int | None, list[str]]:
+    """The dense options of a comparison: backend (with the ETA of the corpus encode when it is large),
+    an optional cap on tokens per passage (with the share of documents it cuts), and extra backends to
+    measure next to it. Returns ``(backend, max_seq_length or None, extra backends)``."""
+    import streamlit as st
+
+    from components import services
+
+    backend = render_backend_picker(key=f"{key}_backend")
+    max_len = None
+    if st.toggle(
+        "Cap tokens per passage",
+        key=f"{key}_cap",
+        help="Shorter inputs encode faster; longer "
+        "documents lose their end. The share of documents cut is shown.",
+    ):
+        max_len = int(st.number_input("Max tokens", 16, 8192, 256, 16, key=f"{key}_msl"))
+        render_truncation(dataset, model, max_len, key=f"{key}_trunc")
+    if estimate and services.dataset_size(dataset) >= ETA_MIN_DOCS:
+        render_encode_estimate(
+            dataset, model, backend, picker_key=f"{key}_backend", key=f"{key}_eta", max_seq_length=max_len
+        )
+    extra = render_backend_quality_picker(backend, key=f"{key}_check")
+    return backend, max_len, extra
 
 
 def render_truncation(dataset: str, model: str, max_seq_length: int, *, key: str) -> None:
@@ -160,8 +191,10 @@ def render_backend_quality_picker(
 
 
 def backend_quality_table(report: Any) -> pd.DataFrame:
-    """One row per dense strategy: model, backend, nDCG@10 and its difference to torch fp32 of the same
-    model, encode seconds and whether the vectors came from the cache. Empty without two backends."""
+    """One row per dense strategy: model, backend, nDCG@10 and its difference (``Δ ndcg@10``) to the
+    reference backend of the same model (torch fp32 when it is there, else the first one; named in
+    ``df.attrs["reference"]``), encode seconds and whether the vectors came from the cache. Empty
+    unless at least two backends were measured."""
     rows = []
     for name, res in report.strategies.items():
         spec = res.spec
@@ -181,11 +214,13 @@ def backend_quality_table(report: Any) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty or df["backend"].nunique() < 2:
         return pd.DataFrame()
-    base = df[df["backend"] == "torch"].groupby("model")["ndcg@10"].first()
-    df["Δ ndcg@10 vs torch"] = [
+    reference = "torch" if "torch" in set(df["backend"]) else str(df["backend"].iloc[0])
+    base = df[df["backend"] == reference].groupby("model")["ndcg@10"].first()
+    df["Δ ndcg@10"] = [
         (row["ndcg@10"] - base[row["model"]]) if row["model"] in base.index else None
         for _, row in df.iterrows()
     ]
+    df.attrs["reference"] = reference
     return df
 
 
@@ -194,14 +229,15 @@ def make_backend_quality_figure(df: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     if df.empty:
         return fig
-    order = sorted(df.index, key=lambda i: (df.loc[i, "backend"] != "torch", df.loc[i, "strategy"]))
+    ref = df.attrs.get("reference", "torch")
+    order = sorted(df.index, key=lambda i: (df.loc[i, "backend"] != ref, df.loc[i, "strategy"]))
     sub = df.loc[order]
     fig.add_bar(
         x=sub["strategy"],
         y=sub["ndcg@10"],
         text=[f"{v:.4f}" for v in sub["ndcg@10"]],
         textposition="outside",
-        marker_color=["#4C78A8" if b == "torch" else "#F58518" for b in sub["backend"]],
+        marker_color=["#4C78A8" if b == df.attrs.get("reference") else "#F58518" for b in sub["backend"]],
         hovertext=sub["backend"],
     )
     low = float(sub["ndcg@10"].min())
@@ -224,14 +260,15 @@ def render_backend_quality(report: Any, *, key: str) -> None:
     df = backend_quality_table(report)
     if df.empty:
         return
-    st.markdown("**Encoding backends**: what each costs in quality next to torch fp32")
+    reference = df.attrs.get("reference", "torch")
+    st.markdown(f"**Encoding backends**: nDCG@10 of each, and its difference to **{reference}**")
     st.dataframe(
         df,
         hide_index=True,
         key=f"{key}_table",
         column_config={
             "ndcg@10": st.column_config.NumberColumn(format="%.4f"),
-            "Δ ndcg@10 vs torch": st.column_config.NumberColumn(format="%+.4f"),
+            "Δ ndcg@10": st.column_config.NumberColumn(format="%+.4f"),
             "encode_s": st.column_config.NumberColumn("encode s", format="%.1f"),
         },
     )
