@@ -144,6 +144,25 @@ def report(results: dict) -> None:
         )
 
 
+def markdown(results: dict) -> str:
+    """The README table."""
+    lines = [
+        "| Run | Rows / texts | Steps | Train wall s | Train CPU s | nDCG@10 before | after | Δ | verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for stage, r in results.items():
+        if r.get("status") != "done" or not r.get("before"):
+            lines.append(f"| {stage} | {r.get('status')}: {r.get('error')} | | | | | | | |")
+            continue
+        b, a = r["before"]["ndcg@10"], r["after"]["ndcg@10"]
+        rows = r.get("pairs") or r.get("texts") or ""
+        lines.append(
+            f"| {stage} | {rows} | {r['steps']} | {r['train_s']:.0f} | {r.get('train_cpu_s') or 0:.0f} | "
+            f"{b:.4f} | {a:.4f} | {a - b:+.4f} | {r['verdict']} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stages", default=",".join(STAGES))
@@ -156,7 +175,11 @@ def main() -> int:
     parser.add_argument(
         "--smoke", action="store_true", help="bert-tiny, tiny settings: checks the script runs"
     )
+    parser.add_argument("--report-only", action="store_true", help="print the stored results as Markdown")
     args = parser.parse_args()
+    if args.report_only:
+        print(markdown(json.loads(Path(args.out).read_text())))
+        return 0
     os.environ["ESL_HOME"] = args.home
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from core.config import get_settings
