@@ -534,6 +534,9 @@ def render_metrics(report: Any, *, key: str) -> None:
         f"▲/▼: better / worse than the baseline **{report.baseline}**; * p<0.05, ** p<0.01 "
         f"({report.stat_test} paired test over {report.queries} queries)."
     )
+    notes = [f"**{name}**: {note}" for name, res in report.strategies.items() for note in res.notes]
+    if notes:
+        st.caption(" · ".join(notes) + " (curves and settings under Details)")
     frame = metrics_frame(report)
     pcols = [c for c in frame.columns if c.startswith("p(")]
     if pcols:
