@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from components import services
+from components.backend_views import render_backend_quality, render_encoding_options
 from components.compare_views import (
     render_curves_and_cost,
     render_details,
@@ -92,6 +93,9 @@ def _setup(records: list[Any]) -> None:
             help="HNSW trades a little recall for speed on large corpora; its recall against the exact "
             "index is shown with the results.",
         )
+        backend, max_len, check = render_encoding_options(
+            dataset, model, key="cmp_enc", estimate=bool({"dense", "hybrid", "rerank"} & set(strategies))
+        )
     with c_hybrid.container(border=True):
         st.markdown("**Hybrid**")
         fusion = st.radio(
@@ -170,6 +174,9 @@ def _setup(records: list[Any]) -> None:
             strategies=",".join(strategies),
             model=model,
             index=index,
+            backend=backend,
+            max_seq_length=max_len,
+            check_backends=",".join(check),
             fusion=fusion,
             norm=norm,
             alpha=float(alpha),
@@ -333,6 +340,7 @@ def _results() -> None:
     )
     with t_over:
         render_metrics(rep, key="cmp_metrics")
+        render_backend_quality(rep, key="cmp_backends")
         render_curves_and_cost(rep, key="cmp_cc")
     with t_query:
         render_win_loss(rep, queries, key="cmp_wl")
