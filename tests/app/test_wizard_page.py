@@ -127,5 +127,8 @@ def test_classification_dataset_recommends_a_classifier(ws_with_data):
     assert at.number_input(key="wiz_q_labels_per_class").value == 10  # 10 per class in the train split
     go(at, 1)
     assert "SetFit" in at.subheader[0].value
+    go(at, 2)  # verification = a SetFit run against the baselines (a job of the Classify feature)
+    assert any("Wizard check: SetFit vs baselines on tinycls (N=10)" in m.value for m in at.markdown)
+    assert not any("Compares **" in m.value for m in at.markdown)  # no retrieval comparison here
     go(at, 3)
     assert any("need a retrieval dataset" in i.value for i in at.info)
