@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -216,6 +217,7 @@ def fit_setfit(
         + f", {plan.steps} steps"
     )
     try:
+        warnings.filterwarnings("ignore", message=".*pin_memory.*no accelerator.*")
         trainer.train_embeddings(*trainer.dataset_to_parameters(trainer.train_dataset), args=args)
         if callbacks.should_stop():
             raise Cancelled("cancelled by the user")
