@@ -107,6 +107,82 @@ def inspect_path(path: str, mtime: float) -> Any:
     return inspect_table(path)
 
 
+# -- Compare page -----------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=16)
+def _comparison(home: str, run_id: str, finished: float | None) -> Any:
+    from core.comparison import load_comparison
+
+    return load_comparison(Workspace(home), run_id)
+
+
+def comparison(run_id: str) -> Any:
+    """A stored comparison report (``core.comparison.ComparisonReport``), cached per run."""
+    ws = workspace()
+    run = ws.get_run(run_id)
+    return _comparison(str(ws.home), run_id, run.finished if run else None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _corpus_lookup(home: str, name: str, created: float) -> dict[str, tuple[str, str]]:
+    ds = _dataset(home, name, created)
+    return {
+        d: (str(t or ""), str(x or ""))
+        for d, t, x in zip(ds.corpus["doc_id"], ds.corpus["title"], ds.corpus["text"], strict=True)
+    }
+
+
+def corpus_lookup(name: str) -> dict[str, tuple[str, str]]:
+    """``{doc_id: (title, text)}`` of a stored retrieval dataset (for ranked lists)."""
+    ws = workspace()
+    record = ws.get_dataset(name)
+    if record is None:
+        from core.store import StoreError
+
+        raise StoreError(f"No dataset named {name!r}.")
+    return _corpus_lookup(str(ws.home), name, record.created)
+
+
+@st.cache_resource(show_spinner="Building the indexes…", max_entries=2)
+def _retriever_builder(home: str, name: str, created: float) -> Any:
+    from core.retrieval import Corpus, RetrieverBuilder
+
+    ds = _dataset(home, name, created)
+    return RetrieverBuilder(
+        Corpus.from_dataset(ds),
+        Workspace(home),
+        encoder_factory=lambda model, backend, msl: encoder(model, backend, msl),
+    )
+
+
+def retriever_builder(name: str) -> Any:
+    """A ``RetrieverBuilder`` over a stored dataset's corpus, kept per (dataset, import): its BM25
+    index, encoders and FAISS indexes are built once (corpus vectors come from the embedding cache)."""
+    ws = workspace()
+    record = ws.get_dataset(name)
+    if record is None:
+        from core.store import StoreError
+
+        raise StoreError(f"No dataset named {name!r}.")
+    return _retriever_builder(str(ws.home), name, record.created)
+
+
+@st.cache_data(show_spinner="Searching…", max_entries=64)
+def free_text_search(
+    dataset: str, created: float, specs: tuple[tuple[str, str], ...], query: str, k: int = 10
+) -> dict[str, list[tuple[str, float]]]:
+    """Ranked ``(doc_id, score)`` lists of a free-text query for each ``(name, spec JSON)``."""
+    import json
+
+    from core.retrieval import spec_from_dict
+
+    builder = retriever_builder(dataset)
+    out = {}
+    for name, spec_json in specs:
+        hits = builder.build(spec_from_dict(json.loads(spec_json))).search([query], k)[0]
+        out[name] = list(zip(hits.doc_ids, hits.scores, strict=True))
+    return out
+
+
 # -- few-shot classification (Classify page) ---------------------------------------------------------
 @st.cache_resource(show_spinner="Loading the SetFit model…", max_entries=2)
 def _setfit_model(path: str, stamp: float) -> Any:
@@ -149,3 +225,152 @@ def resolved_dataset(name_or_path: str) -> Any:
     ws = workspace()
     record = ws.get_dataset(name_or_path)
     return _resolved_dataset(str(ws.home), name_or_path, record.created if record else 0.0)
+
+
+# -- embedding explorer ----------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=16)
+def _explore_hit(home: str, request_json: str, dataset_created: float) -> Any:
+    import json
+
+    from core.projection import ExploreRequest, cached_result
+
+    result = cached_result(Workspace(home), ExploreRequest.from_dict(json.loads(request_json)))
+    if result is None:
+        raise LookupError("not computed yet")  # not cached: st.cache_data keeps only returned values
+    return result
+
+
+def explore_result(request: Any) -> Any:
+    """The stored map of an ``ExploreRequest`` (None until it has been computed)."""
+    import json
+
+    ws = workspace()
+    record = ws.get_dataset(request.dataset)
+    created = record.created if record is not None else 0.0
+    try:
+        return _explore_hit(str(ws.home), json.dumps(request.to_dict(), sort_keys=True), created)
+    except LookupError:
+        return None
+
+
+@st.cache_data(show_spinner="Clustering…", max_entries=32)
+def _clusters(home: str, key: str, _result: Any, method: str, size: int, seed: int) -> list[str]:
+    from core.space_metrics import hdbscan_clusters, kmeans_clusters
+
+    if method == "hdbscan":
+        axes = [a for a in ("x", "y", "z") if a in _result.points.columns]
+        ids = hdbscan_clusters(_result.points[axes].to_numpy(), min_cluster_size=size)
+    else:
+        vectors = _result.vectors(Workspace(home))
+        if vectors is None:
+            raise LookupError("the embeddings of this map are no longer in the cache; compute the map again")
+        ids = kmeans_clusters(vectors, size, seed=seed)
+    return ["noise" if i < 0 else f"cluster {i}" for i in ids]
+
+
+def explore_clusters(result: Any, method: str, size: int, seed: int = 42) -> list[str]:
+    """Cluster name per point: k-means (k = ``size``) on the embeddings, or HDBSCAN (minimum cluster
+    size ``size``) on the map."""
+    return _clusters(str(workspace().home), result.key, result, method, int(size), int(seed))
+
+
+@st.cache_data(show_spinner="Trying cluster counts…", max_entries=16)
+def _cluster_scores(home: str, key: str, _result: Any, seed: int) -> Any:
+    from core.space_metrics import suggest_cluster_count
+
+    vectors = _result.vectors(Workspace(home))
+    if vectors is None:
+        raise LookupError("the embeddings of this map are no longer in the cache; compute the map again")
+    return suggest_cluster_count(vectors, seed=seed)
+
+
+def explore_cluster_scores(result: Any, seed: int = 42) -> Any:
+    """Silhouette of k-means per cluster count (``k``, ``silhouette``) for a map's points."""
+    return _cluster_scores(str(workspace().home), result.key, result, int(seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _overlay(
+    home: str, key: str, _result: Any, dataset_name: str, query_id: str, strategies: tuple, k: int
+) -> Any:
+    from core.projection import model_location
+    from core.query_overlay import query_overlay
+
+    ws = Workspace(home)
+    return query_overlay(
+        ws,
+        _result,
+        dataset(dataset_name),
+        query_id,
+        strategies=strategies,
+        k=k,
+        encoder=encoder(model_location(_result.request.model, ws)),
+    )
+
+
+def explore_overlay(result: Any, dataset_name: str, query_id: str, strategies: tuple, k: int) -> Any:
+    """Query, judged-relevant and retrieved documents placed on a retrieval map (a DataFrame)."""
+    return _overlay(
+        str(workspace().home), result.key, result, dataset_name, query_id, tuple(strategies), int(k)
+    )
+
+
+# -- encoding backends (core.backends) ---------------------------------------------------------------
+@st.cache_data(show_spinner=False, ttl=3600)
+def backend_statuses() -> list[Any]:
+    """Every encoding backend with whether it runs on this machine's device, and why not."""
+    from core.backends import backend_statuses as statuses
+    from core.config import detect_device
+
+    return statuses(detect_device())
+
+
+@st.cache_data(show_spinner=False, ttl=3600)
+def backend_plan(backend: str) -> Any:
+    """What ``backend`` becomes here (backend, device, precision, fallback reason)."""
+    from core.backends import plan_backend
+
+    return plan_backend(backend)
+
+
+def dataset_size(name: str) -> int:
+    return len(dataset(name).corpus)
+
+
+def corpus_cached(name: str, model: str, backend: str, max_seq_length: int | None = None) -> bool:
+    """Whether the embedding cache already holds the corpus of ``name`` for this model and backend."""
+    from core.backends import encoder_fingerprint
+    from core.embeddings import EmbeddingCache
+
+    ds = dataset(name)
+    fp = encoder_fingerprint(model, workspace(), backend=backend, max_seq_length=max_seq_length)
+    return EmbeddingCache(workspace()).path(fp, ds.fingerprint).exists()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _encode_estimate(home: str, name: str, created: float, model: str, backend: str, msl: int | None) -> Any:
+    from core.backends import estimate_encode_time
+
+    return estimate_encode_time(encoder(model, backend, msl), dataset(name).doc_texts())
+
+
+def encode_estimate(name: str, model: str, backend: str, max_seq_length: int | None = None) -> Any:
+    """Expected time to encode the corpus of ``name`` (a short timed sample, cached per dataset import)."""
+    ws = workspace()
+    record = ws.get_dataset(name)
+    created = record.created if record is not None else 0.0
+    return _encode_estimate(str(ws.home), name, created, model, backend, max_seq_length)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _truncation(home: str, name: str, created: float, model: str, msl: int) -> Any:
+    from core.backends import truncation_stats
+
+    return truncation_stats(encoder(model).tokenizer, dataset(name).doc_texts(), msl)
+
+
+def truncation(name: str, model: str, max_seq_length: int) -> Any:
+    """Share of the corpus of ``name`` longer than ``max_seq_length`` tokens of ``model``."""
+    ws = workspace()
+    record = ws.get_dataset(name)
+    return _truncation(str(ws.home), name, record.created if record else 0.0, model, int(max_seq_length))

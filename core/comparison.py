@@ -33,6 +33,7 @@ from core.retrieval import (
     HybridRetriever,
     HybridSpec,
     RerankRetriever,
+    RerankSpec,
     RetrieverBuilder,
     StrategySpec,
     alpha_sweep,
@@ -68,6 +69,7 @@ class StrategyResult:
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     run: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
+    warnings: list[str] = field(default_factory=list)  # problems the user must see (e.g. a harmful reranker)
 
     def summary(self) -> dict[str, float]:
         """The numbers the CLI prints for this strategy."""
@@ -93,6 +95,7 @@ class ComparisonReport:
     stat_test: str = "student"
     created: float = field(default_factory=time.time)
     run_id: str | None = None
+    corpus_fingerprint: str | None = None  # of the corpus searched (ranked lists need the same corpus)
 
     def to_json(self) -> dict[str, Any]:
         """``{"dataset", "split", "queries", "strategies": {name: {metrics, latency, index_s}}}``."""
@@ -134,6 +137,30 @@ def _index_seconds(retriever: Any) -> float:
     return float(getattr(retriever, "index_s", 0.0))
 
 
+def _backend_notes(retriever: Any) -> list[str]:
+    """Why an encoder or reranker runs on another backend than its spec asked for (core.backends)."""
+    if isinstance(retriever, HybridRetriever):
+        return _backend_notes(retriever.dense)
+    if isinstance(retriever, RerankRetriever):
+        plan = getattr(retriever.reranker, "plan", None)
+        return _backend_notes(retriever.first_stage) + (
+            [plan.reason] if plan is not None and plan.reason else []
+        )
+    plan = getattr(getattr(retriever, "encoder", None), "plan", None)
+    return [plan.reason] if plan is not None and plan.reason else []
+
+
+def _dense_parts(retriever: Any) -> list[DenseRetriever]:
+    """The dense retrievers inside a strategy (itself, a hybrid's dense side, a rerank's first stage)."""
+    if isinstance(retriever, DenseRetriever):
+        return [retriever]
+    if isinstance(retriever, HybridRetriever):
+        return _dense_parts(retriever.dense)
+    if isinstance(retriever, RerankRetriever):
+        return _dense_parts(retriever.first_stage)
+    return []
+
+
 def _tune(
     builder: RetrieverBuilder, ds: RetrievalDataset, spec: HybridSpec, notes: list[str]
 ) -> tuple[HybridSpec, dict[str, Any]]:
@@ -156,6 +183,31 @@ def _tune(
     }
 
 
+def _rerank_warnings(
+    retriever: RerankRetriever,
+    first_metrics: dict[str, float],
+    metrics: dict[str, float],
+    p_value: float | None,
+) -> list[str]:
+    """Plain-words warnings when a reranker is untrained or makes the ranking worse."""
+    out = []
+    name = retriever.reranker.name
+    if not retriever.reranker.head_trained:
+        out.append(
+            f"Reranker {name!r} has an untrained classification head: its scores are random until it is "
+            "fine-tuned (Adapt page)."
+        )
+    before, after = first_metrics.get("ndcg@10", 0.0), metrics.get("ndcg@10", 0.0)
+    if after < before:
+        sig = f", p={p_value:.3g}" if p_value is not None else ""
+        out.append(
+            f"Reranking with {name!r} made the ranking worse: nDCG@10 {after:.3f} against {before:.3f} for "
+            f"its first stage alone ({after - before:+.3f}{sig}). Keep the first stage, or train the "
+            "reranker on more queries."
+        )
+    return out
+
+
 def run_comparison(
     ds: RetrievalDataset,
     split: str,
@@ -169,9 +221,15 @@ def run_comparison(
     builder: RetrieverBuilder | None = None,
     progress: ProgressFn | None = None,
 ) -> ComparisonReport:
-    """Evaluate every spec on ``split`` of ``ds``; see the module docstring."""
+    """Evaluate every spec on ``split`` of ``ds``; see the module docstring.
+
+    A rerank strategy is also scored without its reranker (its first stage): when the reranker makes
+    nDCG@10 worse, or its head is untrained, the result carries a warning. An HNSW index reports its
+    recall@10 against the exact index (``extra["hnsw_recall@10"]``)."""
     if not specs:
         raise ValueError("Choose at least one strategy.")
+    if baseline is not None and baseline not in specs:
+        raise ValueError(f"Baseline {baseline!r} is not among the strategies {list(specs)}.")
     queries = ds.split_queries(split)
     qrels = ds.qrels_dict(split)
     qids, qtexts = queries["query_id"].tolist(), queries["text"].tolist()
@@ -180,29 +238,64 @@ def run_comparison(
         builder.progress = progress
     runs: dict[str, dict[str, dict[str, float]]] = {}
     results: dict[str, StrategyResult] = {}
+    by_spec: dict[StrategySpec, dict[str, dict[str, float]]] = {}  # runs already computed, per spec
+    tuned: dict[HybridSpec, tuple[HybridSpec, dict[str, Any], list[str]]] = {}
+
+    def tune(spec: HybridSpec, notes: list[str]) -> tuple[HybridSpec, dict[str, Any]]:
+        if spec not in tuned:
+            tune_notes: list[str] = []
+            new, extra = _tune(builder, ds, spec, tune_notes)
+            tuned[spec] = (new, extra, tune_notes)
+        new, extra, tune_notes = tuned[spec]
+        notes.extend(tune_notes)
+        return new, dict(extra)
+
+    def run_of(spec: StrategySpec) -> dict[str, dict[str, float]]:
+        if spec not in by_spec:
+            by_spec[spec] = results_to_run(qids, builder.build(spec).search(qtexts, k))
+        return by_spec[spec]
+
     total = len(specs)
     for i, (name, spec) in enumerate(specs.items()):
         notes: list[str] = []
+        warnings: list[str] = []
         extra: dict[str, Any] = {}
         report(progress, "strategy", i, total, f"building {spec.label}")
         if isinstance(spec, HybridSpec):
-            spec, extra = _tune(builder, ds, spec, notes)
-        elif hasattr(spec, "first_stage") and isinstance(spec.first_stage, HybridSpec):
-            first, extra = _tune(builder, ds, spec.first_stage, notes)
+            spec, extra = tune(spec, notes)
+        elif isinstance(spec, RerankSpec) and isinstance(spec.first_stage, HybridSpec):
+            first, extra = tune(spec.first_stage, notes)
             spec = dataclasses.replace(spec, first_stage=first)
         retriever = builder.build(spec)
-        if isinstance(retriever, RerankRetriever) and not retriever.reranker.head_trained:
-            notes.append(
-                f"reranker {retriever.reranker.name!r} has an untrained classification head: its scores are random "
-                "until it is fine-tuned (Adapt page)"
-            )
-        if isinstance(retriever, DenseRetriever):
-            extra["from_cache"] = retriever.from_cache
-            extra["encode_s"] = retriever.encode_s
+        notes.extend(_backend_notes(retriever))
+        for dense in _dense_parts(retriever)[:1]:
+            extra["from_cache"] = dense.from_cache
+            extra["encode_s"] = dense.encode_s
+            plan = getattr(dense.encoder, "plan", None)
+            if plan is not None:
+                extra["backend"] = plan.label
+            if dense.spec.index == "hnsw":
+                recall = dense.recall_vs_exact(qtexts, k=10)
+                extra["hnsw_recall@10"] = recall
+                notes.append(f"HNSW finds {recall:.1%} of the exact top-10 neighbours")
         report(progress, "strategy", i, total, f"searching {len(qtexts)} queries with {spec.label}")
-        hits = retriever.search(qtexts, k)
-        run = results_to_run(qids, hits)
+        run = run_of(spec)
         means, per_query = evaluate_run(qrels, run)
+        if isinstance(retriever, RerankRetriever):
+            report(progress, "strategy", i, total, f"scoring the first stage of {spec.label} alone")
+            first_run = run_of(spec.first_stage)
+            first_means, _ = evaluate_run(qrels, first_run)
+            p_first = paired_significance(
+                qrels, {"first": first_run, "rerank": run}, "first", stat_test=stat_test
+            )
+            p = p_first.get("rerank", {}).get("ndcg@10")
+            extra.update(
+                head_trained=retriever.reranker.head_trained,
+                first_stage_label=spec.first_stage.label,
+                first_stage_metrics=first_means,
+                first_stage_p=p,
+            )
+            warnings.extend(_rerank_warnings(retriever, first_means, means, p))
         report(progress, "strategy", i, total, f"timing {spec.label}")
         lat = measure_latency(retriever, qtexts, k, sample=latency_sample)
         results[name] = StrategyResult(
@@ -218,12 +311,23 @@ def run_comparison(
             notes=notes,
             extra=extra,
             run=run,
+            warnings=warnings,
         )
         runs[name] = run
     report(progress, "strategy", total, total, "significance tests")
     baseline = baseline or next(iter(specs))
     p_values = paired_significance(qrels, runs, baseline, stat_test=stat_test) if len(runs) > 1 else {}
-    return ComparisonReport(ds.name, split, len(qids), k, results, baseline, p_values, stat_test)
+    return ComparisonReport(
+        ds.name,
+        split,
+        len(qids),
+        k,
+        results,
+        baseline,
+        p_values,
+        stat_test,
+        corpus_fingerprint=builder.corpus.fingerprint,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -290,13 +394,26 @@ def evaluate_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
         )
     specs = {name: spec_from_dict(d) for name, d in config["strategies"].items()}
     stages = len(specs)
+    scale = 1000  # progress units per strategy, so that inner stages (encoding) move the bar smoothly
+    current = {"i": 0, "label": ""}
 
     def progress(p: Any) -> None:
         ctx.check_cancel()
         if p.stage == "strategy":
-            ctx.progress(p.done, stages, message=p.message)
+            current["i"], current["label"] = p.done, p.message
+            ctx.progress(
+                p.done * scale,
+                stages * scale,
+                message=f"[{p.done + 1 if p.done < stages else stages}/{stages}] {p.message}",
+            )
         else:
-            ctx.progress(p.done, p.total, message=f"{p.stage}: {p.done:,}/{p.total:,} {p.message}".strip())
+            inner = int(scale * p.fraction * 0.95)
+            detail = f"{p.stage}: {p.done:,}/{p.total:,} {p.message}".strip()
+            ctx.progress(
+                current["i"] * scale + inner,
+                stages * scale,
+                message=f"[{current['i'] + 1}/{stages}] {current['label']} — {detail}",
+            )
 
     rep = run_comparison(
         ds,

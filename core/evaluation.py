@@ -20,6 +20,7 @@ __all__ = [
     "METRICS",
     "LatencyStats",
     "evaluate_run",
+    "format_trec_run",
     "measure_latency",
     "paired_significance",
     "rank_curves",
@@ -136,12 +137,14 @@ class LatencyStats:
 def measure_latency(
     retriever: Retriever, queries: Sequence[str], k: int, *, sample: int = 50, seed: int = 0
 ) -> LatencyStats:
-    """Time ``search([q], k)`` one query at a time on a seeded sample (after one warm-up call)."""
+    """Time ``search([q], k)`` one query at a time on a seeded sample, after a warm-up pass over the same
+    sample (torch builds kernels per input length on first use; steady-state latency is what users see)."""
     if not queries:
         return LatencyStats(0.0, 0.0, 0.0, 0)
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(queries), size=min(sample, len(queries)), replace=False)
-    retriever.search([queries[int(idx[0])]], k)  # warm-up (lazy allocations, JIT)
+    for i in idx:  # warm-up (lazy allocations, per-shape kernels, JIT)
+        retriever.search([queries[int(i)]], k)
     times = []
     for i in idx:
         t0 = time.perf_counter()
@@ -153,16 +156,22 @@ def measure_latency(
     )
 
 
-def write_trec_run(run: Run, path, tag: str) -> None:  # type: ignore[no-untyped-def]
-    """Write a run in TREC format: ``qid Q0 docid rank score tag``."""
-    from pathlib import Path
-
+def format_trec_run(run: Run, tag: str) -> str:
+    """A run as TREC run-file text: one ``qid Q0 docid rank score tag`` line per result."""
+    tag = "".join(c if c.isalnum() or c in "-_." else "_" for c in tag) or "run"
     lines = []
     for qid, docs in run.items():
         ranked = sorted(docs.items(), key=lambda kv: (-kv[1], kv[0]))
         for rank, (did, score) in enumerate(ranked, start=1):
             lines.append(f"{qid} Q0 {did} {rank} {score:.6f} {tag}")
-    Path(path).write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def write_trec_run(run: Run, path, tag: str) -> None:  # type: ignore[no-untyped-def]
+    """Write a run in TREC format: ``qid Q0 docid rank score tag``."""
+    from pathlib import Path
+
+    Path(path).write_text(format_trec_run(run, tag), encoding="utf-8")
 
 
 def read_trec_run(path) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]

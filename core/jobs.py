@@ -14,7 +14,8 @@ Life of a job::
 - :func:`cancel` sets a flag and sends SIGTERM to the worker's process group; the worker stops at once
   (the signal raises :class:`~core.progress.Cancelled`) and is killed if still alive after a grace period.
 - Models are written to a staging folder and installed in the registry only after the handler returns,
-  so a cancelled or crashed run never registers a half-written model.
+  so a cancelled or crashed run never registers a half-written model. Staging folders are named after
+  the run (``tmp/run-<id>-…``), so when a worker is killed outright :func:`reconcile` removes them too.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ __all__ = [
     "JOB_HANDLERS",
     "JobContext",
     "cancel",
+    "delete",
+    "discard_run_staging",
+    "kick",
     "process_alive",
     "reconcile",
     "register_job_type",
@@ -88,6 +92,7 @@ class JobContext:
     run_id: str
     config: dict[str, Any]
     echo: Callable[[str], None] | None = None  # foreground runs also print here
+    on_progress: Callable[[int, int | None, float | None, str | None], None] | None = None  # (CLI bar)
     _last_write: float = 0.0
     _stop_checked: float = 0.0
     _stop: bool = False
@@ -100,7 +105,7 @@ class JobContext:
 
     def staging_dir(self) -> Path:
         """A folder for outputs that become permanent only if the job succeeds (removed otherwise)."""
-        path = self.ws.staging_dir()
+        path = run_staging_dir(self.ws, self.run_id)
         self._staged.append(path)
         return path
 
@@ -120,11 +125,13 @@ class JobContext:
     ) -> None:
         """Record progress. Writes are throttled (twice a second) unless a loss value or ``force`` is given."""
         now = time.time()
+        if self.on_progress is not None:
+            self.on_progress(step, total, loss, message)
         if not force and loss is None and now - self._last_write < 0.5 and (total is None or step < total):
             return
         self._last_write = now
         self.ws.add_event(self.run_id, "progress", step=step, total=total, loss=loss, message=message)
-        if self.echo and message:
+        if self.echo and message and self.on_progress is None:
             self.echo(message)
 
     def log(self, message: str) -> None:
@@ -146,6 +153,24 @@ class JobContext:
     def check_cancel(self) -> None:
         if self.should_stop():
             raise Cancelled("cancelled by the user")
+
+
+def run_staging_dir(ws: Workspace, run_id: str) -> Path:
+    """A fresh staging folder whose name ties it to ``run_id`` (``tmp/run-<id>-<random>``)."""
+    import uuid
+
+    path = ws.home / "tmp" / f"run-{run_id}-{uuid.uuid4().hex[:8]}"
+    path.mkdir(parents=True)
+    return path
+
+
+def discard_run_staging(ws: Workspace, run_id: str) -> int:
+    """Remove every staging folder of a run (left behind when its process was killed). Returns how many."""
+    removed = 0
+    for path in (ws.home / "tmp").glob(f"run-{run_id}-*"):
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 # --------------------------------------------------------------------------------------------------
@@ -252,6 +277,7 @@ def reconcile(ws: Workspace) -> list[str]:
                     error="the process running it is gone",
                     finished=now,
                 ):
+                    discard_run_staging(ws, run.id)
                     changed.append(run.id)
             continue
         if run.pid is None:
@@ -261,8 +287,9 @@ def reconcile(ws: Workspace) -> list[str]:
                 changed.append(run.id)
             continue
         alive = process_alive(run.pid, run.started)
-        if alive and run.cancel_requested and now - (run.updated or now) > KILL_GRACE_S:
-            _signal_group(run.pid, signal.SIGKILL)
+        if alive and run.cancel_requested and now - _cancel_requested_at(ws, run) > KILL_GRACE_S:
+            _signal_group(run.pid, signal.SIGKILL)  # it ignored SIGTERM (or is stuck in native code)
+            ws.add_event(run.id, "log", message=f"still alive {KILL_GRACE_S:.0f} s after cancel: killed")
             alive = False
         if not alive:
             status, error = (
@@ -272,11 +299,20 @@ def reconcile(ws: Workspace) -> list[str]:
             )
             if ws.update_run(run.id, only_if_status=("running",), status=status, error=error, finished=now):
                 ws.add_event(run.id, "log", message=error or "cancelled")
+                discard_run_staging(ws, run.id)
                 changed.append(run.id)
     queues = {r.queue for r in ws.list_runs(status=("queued",)) if r.queue}
     for queue in queues:
         kick(ws, queue)
     return changed
+
+
+def _cancel_requested_at(ws: Workspace, run: RunRecord) -> float:
+    """When the user asked to cancel (the log line :func:`cancel` writes; progress keeps ``updated`` moving)."""
+    for event in reversed(ws.events(run.id, kind="log", last=50)):
+        if event.message == "cancel requested":
+            return event.ts
+    return run.updated or time.time()
 
 
 def _signal_group(pid: int, sig: int) -> None:
@@ -308,6 +344,18 @@ def cancel(ws: Workspace, run_id: str) -> RunRecord | None:
     return ws.get_run(run_id)
 
 
+def delete(ws: Workspace, run_id: str) -> None:
+    """Delete a finished run with its events and artifacts (models it registered stay registered).
+    Active runs must be cancelled first."""
+    run = ws.get_run(run_id)
+    if run is None:
+        raise KeyError(f"No run {run_id!r}.")
+    if run.is_active:
+        raise ValueError(f"Run {run_id} is {run.status}; cancel it before deleting it.")
+    discard_run_staging(ws, run_id)
+    ws.delete_run(run_id)
+
+
 def wait(ws: Workspace, run_id: str, timeout: float = 600.0, poll: float = 0.5) -> RunRecord:
     """Block until a job finishes (used by tests, the CLI and scripts)."""
     deadline = time.time() + timeout
@@ -336,18 +384,19 @@ def _execute(ctx: JobContext, kind: str) -> None:
         if ctx.should_stop():
             raise Cancelled("cancelled by the user")
         result = _install_models(ctx, result)
+        ctx.discard_staged()  # scratch folders the handler did not install
         ws.update_run(run_id, status="done", result=result, finished=time.time(), message="done")
         ctx.log("finished")
     except (Cancelled, KeyboardInterrupt):
         ctx.discard_staged()
-        ws.update_run(run_id, status="cancelled", finished=time.time(), message="cancelled")
         ctx.log("cancelled; nothing was registered")
+        ws.update_run(run_id, status="cancelled", finished=time.time(), message="cancelled")
     except BaseException as err:
         ctx.discard_staged()
         detail = traceback.format_exc(limit=8)
         (ctx.run_dir / "error.txt").write_text(detail, encoding="utf-8")
-        ws.update_run(run_id, status="failed", error=f"{type(err).__name__}: {err}", finished=time.time())
         ctx.log(f"failed: {type(err).__name__}: {err}")
+        ws.update_run(run_id, status="failed", error=f"{type(err).__name__}: {err}", finished=time.time())
         if not isinstance(err, Exception):
             raise
 
@@ -406,11 +455,16 @@ def run_inline(
     *,
     title: str = "",
     echo: Callable[[str], None] | None = None,
+    on_progress: Callable[[int, int | None, float | None, str | None], None] | None = None,
 ) -> RunRecord:
-    """Run a job in this process (CLI foreground mode); same handler, same records as a worker."""
+    """Run a job in this process (CLI foreground mode); same handler, same records as a worker.
+    ``echo`` gets log lines, ``on_progress(step, total, loss, message)`` every progress call."""
+    _register_builtin_kinds()
+    if kind not in JOB_HANDLERS:
+        raise KeyError(f"Unknown job kind {kind!r}; known: {sorted(JOB_HANDLERS)}")
     run_id = ws.create_run(kind, config, title=title or kind, queue=None, status="running")
     ws.update_run(run_id, pid=os.getpid())
-    ctx = JobContext(ws, run_id, config, echo=echo)
+    ctx = JobContext(ws, run_id, config, echo=echo, on_progress=on_progress)
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_term(signum: int, frame: Any) -> None:
@@ -431,15 +485,21 @@ def run_inline(
 def _sleep_job(ctx: JobContext, config: dict[str, Any]) -> dict[str, Any]:
     """A job that counts to ``steps`` (optionally failing, or staging a fake model): tests the runner."""
     steps = int(config.get("steps", 10))
+    if config.get("ignore_term"):  # a job deaf to SIGTERM: cancel must end it with SIGKILL
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    staged = None
+    if config.get("model_name"):  # staged from the start, like a trainer writing checkpoints
+        staged = ctx.staging_dir()
+        (staged / "partial.bin").write_bytes(b"\0" * 1024)
     for i in range(1, steps + 1):
-        ctx.check_cancel()
+        if not config.get("ignore_term"):
+            ctx.check_cancel()
         time.sleep(float(config.get("delay", 0.2)))
         ctx.progress(i, steps, loss=1.0 / i, message=f"step {i}/{steps}")
         if config.get("fail_at") == i:
             raise RuntimeError(f"failing on purpose at step {i}")
     result: dict[str, Any] = {"steps": steps}
-    if config.get("model_name"):
-        staged = ctx.staging_dir()
+    if staged is not None:
         (staged / "config.json").write_text("{}", encoding="utf-8")
         result["install"] = [{"name": config["model_name"], "kind": "bi-encoder", "staged": str(staged)}]
     return result

@@ -1,11 +1,18 @@
 """Take the README screenshots with headless Chromium: ``python docs/take_screenshots.py``.
 
 Starts the app with a throw-away workspace, imports SciFact and SST-2 from ``ESL_DATA_DIR`` through the
-CLI, and saves ``docs/screenshots/data.png`` (Data page, SciFact statistics). Add other pages here.
+CLI, and saves ``docs/screenshots/data.png`` (Data page, SciFact statistics) and ``compare.png`` (Compare
+page after ``python -m core evaluate --dataset scifact``; the test suite's embedding cache is reused).
+Add other pages here. ``python docs/take_screenshots.py compare`` takes only the pages named.
+
+``docs/screenshots/explore.png`` (Explore page): Banking77's test split mapped with all-MiniLM-L6-v2 before
+and after a SetFit run (N=8 per intent), trained and mapped through the CLI first. That takes minutes on
+a CPU; set ``ESL_SHOTS_EXPLORE_HOME`` to a workspace to keep (and reuse) the model and the maps.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +32,8 @@ from tests.e2e.helpers import (  # noqa: E402
 OUT = REPO / "docs" / "screenshots"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    wanted = set(sys.argv[1:] if argv is None else argv) or {"data", "compare", "explore"}
     data_dir = get_settings().data_dir
     OUT.mkdir(parents=True, exist_ok=True)
     with (
@@ -42,9 +50,66 @@ def main() -> int:
         page.wait_for_selector(".js-plotly-plot")
         page.wait_for_timeout(1500)
         assert_no_exception(page)
-        page.screenshot(path=str(OUT / "data.png"), full_page=True)
-        print(OUT / "data.png")
+        if "data" in wanted:
+            page.screenshot(path=str(OUT / "data.png"), full_page=True)
+            print(OUT / "data.png")
+        if "compare" in wanted:
+            print(compare_shot(app, browser, Path(tmp) / "home"))
+        if "explore" in wanted:
+            print(explore_shot(browser, data_dir))
     return 0
+
+
+def compare_shot(app, browser, home: Path) -> Path:  # type: ignore[no-untyped-def]
+    """Compare page with a finished SciFact comparison (BM25, dense, hybrid tuned on train). The test
+    suite's embedding cache is reused when there is one, so the corpus is not encoded again."""
+    cache = REPO / ".esl-test" / "workspace" / "cache" / "embeddings"
+    if cache.is_dir():
+        (home / "cache").mkdir(parents=True, exist_ok=True)
+        (home / "cache" / "embeddings").symlink_to(cache)
+    app.cli("evaluate", "--dataset", "scifact", "--json")
+    page = browser.new_context(viewport={"width": 1400, "height": 2300}).new_page()
+    page.set_default_timeout(120_000)
+    open_page(page, app.url)
+    act(page, lambda: page.get_by_role("link", name="Compare strategies").click())
+    page.wait_for_selector(".js-plotly-plot .main-svg")
+    page.wait_for_timeout(2500)
+    assert_no_exception(page)
+    page.screenshot(path=str(OUT / "compare.png"), full_page=True)
+    return OUT / "compare.png"
+
+
+def explore_shot(browser, data_dir: Path) -> Path:  # type: ignore[no-untyped-def]
+    """Explore page: Banking77 test split, all-MiniLM-L6-v2 before / after SetFit, side by side."""
+    keep = os.environ.get("ESL_SHOTS_EXPLORE_HOME")
+    with tempfile.TemporaryDirectory(prefix="esl-shots-explore-") as tmp:
+        home = Path(keep).expanduser() if keep else Path(tmp) / "home"
+        with start_app(home, extra_env={"ESL_DATA_DIR": str(data_dir)}) as app:
+            known = {d["name"] for d in app.cli("datasets", "list")}
+            if "banking77" not in known:
+                app.cli("datasets", "import", str(data_dir / "banking77"))
+            models = {m["name"] for m in app.cli("models", "list")}
+            if "setfit-banking77" not in models:
+                app.cli(
+                    "classify", "--dataset", "banking77", "--method", "setfit", "--n-per-class", "8",
+                    "--seeds", "1", "--test-limit", "770", "--register", "setfit-banking77", "--json",
+                )  # fmt: skip
+            app.cli(
+                "project", "--dataset", "banking77", "--split", "test", "--compare-model", "setfit-banking77",
+                "--out", str(Path(tmp) / "map.html"), "--json",
+            )  # fmt: skip
+            page = browser.new_context(viewport={"width": 1400, "height": 1900}).new_page()
+            page.set_default_timeout(120_000)
+            open_page(page, app.url + "/explore")
+            choose = page.locator('[data-testid="stSelectbox"]').filter(has_text="Compare with").first
+            act(page, lambda: choose.click())
+            act(page, lambda: page.get_by_role("option", name="setfit-banking77").click())
+            act(page, lambda: page.get_by_role("tab", name="Before / after").click())
+            page.wait_for_selector(".js-plotly-plot")
+            page.wait_for_timeout(2000)
+            assert_no_exception(page)
+            page.screenshot(path=str(OUT / "explore.png"), full_page=True)
+    return OUT / "explore.png"
 
 
 if __name__ == "__main__":

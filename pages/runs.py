@@ -1,6 +1,140 @@
-"""Placeholder until this page is built (see the open issues)."""
+"""Runs page: every job (training, mining, evaluation) with live progress, loss curve, log tail,
+cancel, delete and artifacts. Jobs whose process vanished are marked on load."""
+
+from __future__ import annotations
 
 import streamlit as st
 
+from components import services
+from components.adapt_views import render_evaluation, render_mining_counts
+from components.runs_views import (
+    STATUS_ICONS,
+    fmt_seconds,
+    loss_frame,
+    make_loss_figure,
+    render_artifacts,
+    render_log,
+    render_progress,
+    runs_frame,
+)
+from core import jobs
+
+ws = services.workspace()
+jobs.reconcile(ws)  # after a restart: workers that are gone are marked lost, queued jobs start
+
+if "runs_select_next" in st.session_state:
+    st.session_state["runs_selected"] = st.session_state.pop("runs_select_next")
+
 st.title("Runs")
-st.info("This page is being built.")
+st.caption(
+    "Training, mining and evaluation jobs run in worker processes: this page can be closed and reopened "
+    "while they run. One training job runs at a time; the others wait in the queue."
+)
+flash = st.session_state.pop("runs_flash", None)
+if flash:
+    st.success(flash)
+
+runs = ws.list_runs(limit=300)
+if not runs:
+    st.info("No runs yet. Start one on the **Adapt a model** or **Compare strategies** page.")
+    st.stop()
+
+kinds = sorted({r.kind for r in runs})
+statuses = [s for s in STATUS_ICONS if any(r.status == s for r in runs)]
+left, right = st.columns(2)
+pick_kinds = left.multiselect("Kinds", kinds, key="runs_kinds", placeholder="all kinds")
+pick_status = right.multiselect("Status", statuses, key="runs_status", placeholder="all statuses")
+shown = [
+    r
+    for r in runs
+    if (not pick_kinds or r.kind in pick_kinds) and (not pick_status or r.status in pick_status)
+]
+st.dataframe(runs_frame(shown), hide_index=True, key="runs_table", column_config={"id": None})
+if not shown:
+    st.stop()
+
+by_id = {r.id: r for r in shown}
+wanted = st.query_params.get("run")  # deep link: /runs?run=<id>
+if wanted in by_id and st.session_state.get("runs_linked") != wanted:
+    st.session_state["runs_selected"] = st.session_state["runs_linked"] = wanted
+if st.session_state.get("runs_selected") not in by_id:
+    st.session_state["runs_selected"] = shown[0].id
+run_id = st.selectbox(
+    "Run",
+    list(by_id),
+    key="runs_selected",
+    format_func=lambda i: f"{STATUS_ICONS.get(by_id[i].status, '')} {by_id[i].title} · {by_id[i].kind} · {i}",
+)
+active_any = any(r.is_active for r in runs)
+
+
+@st.fragment(run_every=2.0 if active_any else None)
+def run_detail(run_id: str) -> None:
+    jobs.reconcile(ws)
+    run = ws.get_run(run_id)
+    if run is None:
+        st.warning("This run was deleted.")
+        return
+    was_active = st.session_state.get("runs_detail_active", {}).get(run_id)
+    st.session_state.setdefault("runs_detail_active", {})[run_id] = run.is_active
+    if was_active and not run.is_active:
+        st.rerun()  # finished while we watched: refresh the whole page (table, sidebar)
+    st.subheader(f"{STATUS_ICONS.get(run.status, '')} {run.title}")
+    st.caption(
+        f"`{run.id}` · {run.kind} · {run.status} · queue {run.queue or 'foreground (CLI)'} · "
+        f"elapsed {fmt_seconds(run.elapsed_s)}"
+    )
+    if run.is_active:
+        render_progress(run, key="runs_progress")
+        if st.button("Cancel", key="runs_cancel", type="primary", icon=":material/stop_circle:"):
+            jobs.cancel(ws, run.id)
+            st.toast("Cancel requested: the job stops within seconds.")
+            st.rerun()
+    elif run.status == "failed":
+        st.error(f"Failed: {run.error}")
+        err = ws.run_dir(run.id) / "error.txt"
+        if err.exists():
+            with st.expander("Traceback"):
+                st.code(err.read_text(encoding="utf-8"), language=None)
+    elif run.status == "lost":
+        st.warning(f"Lost: {run.error}. Nothing it was writing was registered.")
+    elif run.status == "cancelled":
+        st.info("Cancelled. Nothing it was writing was registered.")
+
+    losses = loss_frame(ws.events(run.id, kind="progress"))
+    if not losses.empty:
+        st.plotly_chart(
+            make_loss_figure(losses, smooth=10 if len(losses) > 30 else 0), key="runs_loss", width="stretch"
+        )
+    result = run.result or {}
+    if run.kind == "adapt" and result.get("evaluation"):
+        st.markdown("#### Before / after")
+        render_evaluation(result["evaluation"], run.config.get("method", ""), key="runs_eval")
+    if run.kind in ("adapt", "mine") and result.get("mining"):
+        with st.expander("Hard negatives used"):
+            render_mining_counts(result["mining"], key="runs_mining")
+    elif run.kind == "mine" and result:
+        render_mining_counts(result, key="runs_mining")
+    for model in result.get("models") or []:
+        st.success(f"Registered **{model['name']}** ({model['kind']}) — selectable on the Compare page.")
+        st.caption(f"`{model['path']}`")
+    if run.status == "done" and result and run.kind != "adapt":
+        with st.expander("Result"):
+            st.json(result)
+    with st.expander("Log", expanded=run.is_active or run.status in ("failed", "lost")):
+        render_log(ws.events(run.id, kind="log", last=200), key="runs_log")
+    with st.expander("Configuration"):
+        st.json(run.config)
+    with st.expander("Artifacts"):
+        render_artifacts(ws.home / "runs" / run.id, key="runs_art")
+    if not run.is_active:
+        confirm = st.checkbox("Yes, delete this run and its artifacts", key="runs_delete_confirm")
+        if st.button("Delete run", key="runs_delete", disabled=not confirm, icon=":material/delete:"):
+            jobs.delete(ws, run.id)
+            st.session_state["runs_flash"] = f"Deleted run {run.id} (models it registered stay)."
+            st.session_state.pop("runs_selected", None)
+            st.session_state.pop("runs_delete_confirm", None)
+            st.rerun()
+
+
+run_detail(run_id)

@@ -24,6 +24,27 @@ QRELS = {
     "test": [("q1", "d1", 2), ("q1", "d2", 0), ("q2", "d2", 1)],
     "train": [("q3", "d3", 1), ("q3", "d4", 0)],
 }
+# a slightly larger retrieval set (6 documents, test and train judgements) for comparison tests
+PETS_CORPUS = [
+    {"_id": "d1", "title": "Cats", "text": "Cats purr when they are content and relaxed."},
+    {"_id": "d2", "title": "Dogs", "text": "Dogs bark at the postman every morning."},
+    {"_id": "d3", "title": "Birds", "text": "Birds migrate south in winter to find food."},
+    {"_id": "d4", "title": "Fish", "text": "Fish breathe through their gills under water."},
+    {"_id": "d5", "title": "Kittens", "text": "A kitten is a young cat that purrs a lot."},
+    {"_id": "d6", "title": "Puppies", "text": "A puppy is a young dog that barks and plays."},
+]
+PETS_QUERIES = [
+    {"_id": "q1", "text": "why do cats purr"},
+    {"_id": "q2", "text": "dogs barking"},
+    {"_id": "q3", "text": "bird migration in winter"},
+    {"_id": "q4", "text": "how do fish breathe"},
+    {"_id": "q5", "text": "young cat"},
+    {"_id": "q6", "text": "young dog"},
+]
+PETS_QRELS = {
+    "test": [("q1", "d1", 2), ("q1", "d5", 1), ("q2", "d2", 1), ("q5", "d5", 2), ("q6", "d6", 1)],
+    "train": [("q3", "d3", 1), ("q4", "d4", 1), ("q4", "d1", 0)],
+}
 # classification: 2 labels x 10 rows
 LABELED = [{"text": f"great film number {i}", "label": "pos"} for i in range(10)] + [
     {"text": f"awful film number {i}", "label": "neg"} for i in range(10)

@@ -12,15 +12,58 @@ STRATEGIES = ("bm25", "dense", "hybrid", "rerank")
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="compare BM25, dense, hybrid and reranked retrieval on a dataset")
+    _add_arguments(p)
+    p.set_defaults(handler=_evaluate)
+
+
+def default_options(**overrides: object) -> argparse.Namespace:
+    """The CLI's options with their defaults, updated with ``overrides`` (the page builds its specs
+    from these, so the same choices give the same specs — and the same numbers — as the CLI)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    _add_arguments(parser)
+    args = parser.parse_args(["--dataset", str(overrides.get("dataset", "-"))])
+    unknown = set(overrides) - set(vars(args))
+    if unknown:
+        raise ValueError(f"Unknown evaluate options: {sorted(unknown)}")
+    for key, value in overrides.items():
+        setattr(args, key, value)
+    return args
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", required=True, help="workspace dataset name, or a BEIR folder / zip path")
     p.add_argument("--split", default=None, help="split to evaluate (default: test)")
     p.add_argument("--strategies", default="bm25,dense,hybrid", help="comma list of bm25,dense,hybrid,rerank")
     p.add_argument("--model", default="all-MiniLM-L6-v2", help="bi-encoder for dense / hybrid")
-    p.add_argument("--backend", default="torch", help="encoding backend (torch, onnx, onnx-int8, bf16)")
+    p.add_argument(
+        "--backend",
+        default="torch",
+        choices=["torch", "onnx", "onnx-int8", "bf16"],
+        help="encoding backend of the bi-encoder and the reranker (falls back to torch, with a note, where it "
+        "cannot run)",
+    )
+    p.add_argument("--rerank-backend", default=None, help="backend of the reranker (default: --backend)")
+    p.add_argument("--max-seq-length", type=int, default=None, help="cap on tokens per passage (bi-encoder)")
+    p.add_argument(
+        "--check-backends",
+        default="",
+        help="comma list of extra backends to evaluate the dense strategy with, next to --backend "
+        "(quality guard, e.g. onnx-int8,bf16)",
+    )
     p.add_argument(
         "--reranker", default=None, help="cross-encoder for rerank (folder, trained model or hub id)"
     )
     p.add_argument("--rerank-top-k", type=int, default=50, help="how many first-stage results to rescore")
+    p.add_argument(
+        "--rerank-first-stage",
+        choices=["bm25", "dense", "hybrid"],
+        default="hybrid",
+        help="the ranking the reranker rescores",
+    )
+    p.add_argument("--no-stemming", dest="stemming", action="store_false", help="BM25 without stemming")
+    p.add_argument(
+        "--no-stopwords", dest="stopwords", action="store_false", help="BM25 keeps English stop-words"
+    )
     p.add_argument("--k", type=int, default=100, help="results per query")
     p.add_argument("--fusion", choices=["convex", "rrf"], default="convex", help="hybrid fusion")
     p.add_argument(
@@ -39,7 +82,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--stat-test", choices=["student", "fisher", "wilcoxon"], default="student")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(handler=_evaluate)
 
 
 def build_specs(args: argparse.Namespace, splits: list[str]) -> dict:
@@ -51,13 +93,23 @@ def build_specs(args: argparse.Namespace, splits: list[str]) -> dict:
     if unknown or not names:
         raise ValueError(f"Unknown strategies {unknown}; choose from {', '.join(STRATEGIES)}.")
     tune = args.tune_split
-    if tune == "auto":
-        tune = "train" if "train" in splits else None
+    if tune == "auto":  # train, unless that is the split being evaluated (no tuning on the test data)
+        evaluated = getattr(args, "split", None) or ("test" if "test" in splits else splits[-1])
+        tune = "train" if "train" in splits and evaluated != "train" else None
     elif tune in ("none", ""):
         tune = None
-    dense = DenseSpec(model=args.model, backend=args.backend, index=args.index)
+    bm25 = BM25Spec(
+        stemmer="english" if getattr(args, "stemming", True) else None,
+        stopwords="en" if getattr(args, "stopwords", True) else None,
+    )
+    dense = DenseSpec(
+        model=args.model,
+        backend=args.backend,
+        index=args.index,
+        max_seq_length=getattr(args, "max_seq_length", None),
+    )
     hybrid = HybridSpec(
-        sparse=BM25Spec(),
+        sparse=bm25,
         dense=dense,
         fusion=args.fusion,
         alpha=args.alpha,
@@ -68,7 +120,7 @@ def build_specs(args: argparse.Namespace, splits: list[str]) -> dict:
     specs: dict = {}
     for name in names:
         if name == "bm25":
-            specs[name] = BM25Spec()
+            specs[name] = bm25
         elif name == "dense":
             specs[name] = dense
         elif name == "hybrid":
@@ -79,7 +131,20 @@ def build_specs(args: argparse.Namespace, splits: list[str]) -> dict:
                     "rerank needs --reranker: a cross-encoder folder, a model trained on the Adapt page, or a hub id "
                     "when online (no pretrained cross-encoder can be installed offline; see MODELS.md)."
                 )
-            specs[name] = RerankSpec(first_stage=hybrid, reranker=args.reranker, top_k=args.rerank_top_k)
+            first = {"bm25": bm25, "dense": dense, "hybrid": hybrid}[
+                getattr(args, "rerank_first_stage", "hybrid")
+            ]
+            specs[name] = RerankSpec(
+                first_stage=first,
+                reranker=args.reranker,
+                top_k=args.rerank_top_k,
+                backend=getattr(args, "rerank_backend", None) or args.backend,
+            )
+    extra = [b.strip() for b in (getattr(args, "check_backends", "") or "").split(",") if b.strip()]
+    if extra:
+        from core.backends import backend_variants
+
+        specs = backend_variants(specs, extra)
     return specs
 
 
@@ -150,4 +215,6 @@ def _print_table(rep, run_id: str) -> None:  # type: ignore[no-untyped-def]
         )
         for note in res.notes:
             print(f"    note: {note}")
+        for warning in res.warnings:
+            print(f"    WARNING: {warning}")
     print(f"saved as run {run_id}")

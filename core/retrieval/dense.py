@@ -75,6 +75,7 @@ class DenseRetriever:
         self.name = spec.label
         self.corpus = corpus
         self.encoder = encoder
+        self._batches: dict[tuple[str, ...], np.ndarray] = {}  # last query batches and their vectors
         start = time.perf_counter()
         self.doc_vectors, self.from_cache = encode_corpus(
             encoder, corpus.texts, corpus.fingerprint, cache, batch_size=spec.batch_size, progress=progress
@@ -90,7 +91,18 @@ class DenseRetriever:
         )
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
-        return self.encoder.encode(list(queries), batch_size=self.spec.batch_size)
+        """Query vectors. A batch of several queries seen before (the same split searched by the dense
+        strategy and by a hybrid built on it) is not encoded again; single queries always are, so
+        per-query latency includes encoding."""
+        key = tuple(queries)
+        if len(key) > 1 and key in self._batches:
+            return self._batches[key]
+        vectors = self.encoder.encode(list(queries), batch_size=self.spec.batch_size)
+        if len(key) > 1:
+            if len(self._batches) >= 4:
+                self._batches.pop(next(iter(self._batches)))
+            self._batches[key] = vectors
+        return vectors
 
     def search_vectors(self, query_vectors: np.ndarray, k: int) -> list[Hits]:
         k = min(k, len(self.corpus))
@@ -108,14 +120,28 @@ class DenseRetriever:
             return []
         return self.search_vectors(self.encode_queries(queries), k)
 
+    def recall_vs_exact(self, queries: Sequence[str], k: int = 10) -> float:
+        """Share of the exact top-``k`` neighbours of ``queries`` that this index returns (1.0 for an
+        exact index; below 1.0 is what HNSW loses for its speed)."""
+        if self.spec.index == "exact" or not queries:
+            return 1.0
+        return hnsw_recall(self.doc_vectors, self.encode_queries(queries), k, self.spec, approx=self.index)
+
 
 def hnsw_recall(
-    doc_vectors: np.ndarray, query_vectors: np.ndarray, k: int = 10, spec: DenseSpec | None = None
+    doc_vectors: np.ndarray,
+    query_vectors: np.ndarray,
+    k: int = 10,
+    spec: DenseSpec | None = None,
+    *,
+    approx=None,  # type: ignore[no-untyped-def]
 ) -> float:
-    """Share of the exact top-k neighbours that the HNSW index also returns (1.0 = no loss)."""
+    """Share of the exact top-k neighbours that the HNSW index also returns (1.0 = no loss).
+    ``approx``: an HNSW index already built over ``doc_vectors`` (built from ``spec`` otherwise)."""
     spec = spec or DenseSpec(index="hnsw")
     exact = build_faiss_index(doc_vectors, DenseSpec(index="exact"))
-    approx = build_faiss_index(doc_vectors, spec if spec.index == "hnsw" else DenseSpec(index="hnsw"))
+    if approx is None:
+        approx = build_faiss_index(doc_vectors, spec if spec.index == "hnsw" else DenseSpec(index="hnsw"))
     k = min(k, len(doc_vectors))
     _, e = exact.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
     _, a = approx.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)

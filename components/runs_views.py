@@ -1,0 +1,142 @@
+"""Views of jobs: the run table, progress, loss curve, log tail and artifacts (Runs page, Adapt page).
+
+``make_loss_figure`` and ``runs_frame`` are pure and unit-tested; ``render_*`` draw with Streamlit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+STATUS_ICONS = {
+    "queued": "⏳",
+    "running": "▶️",
+    "done": "✅",
+    "failed": "❌",
+    "cancelled": "⏹️",
+    "lost": "⚠️",
+}
+
+
+def fmt_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {(seconds % 3600) // 60:02d} min"
+
+
+def runs_frame(runs: Sequence[Any]) -> pd.DataFrame:
+    """One row per run for the table: status, kind, title, progress, loss, times, error."""
+    rows = []
+    for r in runs:
+        progress = f"{r.step}/{r.total}" if r.step is not None and r.total else ""
+        rows.append(
+            {
+                "id": r.id,
+                "status": f"{STATUS_ICONS.get(r.status, '')} {r.status}",
+                "kind": r.kind,
+                "title": r.title,
+                "progress": progress,
+                "loss": r.loss,
+                "started": time.strftime("%m-%d %H:%M", time.localtime(r.started or r.created)),
+                "elapsed": fmt_seconds(r.elapsed_s),
+                "error": r.error or "",
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["id", "status", "kind", "title", "progress", "loss", "started", "elapsed", "error"]
+    )
+
+
+def loss_frame(events: Sequence[Any]) -> pd.DataFrame:
+    """``step, loss`` points from a run's progress events (the last value per step wins)."""
+    points = {int(e.step): float(e.loss) for e in events if e.loss is not None and e.step is not None}
+    return pd.DataFrame(sorted(points.items()), columns=["step", "loss"])
+
+
+def make_loss_figure(df: pd.DataFrame, *, smooth: int = 0) -> go.Figure:
+    """Training loss per step; with ``smooth`` > 1 a rolling mean is drawn over the raw points."""
+    fig = go.Figure()
+    if df.empty:
+        fig.add_annotation(
+            text="no loss reported yet", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper"
+        )
+    else:
+        fig.add_trace(
+            go.Scatter(x=df["step"], y=df["loss"], mode="lines+markers", name="loss", marker={"size": 4})
+        )
+        if smooth > 1 and len(df) > smooth:
+            fig.add_trace(
+                go.Scatter(
+                    x=df["step"],
+                    y=df["loss"].rolling(smooth, min_periods=1).mean(),
+                    mode="lines",
+                    name=f"mean of {smooth}",
+                    line={"width": 3},
+                )
+            )
+    fig.update_layout(
+        height=300,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        title="Training loss",
+        xaxis_title="step",
+        yaxis_title="loss",
+        showlegend=smooth > 1,
+    )
+    return fig
+
+
+def artifacts(folder: Path) -> list[Path]:
+    """Files of a run folder (not recursive into big model folders)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file())
+
+
+# --------------------------------------------------------------------------------------------------
+# Streamlit renderers
+# --------------------------------------------------------------------------------------------------
+def render_progress(run: Any, *, key: str) -> None:
+    import streamlit as st
+
+    if run.status == "queued":
+        st.info(
+            "Queued: it starts when the job before it in the queue finishes (one training job at a time)."
+        )
+        return
+    frac = min(1.0, (run.step or 0) / run.total) if run.total else 0.0
+    eta = fmt_seconds(run.eta_s) if run.status == "running" and run.eta_s is not None else "—"
+    label = f"{run.message or run.status} · elapsed {fmt_seconds(run.elapsed_s)} · ETA {eta}"
+    st.progress(frac if run.status != "done" else 1.0, text=label)
+
+
+def render_log(events: Sequence[Any], *, key: str, height: int = 220) -> None:
+    import streamlit as st
+
+    lines = [f"{time.strftime('%H:%M:%S', time.localtime(e.ts))}  {e.message}" for e in events if e.message]
+    st.code("\n".join(lines) or "(no log yet)", language=None, height=height)
+
+
+def render_artifacts(folder: Path, *, key: str) -> None:
+    import streamlit as st
+
+    files = artifacts(folder)
+    if not files:
+        st.caption("No artifacts.")
+        return
+    for i, path in enumerate(files):
+        size = path.stat().st_size
+        cols = st.columns([4, 1])
+        cols[0].markdown(f"`{path.name}` · {size / 1024:,.1f} KB")
+        if size <= 50 * 1024 * 1024:
+            cols[1].download_button(
+                "Download", data=path.read_bytes(), file_name=path.name, key=f"{key}_dl_{i}", width="stretch"
+            )

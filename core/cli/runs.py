@@ -1,0 +1,109 @@
+"""``python -m core runs``: list, show, cancel and delete background jobs."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from core.cli import print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("runs", help="list, show, cancel or delete runs (training, mining, evaluation jobs)")
+    rs = p.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
+    ls = rs.add_parser("list", help="runs, newest first (JSON)")
+    ls.add_argument("--status", default=None, help="comma list: queued,running,done,failed,cancelled,lost")
+    ls.add_argument("--kind", default=None)
+    ls.add_argument("--limit", type=int, default=50)
+    ls.set_defaults(handler=_list)
+    show = rs.add_parser("show", help="one run with its result and last log lines")
+    show.add_argument("run_id")
+    show.add_argument("--log", type=int, default=20, help="log lines to include")
+    show.set_defaults(handler=_show)
+    cancel = rs.add_parser("cancel", help="stop a queued or running job")
+    cancel.add_argument("run_id")
+    cancel.add_argument("--wait", type=float, default=15.0, help="seconds to wait for it to stop")
+    cancel.set_defaults(handler=_cancel)
+    delete = rs.add_parser("delete", help="delete a finished run and its artifacts")
+    delete.add_argument("run_id")
+    delete.set_defaults(handler=_delete)
+
+
+def _row(run) -> dict:  # type: ignore[no-untyped-def]
+    return {
+        "id": run.id,
+        "kind": run.kind,
+        "title": run.title,
+        "status": run.status,
+        "step": run.step,
+        "total": run.total,
+        "loss": run.loss,
+        "message": run.message,
+        "error": run.error,
+        "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.created)),
+        "elapsed_s": round(run.elapsed_s, 1) if run.elapsed_s is not None else None,
+    }
+
+
+def _get(ws, run_id: str):  # type: ignore[no-untyped-def]
+    run = ws.get_run(run_id)
+    if run is None:
+        raise KeyError(f"No run {run_id!r} (see `python -m core runs list`).")
+    return run
+
+
+def _list(args: argparse.Namespace) -> int:
+    from core.jobs import reconcile
+    from core.store import open_workspace
+
+    ws = open_workspace()
+    reconcile(ws)
+    status = tuple(s.strip() for s in args.status.split(",")) if args.status else None
+    print_json([_row(r) for r in ws.list_runs(kind=args.kind, status=status, limit=args.limit)])
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from core.jobs import reconcile
+    from core.store import open_workspace
+
+    ws = open_workspace()
+    reconcile(ws)
+    run = _get(ws, args.run_id)
+    out = _row(run)
+    out.update(config=run.config, result=run.result)
+    out["log"] = [e.message for e in ws.events(run.id, kind="log", last=args.log)]
+    folder = ws.home / "runs" / run.id
+    out["artifacts"] = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    print_json(out)
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from core.jobs import cancel, reconcile
+    from core.store import open_workspace
+
+    ws = open_workspace()
+    run = _get(ws, args.run_id)
+    if not run.is_active:
+        raise ValueError(f"Run {run.id} is already {run.status}.")
+    cancel(ws, run.id)
+    deadline = time.time() + args.wait
+    while time.time() < deadline:
+        reconcile(ws)
+        run = _get(ws, args.run_id)
+        if not run.is_active:
+            break
+        time.sleep(0.5)
+    print_json(_row(run))
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    from core.jobs import delete
+    from core.store import open_workspace
+
+    ws = open_workspace()
+    delete(ws, args.run_id)
+    print_json({"deleted": args.run_id})
+    return 0

@@ -1,0 +1,97 @@
+"""Contrastive fine-tuning of a bi-encoder with MultipleNegativesRankingLoss (in-batch negatives plus
+mined hard negatives), or its cached variant for large batches, on (query, positive, negatives) rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.training.callbacks import TrainCallbacks
+from core.training.common import (
+    Triples,
+    check_common,
+    hf_args,
+    quiet_libraries,
+    run_trainer,
+    scratch_dir,
+    training_device,
+)
+
+__all__ = ["LOSSES", "ContrastiveConfig", "train"]
+
+LOSSES = ("mnrl", "cached-mnrl")
+
+
+@dataclass(frozen=True)
+class ContrastiveConfig:
+    """``loss``: ``mnrl`` or ``cached-mnrl`` (GradCache: big batches in ``mini_batch_size`` memory).
+    ``max_seq_length`` truncates texts while training only (a speed knob on CPU); the saved model keeps
+    the base model's length."""
+
+    base: str
+    output_dir: str
+    loss: str = "mnrl"
+    epochs: float = 1.0
+    max_steps: int | None = None
+    batch_size: int = 32
+    mini_batch_size: int = 16
+    learning_rate: float = 2e-5
+    warmup: float = 0.1
+    scale: float = 20.0
+    max_seq_length: int | None = 256
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        check_common(self)
+        if self.loss not in LOSSES:
+            raise ValueError(f"Unknown loss {self.loss!r}: use one of {', '.join(LOSSES)}.")
+        if self.batch_size < 2:
+            raise ValueError("MultipleNegativesRankingLoss needs batch_size >= 2 (in-batch negatives).")
+        if self.mini_batch_size < 1:
+            raise ValueError("mini_batch_size must be at least 1.")
+
+
+def train(config: ContrastiveConfig, data: Triples, callbacks: TrainCallbacks | None = None) -> Path:
+    """Fine-tune ``config.base`` on ``data``; saves a sentence-transformer and returns its path."""
+    from datasets import Dataset
+    from sentence_transformers.base.sampler import BatchSamplers
+    from sentence_transformers.sentence_transformer import losses
+    from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
+    from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
+
+    from core.models import load_sentence_transformer, quiet_transformers
+
+    callbacks = callbacks or TrainCallbacks()
+    if len(data) < 2:
+        raise ValueError("Contrastive training needs at least 2 (query, positive) pairs.")
+    quiet_transformers()
+    quiet_libraries()
+    model = load_sentence_transformer(config.base, device=training_device())
+    original_len = model.max_seq_length
+    if config.max_seq_length:
+        model.max_seq_length = min(config.max_seq_length, original_len)
+    if config.loss == "cached-mnrl":
+        loss = losses.CachedMultipleNegativesRankingLoss(
+            model, scale=config.scale, mini_batch_size=config.mini_batch_size
+        )
+    else:
+        loss = losses.MultipleNegativesRankingLoss(model, scale=config.scale)
+    callbacks.on_log(
+        f"{len(data):,} rows with {data.num_negatives} hard negative(s) each; batch {config.batch_size}"
+    )
+    with scratch_dir(config.output_dir) as scratch:
+        trainer = SentenceTransformerTrainer(
+            model=model,
+            args=hf_args(
+                config,
+                scratch,
+                cls=SentenceTransformerTrainingArguments,
+                batch_sampler=BatchSamplers.NO_DUPLICATES,  # a query twice in a batch = false in-batch negative
+            ),
+            train_dataset=Dataset.from_dict(data.columns()),
+            loss=loss,
+        )
+        run_trainer(trainer, callbacks)
+    model.max_seq_length = original_len
+    model.save(str(config.output_dir))
+    return Path(config.output_dir)
