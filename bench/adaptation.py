@@ -6,7 +6,7 @@ Stages (each one ``adapt`` job run in the foreground, exactly as ``python -m cor
 
 - ``contrastive1``: all-MiniLM-L6-v2, MNRL, one BM25 hard negative per (query, positive) from ranks 4–13,
   1 epoch on the 809 train queries; test nDCG@10 before (zero-shot, measured in the same run) and after;
-- ``contrastive3``: the same for 3 epochs;
+- ``contrastive2`` / ``contrastive3``: the same for 2 / 3 epochs;
 - ``mlm`` / ``tsdae``: continued pretraining of all-MiniLM-L6-v2 on SciFact corpus texts;
 - ``cross-encoder``: a cross-encoder started from the ``contrastive1`` model, reranking the top 50 of the
   hybrid first stage (BM25 + that model), against the first stage alone.
@@ -39,7 +39,7 @@ def stage_config(stage: str, args: argparse.Namespace, results: dict) -> dict:
         common["base"] = "bert-tiny"
     seq = 128 if not args.smoke else 64
     if stage.startswith("contrastive"):
-        epochs = 1.0 if stage == "contrastive1" else 3.0
+        epochs = float(stage.removeprefix("contrastive"))
         train = {"epochs": epochs, "batch_size": 32, "learning_rate": 2e-5, "max_seq_length": seq}
         return {**common, "method": "contrastive", "mining": MINING, "train": train, "name": f"bench-{stage}"}
     if stage == "mlm":
@@ -144,6 +144,25 @@ def report(results: dict) -> None:
         )
 
 
+def markdown(results: dict) -> str:
+    """The README table."""
+    lines = [
+        "| Run | Rows / texts | Steps | Train wall s | Train CPU s | nDCG@10 before | after | Δ | verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for stage, r in results.items():
+        if r.get("status") != "done" or not r.get("before"):
+            lines.append(f"| {stage} | {r.get('status')}: {r.get('error')} | | | | | | | |")
+            continue
+        b, a = r["before"]["ndcg@10"], r["after"]["ndcg@10"]
+        rows = r.get("pairs") or r.get("texts") or ""
+        lines.append(
+            f"| {stage} | {rows} | {r['steps']} | {r['train_s']:.0f} | {r.get('train_cpu_s') or 0:.0f} | "
+            f"{b:.4f} | {a:.4f} | {a - b:+.4f} | {r['verdict']} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stages", default=",".join(STAGES))
@@ -156,7 +175,11 @@ def main() -> int:
     parser.add_argument(
         "--smoke", action="store_true", help="bert-tiny, tiny settings: checks the script runs"
     )
+    parser.add_argument("--report-only", action="store_true", help="print the stored results as Markdown")
     args = parser.parse_args()
+    if args.report_only:
+        print(markdown(json.loads(Path(args.out).read_text())))
+        return 0
     os.environ["ESL_HOME"] = args.home
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from core.config import get_settings

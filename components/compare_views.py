@@ -534,6 +534,9 @@ def render_metrics(report: Any, *, key: str) -> None:
         f"▲/▼: better / worse than the baseline **{report.baseline}**; * p<0.05, ** p<0.01 "
         f"({report.stat_test} paired test over {report.queries} queries)."
     )
+    notes = [f"**{name}**: {note}" for name, res in report.strategies.items() for note in res.notes]
+    if notes:
+        st.caption(" · ".join(notes) + " (curves and settings under Details)")
     frame = metrics_frame(report)
     pcols = [c for c in frame.columns if c.startswith("p(")]
     if pcols:
@@ -573,12 +576,15 @@ def render_win_loss(report: Any, queries: Mapping[str, str], *, key: str) -> Non
         return
     frame = win_loss_frame(report, a, b, metric, queries)
     st.plotly_chart(make_win_loss_figure(frame, a, b, metric), key=f"{key}_fig")
+    cols = ["query_id", "delta", a, b, "query"]  # numbers before the (long) query text
     left, right = st.columns(2)
     left.markdown(f"**Queries {a} wins most**")
-    left.dataframe(frame[frame["winner"] == "a"].head(10), hide_index=True, key=f"{key}_wins_a")
+    left.dataframe(frame[frame["winner"] == "a"][cols].head(10), hide_index=True, key=f"{key}_wins_a")
     right.markdown(f"**Queries {b} wins most**")
     right.dataframe(
-        frame[frame["winner"] == "b"].sort_values("delta").head(10), hide_index=True, key=f"{key}_wins_b"
+        frame[frame["winner"] == "b"].sort_values("delta")[cols].head(10),
+        hide_index=True,
+        key=f"{key}_wins_b",
     )
 
 

@@ -313,3 +313,64 @@ def explore_overlay(result: Any, dataset_name: str, query_id: str, strategies: t
     return _overlay(
         str(workspace().home), result.key, result, dataset_name, query_id, tuple(strategies), int(k)
     )
+
+
+# -- encoding backends (core.backends) ---------------------------------------------------------------
+@st.cache_data(show_spinner=False, ttl=3600)
+def backend_statuses() -> list[Any]:
+    """Every encoding backend with whether it runs on this machine's device, and why not."""
+    from core.backends import backend_statuses as statuses
+    from core.config import detect_device
+
+    return statuses(detect_device())
+
+
+@st.cache_data(show_spinner=False, ttl=3600)
+def backend_plan(backend: str) -> Any:
+    """What ``backend`` becomes here (backend, device, precision, fallback reason)."""
+    from core.backends import plan_backend
+
+    return plan_backend(backend)
+
+
+def dataset_size(name: str) -> int:
+    return len(dataset(name).corpus)
+
+
+def corpus_cached(name: str, model: str, backend: str, max_seq_length: int | None = None) -> bool:
+    """Whether the embedding cache already holds the corpus of ``name`` for this model and backend."""
+    from core.backends import encoder_fingerprint
+    from core.embeddings import EmbeddingCache
+
+    ds = dataset(name)
+    fp = encoder_fingerprint(model, workspace(), backend=backend, max_seq_length=max_seq_length)
+    return EmbeddingCache(workspace()).path(fp, ds.fingerprint).exists()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _encode_estimate(home: str, name: str, created: float, model: str, backend: str, msl: int | None) -> Any:
+    from core.backends import estimate_encode_time
+
+    return estimate_encode_time(encoder(model, backend, msl), dataset(name).doc_texts())
+
+
+def encode_estimate(name: str, model: str, backend: str, max_seq_length: int | None = None) -> Any:
+    """Expected time to encode the corpus of ``name`` (a short timed sample, cached per dataset import)."""
+    ws = workspace()
+    record = ws.get_dataset(name)
+    created = record.created if record is not None else 0.0
+    return _encode_estimate(str(ws.home), name, created, model, backend, max_seq_length)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _truncation(home: str, name: str, created: float, model: str, msl: int) -> Any:
+    from core.backends import truncation_stats
+
+    return truncation_stats(encoder(model).tokenizer, dataset(name).doc_texts(), msl)
+
+
+def truncation(name: str, model: str, max_seq_length: int) -> Any:
+    """Share of the corpus of ``name`` longer than ``max_seq_length`` tokens of ``model``."""
+    ws = workspace()
+    record = ws.get_dataset(name)
+    return _truncation(str(ws.home), name, record.created if record else 0.0, model, int(max_seq_length))

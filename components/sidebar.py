@@ -1,4 +1,4 @@
-"""The sidebar shown on every page: workspace, device, offline state, running jobs."""
+"""The sidebar shown on every page: workspace, device and encoding backend, offline state, running jobs."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ def render_sidebar() -> None:
         device = services.device_name()
         st.caption(f"**Workspace** `{ws.home}`")
         st.caption(f"**Device** `{device}`" + (" (GPU)" if device in ("cuda", "mps") else ""))
+        _encoding_settings()
         if services.offline():
             st.caption("**Hub** offline — packaged and local models only")
         else:
@@ -22,3 +23,23 @@ def render_sidebar() -> None:
         if active:
             running = sum(r.status == "running" for r in active)
             st.caption(f"**Jobs** {running} running, {len(active) - running} queued")
+
+
+def _encoding_settings() -> None:
+    """The default encoding backend (pages start their own pickers from it) and what it runs as here."""
+    from components.backend_views import DEFAULT_BACKEND_KEY, backend_label
+
+    statuses = {s.backend: s for s in services.backend_statuses()}
+    st.session_state.setdefault(DEFAULT_BACKEND_KEY, "torch")
+    choice = st.selectbox(
+        "Encoding backend",
+        list(statuses),
+        format_func=lambda b: backend_label(statuses[b]),
+        key=DEFAULT_BACKEND_KEY,
+        help="Default for new encodes (each page can change it). "
+        + " ".join(f"{s.backend}: {s.description}." for s in statuses.values()),
+    )
+    plan = services.backend_plan(choice)
+    st.caption(f"**Encoding** `{plan.backend}` · `{plan.precision}` on `{plan.device}`")
+    if plan.reason:
+        st.caption(f":material/warning: {plan.reason} — torch is used instead.")

@@ -137,6 +137,19 @@ def _index_seconds(retriever: Any) -> float:
     return float(getattr(retriever, "index_s", 0.0))
 
 
+def _backend_notes(retriever: Any) -> list[str]:
+    """Why an encoder or reranker runs on another backend than its spec asked for (core.backends)."""
+    if isinstance(retriever, HybridRetriever):
+        return _backend_notes(retriever.dense)
+    if isinstance(retriever, RerankRetriever):
+        plan = getattr(retriever.reranker, "plan", None)
+        return _backend_notes(retriever.first_stage) + (
+            [plan.reason] if plan is not None and plan.reason else []
+        )
+    plan = getattr(getattr(retriever, "encoder", None), "plan", None)
+    return [plan.reason] if plan is not None and plan.reason else []
+
+
 def _dense_parts(retriever: Any) -> list[DenseRetriever]:
     """The dense retrievers inside a strategy (itself, a hybrid's dense side, a rerank's first stage)."""
     if isinstance(retriever, DenseRetriever):
@@ -254,9 +267,13 @@ def run_comparison(
             first, extra = tune(spec.first_stage, notes)
             spec = dataclasses.replace(spec, first_stage=first)
         retriever = builder.build(spec)
+        notes.extend(_backend_notes(retriever))
         for dense in _dense_parts(retriever)[:1]:
             extra["from_cache"] = dense.from_cache
             extra["encode_s"] = dense.encode_s
+            plan = getattr(dense.encoder, "plan", None)
+            if plan is not None:
+                extra["backend"] = plan.label
             if dense.spec.index == "hnsw":
                 recall = dense.recall_vs_exact(qtexts, k=10)
                 extra["hnsw_recall@10"] = recall

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -27,6 +27,7 @@ __all__ = [
     "Encoder",
     "SentenceTransformerEncoder",
     "encode_corpus",
+    "encode_in_batches",
     "encoder_cache_key",
     "get_encoder",
     "normalize_rows",
@@ -53,6 +54,7 @@ class EncodeSettings:
     backend: str = "torch"
     max_seq_length: int | None = None
     normalize: bool = True
+    precision: str = "fp32"  # fp32 | fp16 (torch on a GPU) | bf16 | int8
 
 
 def normalize_rows(x: np.ndarray) -> np.ndarray:
@@ -62,18 +64,70 @@ def normalize_rows(x: np.ndarray) -> np.ndarray:
     return x / norms
 
 
+def encode_in_batches(
+    texts: Sequence[str],
+    encode_batch: Callable[[list[str]], np.ndarray],
+    dim: int,
+    *,
+    batch_size: int = 32,
+    progress: ProgressFn | None = None,
+    sort: bool = True,
+) -> np.ndarray:
+    """Run ``encode_batch`` over ``texts`` in batches and return the vectors in input order.
+
+    With ``sort`` (the default) texts go longest first, so each batch holds texts of similar length and
+    padding (which costs as much compute as real tokens) is small; without it batches are taken in input
+    order. Progress is reported every few batches with the throughput in texts/s."""
+    texts = list(texts)
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    if not texts:
+        return out
+    batch_size = max(1, int(batch_size))
+    if sort:
+        order = np.argsort(
+            np.fromiter((-len(t) for t in texts), dtype=np.int64, count=len(texts)), kind="stable"
+        )
+    else:
+        order = np.arange(len(texts))
+    tracker = RateTracker()
+    every = max(1, 128 // batch_size)
+    starts = range(0, len(texts), batch_size)
+    for n, start in enumerate(starts, 1):
+        idx = order[start : start + batch_size]
+        out[idx] = encode_batch([texts[i] for i in idx])
+        if n % every == 0 or n == len(starts):
+            done = min(start + batch_size, len(texts))
+            rate = tracker.rate(done)
+            report(progress, "encode", done, len(texts), f"{rate:,.1f} texts/s" if rate else "", rate)
+    return out
+
+
 class SentenceTransformerEncoder:
-    """A sentence-transformers model (torch backend). Texts are encoded longest first in chunks so that
-    progress can be reported; the order of the output matches the input."""
+    """A sentence-transformers model in torch (fp32; fp16 or bf16 when ``precision`` says so).
+
+    Texts are encoded longest first in batches of similar length (see :func:`encode_in_batches`); the
+    order of the output matches the input."""
 
     def __init__(
-        self, model: Any, name: str, model_fingerprint: str, settings: EncodeSettings = EncodeSettings()
+        self,
+        model: Any,
+        name: str,
+        model_fingerprint: str,
+        settings: EncodeSettings = EncodeSettings(),
+        *,
+        sort_by_length: bool = True,
     ):
         self.model = model
         self.name = name
         self.settings = settings
+        self.sort_by_length = sort_by_length
+        self.plan: Any = None  # core.backends.BackendPlan, set by the factory
         if settings.max_seq_length:
             model.max_seq_length = settings.max_seq_length
+        if settings.precision in ("bf16", "fp16"):
+            import torch
+
+            model.to(torch.bfloat16 if settings.precision == "bf16" else torch.float16)
         dim_fn = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dim = int(dim_fn())
         self.fingerprint = encoder_cache_key(model_fingerprint, settings)
@@ -83,35 +137,43 @@ class SentenceTransformerEncoder:
     def max_seq_length(self) -> int:
         return int(self.model.max_seq_length)
 
+    @property
+    def tokenizer(self) -> Any:
+        return self.model.tokenizer
+
+    def encode_batch(self, texts: list[str]) -> np.ndarray:
+        """One batch, padded to its longest text."""
+        vecs = self.model.encode(
+            texts,
+            batch_size=len(texts),
+            convert_to_tensor=True,
+            normalize_embeddings=False,
+            show_progress_bar=False,
+        )
+        vecs = vecs.float().cpu().numpy()
+        return normalize_rows(vecs) if self.settings.normalize else vecs
+
     def encode(
         self, texts: Sequence[str], *, batch_size: int = 32, progress: ProgressFn | None = None
     ) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        chunk = max(batch_size * 4, 64)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        tracker = RateTracker()
         with self._lock:  # torch models are not safe to share between threads mid-forward
-            for start in range(0, len(texts), chunk):
-                idx = order[start : start + chunk]
-                vecs = self.model.encode(
-                    [texts[i] for i in idx],
-                    batch_size=batch_size,
-                    convert_to_numpy=True,
-                    normalize_embeddings=self.settings.normalize,
-                    show_progress_bar=False,
-                )
-                out[idx] = vecs
-                done = min(start + chunk, len(texts))
-                rate = tracker.rate(done)
-                report(progress, "encode", done, len(texts), f"{rate:,.0f} texts/s" if rate else "", rate)
-        return out
+            return encode_in_batches(
+                texts,
+                self.encode_batch,
+                self.dim,
+                batch_size=batch_size,
+                progress=progress,
+                sort=self.sort_by_length,
+            )
 
 
 def encoder_cache_key(model_fingerprint: str, settings: EncodeSettings) -> str:
-    payload = json.dumps({"model": model_fingerprint, **asdict(settings)}, sort_keys=True)
+    """Fingerprint of an encoder: the model's plus every setting that changes the vectors. (fp32 leaves
+    the precision out, so keys made before precisions existed stay valid.)"""
+    fields = asdict(settings)
+    if fields.get("precision") == "fp32":
+        fields.pop("precision")
+    payload = json.dumps({"model": model_fingerprint, **fields}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -123,18 +185,12 @@ def get_encoder(
     max_seq_length: int | None = None,
     device: str | None = None,
 ) -> Encoder:
-    """Load ``model`` (name, folder or hub id) as an :class:`Encoder`."""
-    from core.models import load_sentence_transformer, model_fingerprint, resolve_model
+    """Load ``model`` (name, folder or hub id) as an :class:`Encoder` running on ``backend``
+    (torch | onnx | onnx-int8 | bf16). A backend that cannot run here falls back to torch; the
+    encoder's ``plan`` says what is used and why (see :func:`core.backends.plan_backend`)."""
+    from core.backends import make_backend_encoder
 
-    if backend != "torch":
-        from core.backends import make_backend_encoder  # added with the encoding backends
-
-        return make_backend_encoder(model, ws, backend=backend, max_seq_length=max_seq_length, device=device)
-    info = resolve_model(model, ws, kind="bi-encoder")
-    st_model = load_sentence_transformer(model, ws, device=device)
-    return SentenceTransformerEncoder(
-        st_model, info.name, model_fingerprint(info), EncodeSettings(backend, max_seq_length)
-    )
+    return make_backend_encoder(model, ws, backend=backend, max_seq_length=max_seq_length, device=device)
 
 
 class EmbeddingCache:

@@ -198,32 +198,36 @@ def resolve_model(name_or_path: str, ws: Workspace | None = None, *, kind: str |
     )
 
 
-def _guess_kind(path: Path) -> str:
-    if (path / "config_setfit.json").exists() or (path / "model_head.pkl").exists():
-        return "setfit"
+def _architectures(path: Path) -> str:
+    """The ``architectures`` of a folder's config.json, space-separated ("" when unreadable)."""
     try:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
-        return "bi-encoder"
-    archs = " ".join(config.get("architectures") or [])
+        return ""
+    return " ".join(config.get("architectures") or []) if isinstance(config, dict) else ""
+
+
+def _guess_kind(path: Path) -> str:
+    if (path / "config_setfit.json").exists() or (path / "model_head.pkl").exists():
+        return "setfit"
+    archs = _architectures(path)
     # sentence-transformers 6 saves CrossEncoders with a modules.json too: the head decides
-    if "SequenceClassification" in archs and (path / "modules.json").exists():
+    if "SequenceClassification" in archs:
         return "cross-encoder"
     if (path / "modules.json").exists():
         return "bi-encoder"
-    if "SequenceClassification" in archs:
-        return "cross-encoder"
     if "MaskedLM" in archs:
         return "mlm"
     return "bi-encoder"
 
 
 def cross_encoder_head_is_trained(location: str) -> bool:
-    """True when a folder holds a sequence-classification head (False: CrossEncoder will add a random one)."""
+    """True when a folder holds a sequence-classification head (False: CrossEncoder will add a random one).
+    A folder saved by sentence-transformers' CrossEncoder has modules.json too; its config decides."""
     path = Path(location)
     if not path.is_dir():
         return True  # hub ids of cross-encoders ship trained heads
-    return _guess_kind(path) == "cross-encoder"
+    return "SequenceClassification" in _architectures(path)
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,7 +1,9 @@
 """Take the README screenshots with headless Chromium: ``python docs/take_screenshots.py``.
 
 Starts the app with a throw-away workspace, imports SciFact and SST-2 from ``ESL_DATA_DIR`` through the
-CLI, and saves ``docs/screenshots/data.png`` (Data page, SciFact statistics). Add other pages here.
+CLI, and saves ``docs/screenshots/data.png`` (Data page, SciFact statistics) and ``compare.png`` (Compare
+page after ``python -m core evaluate --dataset scifact``; the test suite's embedding cache is reused).
+Add other pages here. ``python docs/take_screenshots.py compare`` takes only the pages named.
 
 ``docs/screenshots/explore.png`` (Explore page): Banking77's test split mapped with all-MiniLM-L6-v2 before
 and after a SetFit run (N=8 per intent), trained and mapped through the CLI first. That takes minutes on
@@ -30,7 +32,8 @@ from tests.e2e.helpers import (  # noqa: E402
 OUT = REPO / "docs" / "screenshots"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    wanted = set(sys.argv[1:] if argv is None else argv) or {"data", "compare", "explore"}
     data_dir = get_settings().data_dir
     OUT.mkdir(parents=True, exist_ok=True)
     with (
@@ -47,10 +50,33 @@ def main() -> int:
         page.wait_for_selector(".js-plotly-plot")
         page.wait_for_timeout(1500)
         assert_no_exception(page)
-        page.screenshot(path=str(OUT / "data.png"), full_page=True)
-        print(OUT / "data.png")
-        print(explore_shot(browser, data_dir))
+        if "data" in wanted:
+            page.screenshot(path=str(OUT / "data.png"), full_page=True)
+            print(OUT / "data.png")
+        if "compare" in wanted:
+            print(compare_shot(app, browser, Path(tmp) / "home"))
+        if "explore" in wanted:
+            print(explore_shot(browser, data_dir))
     return 0
+
+
+def compare_shot(app, browser, home: Path) -> Path:  # type: ignore[no-untyped-def]
+    """Compare page with a finished SciFact comparison (BM25, dense, hybrid tuned on train). The test
+    suite's embedding cache is reused when there is one, so the corpus is not encoded again."""
+    cache = REPO / ".esl-test" / "workspace" / "cache" / "embeddings"
+    if cache.is_dir():
+        (home / "cache").mkdir(parents=True, exist_ok=True)
+        (home / "cache" / "embeddings").symlink_to(cache)
+    app.cli("evaluate", "--dataset", "scifact", "--json")
+    page = browser.new_context(viewport={"width": 1400, "height": 2300}).new_page()
+    page.set_default_timeout(120_000)
+    open_page(page, app.url)
+    act(page, lambda: page.get_by_role("link", name="Compare strategies").click())
+    page.wait_for_selector(".js-plotly-plot .main-svg")
+    page.wait_for_timeout(2500)
+    assert_no_exception(page)
+    page.screenshot(path=str(OUT / "compare.png"), full_page=True)
+    return OUT / "compare.png"
 
 
 def explore_shot(browser, data_dir: Path) -> Path:  # type: ignore[no-untyped-def]

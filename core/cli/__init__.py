@@ -12,7 +12,17 @@ from typing import Any
 __all__ = ["COMMAND_MODULES", "main", "print_json"]
 
 # sub-command modules, in the order shown by --help
-COMMAND_MODULES = ["datasets", "models", "evaluate", "train", "classify", "project", "recommend", "runs"]
+COMMAND_MODULES = [
+    "datasets",
+    "models",
+    "evaluate",
+    "encode",
+    "train",
+    "classify",
+    "project",
+    "recommend",
+    "runs",
+]
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

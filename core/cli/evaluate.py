@@ -35,7 +35,21 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", default=None, help="split to evaluate (default: test)")
     p.add_argument("--strategies", default="bm25,dense,hybrid", help="comma list of bm25,dense,hybrid,rerank")
     p.add_argument("--model", default="all-MiniLM-L6-v2", help="bi-encoder for dense / hybrid")
-    p.add_argument("--backend", default="torch", help="encoding backend (torch, onnx, onnx-int8, bf16)")
+    p.add_argument(
+        "--backend",
+        default="torch",
+        choices=["torch", "onnx", "onnx-int8", "bf16"],
+        help="encoding backend of the bi-encoder and the reranker (falls back to torch, with a note, where it "
+        "cannot run)",
+    )
+    p.add_argument("--rerank-backend", default=None, help="backend of the reranker (default: --backend)")
+    p.add_argument("--max-seq-length", type=int, default=None, help="cap on tokens per passage (bi-encoder)")
+    p.add_argument(
+        "--check-backends",
+        default="",
+        help="comma list of extra backends to evaluate the dense strategy with, next to --backend "
+        "(quality guard, e.g. onnx-int8,bf16)",
+    )
     p.add_argument(
         "--reranker", default=None, help="cross-encoder for rerank (folder, trained model or hub id)"
     )
@@ -88,7 +102,12 @@ def build_specs(args: argparse.Namespace, splits: list[str]) -> dict:
         stemmer="english" if getattr(args, "stemming", True) else None,
         stopwords="en" if getattr(args, "stopwords", True) else None,
     )
-    dense = DenseSpec(model=args.model, backend=args.backend, index=args.index)
+    dense = DenseSpec(
+        model=args.model,
+        backend=args.backend,
+        index=args.index,
+        max_seq_length=getattr(args, "max_seq_length", None),
+    )
     hybrid = HybridSpec(
         sparse=bm25,
         dense=dense,
@@ -115,7 +134,17 @@ def build_specs(args: argparse.Namespace, splits: list[str]) -> dict:
             first = {"bm25": bm25, "dense": dense, "hybrid": hybrid}[
                 getattr(args, "rerank_first_stage", "hybrid")
             ]
-            specs[name] = RerankSpec(first_stage=first, reranker=args.reranker, top_k=args.rerank_top_k)
+            specs[name] = RerankSpec(
+                first_stage=first,
+                reranker=args.reranker,
+                top_k=args.rerank_top_k,
+                backend=getattr(args, "rerank_backend", None) or args.backend,
+            )
+    extra = [b.strip() for b in (getattr(args, "check_backends", "") or "").split(",") if b.strip()]
+    if extra:
+        from core.backends import backend_variants
+
+        specs = backend_variants(specs, extra)
     return specs
 
 

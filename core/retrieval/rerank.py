@@ -36,11 +36,13 @@ class RerankSpec:
     top_k: int = 50
     batch_size: int = 32
     max_length: int = 512
+    backend: str = "torch"  # torch | onnx | onnx-int8 | bf16 (core.backends)
 
     @property
     def label(self) -> str:
         name = self.reranker.rstrip("/").split("/")[-1] or "?"
-        return f"{self.first_stage.label} → rerank@{self.top_k} ({name})"
+        suffix = "" if self.backend == "torch" else f" [{self.backend}]"
+        return f"{self.first_stage.label} → rerank@{self.top_k} ({name}){suffix}"
 
 
 class CrossEncoderReranker:

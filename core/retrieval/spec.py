@@ -17,14 +17,14 @@ from core.retrieval.base import Corpus, Retriever
 from core.retrieval.bm25 import BM25Retriever, BM25Spec
 from core.retrieval.dense import DenseRetriever, DenseSpec
 from core.retrieval.hybrid import HybridRetriever, HybridSpec
-from core.retrieval.rerank import CrossEncoderReranker, Reranker, RerankRetriever, RerankSpec
+from core.retrieval.rerank import Reranker, RerankRetriever, RerankSpec
 from core.store import Workspace
 
 __all__ = ["RetrieverBuilder", "StrategySpec", "default_specs", "spec_from_dict", "spec_to_dict"]
 
 StrategySpec = BM25Spec | DenseSpec | HybridSpec | RerankSpec
 EncoderFactory = Callable[[str, str, int | None], Encoder]
-RerankerFactory = Callable[[str, int, int], Reranker]
+RerankerFactory = Callable[..., Reranker]  # (name, batch_size, max_length[, backend])
 _CLASSES = {"bm25": BM25Spec, "dense": DenseSpec, "hybrid": HybridSpec, "rerank": RerankSpec}
 
 
@@ -74,14 +74,10 @@ def _default_encoder_factory(ws: Workspace | None) -> EncoderFactory:
 
 
 def _default_reranker_factory(ws: Workspace | None) -> RerankerFactory:
-    def make(name: str, batch_size: int, max_length: int) -> Reranker:
-        from core.models import cross_encoder_head_is_trained, load_cross_encoder, resolve_model
+    def make(name: str, batch_size: int, max_length: int, backend: str = "torch") -> Reranker:
+        from core.backends import make_backend_reranker
 
-        info = resolve_model(name, ws, kind="cross-encoder")
-        model = load_cross_encoder(name, ws, max_length=max_length)
-        return CrossEncoderReranker(
-            model, info.name, cross_encoder_head_is_trained(info.location), batch_size
-        )
+        return make_backend_reranker(name, ws, backend=backend, batch_size=batch_size, max_length=max_length)
 
     return make
 
@@ -116,7 +112,9 @@ class RetrieverBuilder:
         return self._encoders[key]
 
     def reranker(self, spec: RerankSpec) -> Reranker:
-        key = (spec.reranker, spec.batch_size, spec.max_length)
+        key: tuple = (spec.reranker, spec.batch_size, spec.max_length)
+        if spec.backend != "torch":  # factories written before backends take three arguments
+            key = (*key, spec.backend)
         if key not in self._rerankers:
             if not spec.reranker:
                 raise ValueError(

@@ -136,3 +136,24 @@ def test_untrained_reranker_is_flagged_in_red(pets, ws):
     assert "⚠ rerank" in errors and "untrained classification head" in errors
     table = metrics_table(at)
     assert "⚠ rerank" in list(table["strategy"])
+
+
+def test_a_queued_comparison_shows_progress_and_can_be_cancelled(pets, ws):
+    import os
+
+    # another evaluation holds the "eval" queue (this live process), so ours waits in the queue
+    busy = ws.create_run("evaluate", {}, title="busy", queue="eval", status="running")
+    ws.update_run(busy, pid=os.getpid())
+    at = run_page()
+    choose_small_setup(at, ("bm25",))
+    at.button(key="cmp_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    run_id = at.session_state["cmp_active"]
+    assert ws.get_run(run_id).status == "queued"
+    assert any("waiting for another evaluation" in p.proto.text for p in at.get("progress"))
+    at.button(key="cmp_cancel").click().run()
+    assert ws.get_run(run_id).status == "cancelled"
+    at.run()
+    assert any("cancelled" in w.value for w in at.warning)
+    assert "cmp_active" not in at.session_state
+    ws.update_run(busy, status="done")

@@ -99,3 +99,13 @@ def test_failed_run_shows_its_error(ws):
     jobs.wait(ws, run_id, timeout=60)
     at = page()
     assert any("failing on purpose" in e.value for e in at.error)
+
+
+def test_a_run_can_be_linked_to_by_id(ws):
+    older = ws.create_run("adapt", {"method": "mlm"}, title="older", status="done")
+    ws.create_run("adapt", {"method": "mlm"}, title="newer", status="done")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["run"] = older
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    assert at.selectbox(key="runs_selected").value == older

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.models import TINY_MODEL
-from tests.e2e.helpers import assert_no_exception, open_page, save_screenshot, wait_until_idle
+from tests.e2e.helpers import act, assert_no_exception, open_page, save_screenshot
 from tests.tiny_data import PETS_CORPUS, PETS_QRELS, PETS_QUERIES, write_beir
 
 pytestmark = pytest.mark.e2e
@@ -19,8 +19,7 @@ def test_compare_page_shows_a_finished_comparison(app, page, tmp_path):
     assert list(out["strategies"]) == ["bm25", "dense", "hybrid"]
 
     open_page(page, app.url)
-    page.get_by_role("link", name="Compare strategies").click()  # through the app's navigation
-    wait_until_idle(page)
+    act(page, lambda: page.get_by_role("link", name="Compare strategies").click())  # the app's navigation
     page.get_by_role("heading", name="Compare strategies").first.wait_for()
     page.get_by_text("4 queries · top 100 · baseline").first.wait_for()  # the finished run is shown
     page.wait_for_selector(".js-plotly-plot .main-svg")
@@ -30,11 +29,9 @@ def test_compare_page_shows_a_finished_comparison(app, page, tmp_path):
         page.locator(".js-plotly-plot .gtitle", has_text=title).first.wait_for()
     assert_no_exception(page)
 
-    page.get_by_role("tab", name="Per query").click()
-    wait_until_idle(page)
+    act(page, lambda: page.get_by_role("tab", name="Per query").click())
     page.locator(".js-plotly-plot .gtitle", has_text="wins").first.wait_for()
-    page.get_by_role("tab", name="Ranked lists").click()
-    wait_until_idle(page)
+    act(page, lambda: page.get_by_role("tab", name="Ranked lists").click())
     page.locator("mark").first.wait_for()  # query terms highlighted in the snippets
     assert_no_exception(page)
     shot = save_screenshot(page, "compare-page")

@@ -44,13 +44,16 @@ def _recorder():  # type: ignore[no-untyped-def]
     return cb, seen
 
 
-@pytest.mark.parametrize("method", ["tsdae"])  # mlm, contrastive, cross-encoder: through the jobs below
-def test_train_function_runs_a_few_steps_and_the_saved_model_reloads(method, slice_ds, tmp_path):
+@pytest.mark.parametrize(
+    ("method", "extra"),
+    [("tsdae", {}), ("contrastive", {"loss": "cached-mnrl", "mini_batch_size": 2})],
+)  # mlm, plain mnrl and the cross-encoder run through the jobs below
+def test_train_function_runs_a_few_steps_and_the_saved_model_reloads(method, extra, slice_ds, tmp_path):
     from sentence_transformers import CrossEncoder, SentenceTransformer
 
     base = resolve_model(TINY_MODEL).location
     out = tmp_path / "out" / "model"
-    cfg = train_config(method, base, out, {"max_steps": 2, "batch_size": 4, "max_seq_length": 64})
+    cfg = train_config(method, base, out, {"max_steps": 2, "batch_size": 4, "max_seq_length": 64, **extra})
     if method in ("mlm", "tsdae"):
         data = slice_ds.doc_texts()[:40]
     else:

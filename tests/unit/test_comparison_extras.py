@@ -127,3 +127,20 @@ def test_a_query_batch_is_encoded_once_but_single_queries_every_time(tiny, fake_
     dense.search(["young cat"], 3)
     dense.search(["young cat"], 3)
     assert fake_encoder.calls == calls + 3
+
+
+def test_a_sentence_transformers_cross_encoder_folder_counts_as_trained(tmp_path):
+    import json
+
+    from core.models import _guess_kind, cross_encoder_head_is_trained
+
+    ce = tmp_path / "ce"
+    ce.mkdir()
+    (ce / "config.json").write_text(json.dumps({"architectures": ["BertForSequenceClassification"]}))
+    (ce / "modules.json").write_text("[]")  # sentence-transformers >= 5 saves CrossEncoders with it
+    bi = tmp_path / "bi"
+    bi.mkdir()
+    (bi / "config.json").write_text(json.dumps({"architectures": ["BertModel"]}))
+    (bi / "modules.json").write_text("[]")
+    assert cross_encoder_head_is_trained(str(ce)) and _guess_kind(ce) == "cross-encoder"
+    assert not cross_encoder_head_is_trained(str(bi)) and _guess_kind(bi) == "bi-encoder"

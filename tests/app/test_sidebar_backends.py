@@ -1,0 +1,104 @@
+"""AppTest: the sidebar shows the device with the encoding backend and precision, and the choice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+pytestmark = pytest.mark.app
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def no_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("ESL_DATA_DIR", str(tmp_path / "no-data"))
+
+
+def _sidebar_text(at: AppTest) -> str:
+    assert not at.exception, [e.value for e in at.exception]
+    return " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_sidebar_shows_torch_fp32_on_cpu_by_default():
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    box = at.sidebar.selectbox(key="encode_backend")
+    assert box.value == "torch"
+    assert box.options == ["torch", "onnx", "onnx-int8", "bf16"]
+    assert "**Encoding** `torch` · `fp32` on `cpu`" in _sidebar_text(at)
+
+
+def test_sidebar_shows_the_chosen_backend_and_its_precision():
+    # (AppTest drops the sidebar of st.navigation apps on reruns, so the choice is made before the run)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["encode_backend"] = "onnx-int8"
+    at.run()
+    assert at.sidebar.selectbox(key="encode_backend").value == "onnx-int8"
+    assert "`onnx-int8` · `int8` on `cpu`" in _sidebar_text(at)
+
+
+# -- Compare page: backend choice, truncation share, quality guard --------------------------------------
+def test_compare_page_runs_dense_on_two_backends_and_shows_the_quality_table(tmp_path, ws):
+    from core import jobs
+    from core.comparison import load_comparison
+    from core.datasets import import_dataset
+    from core.models import TINY_MODEL
+    from tests.tiny_data import PETS_CORPUS, PETS_QRELS, PETS_QUERIES, write_beir
+
+    folder = write_beir(tmp_path / "pets", corpus=PETS_CORPUS, queries=PETS_QUERIES, qrels=PETS_QRELS)
+    import_dataset(ws, folder, name="pets")
+    page = str(Path(APP).parent / "pages" / "compare.py")
+    at = AppTest.from_file(page, default_timeout=180).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.multiselect(key="cmp_strategies").set_value(["bm25", "dense"])
+    at.selectbox(key="cmp_model").select(TINY_MODEL)
+    at.run()
+    assert at.selectbox(key="cmp_enc_backend").value == "torch"
+    at.toggle(key="cmp_enc_cap").set_value(True).run()
+    at.number_input(key="cmp_enc_msl").set_value(16).run()
+    assert any("longer than 16 tokens" in c.value for c in at.caption)
+    at.selectbox(key="cmp_enc_backend").select("onnx").run()
+    at.multiselect(key="cmp_enc_check").set_value(["onnx-int8"]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.button(key="cmp_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    run = jobs.wait(ws, at.session_state["cmp_active"], timeout=600)
+    assert run.status == "done", (run.status, run.error)
+    rep = load_comparison(ws, run.id)
+    assert list(rep.strategies) == ["bm25", "dense", "dense-onnx-int8"]
+    assert rep.strategies["dense"].spec["backend"] == "onnx"
+    assert rep.strategies["dense"].spec["max_seq_length"] == 16
+    assert rep.strategies["dense-onnx-int8"].extra["backend"].startswith("onnx-int8")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "Δ ndcg@10" in d.value.columns)
+    assert table["backend"].tolist() == ["onnx", "onnx-int8"]
+    assert table["Δ ndcg@10"].tolist()[0] == 0.0  # no torch run: differences to the first backend
+    assert any("difference to **onnx**" in m.value for m in at.markdown)
+
+
+def test_compare_page_estimates_the_encode_and_offers_a_faster_backend(tmp_path, ws, monkeypatch):
+    import components.backend_views as views
+    from core.datasets import import_dataset
+    from core.models import TINY_MODEL
+    from tests.tiny_data import PETS_CORPUS, PETS_QRELS, PETS_QUERIES, write_beir
+
+    monkeypatch.setattr(views, "ETA_MIN_DOCS", 1)  # the pets corpus is tiny: estimate it anyway
+    monkeypatch.setattr(views, "ETA_THRESHOLD_S", 0.0)  # and call any encode long
+    folder = write_beir(tmp_path / "pets", corpus=PETS_CORPUS, queries=PETS_QUERIES, qrels=PETS_QRELS)
+    import_dataset(ws, folder, name="pets")
+    at = AppTest.from_file(str(Path(APP).parent / "pages" / "compare.py"), default_timeout=180).run()
+    at.selectbox(key="cmp_model").select(TINY_MODEL).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(f"Encoding {len(PETS_CORPUS)} documents with **torch**" in i.value for i in at.info)
+    from core.backends import backend_statuses
+
+    faster = views.faster_backend(backend_statuses("cpu"), "torch")  # bf16 on CPUs with AVX512-BF16
+    switch = at.button(key="cmp_enc_eta_switch")
+    assert switch.label.startswith(f"Use {faster} instead")
+    switch.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="cmp_enc_backend").value == faster
+    assert not any("with **torch**" in i.value for i in at.info)
