@@ -28,6 +28,14 @@ def test_recommend_verify_gotchas_bundle_and_run_the_exported_script(capsys, tmp
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps({"latency_budget_ms": 100, "throughput_qps": 2, "domain": "specialised"}))
     bundle = tmp_path / "bundle"
+    # a cross-encoder folder with a classification head (bert-tiny sized; its scores mean nothing, which is
+    # what the evidence must then show plainly)
+    from sentence_transformers import CrossEncoder
+
+    from core.models import resolve_model
+
+    cross_encoder = tmp_path / "tiny-ce"
+    CrossEncoder(resolve_model("bert-tiny").location, num_labels=1).save(str(cross_encoder))
     code = main(
         [
             "recommend",
@@ -38,6 +46,8 @@ def test_recommend_verify_gotchas_bundle_and_run_the_exported_script(capsys, tmp
             "--model",
             "bert-tiny",
             "--verify",
+            "--reranker",
+            str(cross_encoder),
             "--short-steps",
             "5",
             "--gotchas",
@@ -62,11 +72,17 @@ def test_recommend_verify_gotchas_bundle_and_run_the_exported_script(capsys, tmp
     assert (
         comp["dataset"] == "topics"
         and comp["queries"] == 8
-        and set(comp["strategies"]) == {"bm25", "dense", "hybrid"}
+        and set(comp["strategies"]) == {"bm25", "dense", "hybrid", "rerank"}
     )
     assert ev["verdict"] in ("agrees", "contradicts", "partly contradicts")
     first = next(c for c in ev["claims"] if c["claim"] == "first stage")
-    assert first["numbers"]["recommended"] == ev["recommended"] == rec["first_stage"]
+    assert first["numbers"]["recommended"] == rec["first_stage"] == "hybrid" and ev["recommended"] == "rerank"
+    # the rerank of the hybrid top-k by the given cross-encoder, measured against the hybrid alone
+    assert rec["reranker"]["top_k"] == 15  # (100 ms - first stage) // 5 ms a pair
+    assert comp["strategies"]["rerank"]["spec"]["top_k"] == 15
+    rerank = next(c for c in ev["claims"] if c["claim"] == "reranker")
+    assert rerank["numbers"]["before"] == comp["strategies"]["hybrid"]["ndcg@10"]
+    assert rerank["verdict"] == ("agrees" if rerank["numbers"]["delta"] > 0 else "contradicts")
     assert ws.get_run(ev["comparison_run"]).kind == "evaluate"
 
     # specialised, unlabeled corpus, 40 (< 100) labelled pairs: TSDAE, checked with a short adapt run
@@ -85,7 +101,8 @@ def test_recommend_verify_gotchas_bundle_and_run_the_exported_script(capsys, tmp
     g = rec["gotchas"]
     assert [r["dim"] for r in g["pca"]] == [128]  # 256 / 128 are not below 128
     assert g["cosine_vs_dot"]["model_normalises"] is False and g["cosine_vs_dot"]["norm_cv"] > 0
-    assert g["reranker_latency"]["measured"] is False
+    latency = g["reranker_latency"]
+    assert latency["measured"] is True and latency["k"] == 15 and latency["p95_ms"] >= latency["p50_ms"] > 0
 
     # the bundle and its script
     card = (bundle / "strategy_card.md").read_text()
@@ -105,7 +122,7 @@ def test_recommend_verify_gotchas_bundle_and_run_the_exported_script(capsys, tmp
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout)
     assert result["documents"] == 80
-    assert result["results"][0]["hits"][0]["doc_id"].startswith("cats")
+    assert result["pipeline"]["reranker"] == str(cross_encoder) and result["retriever"].endswith("(tiny-ce)")
     measured = comp["strategies"][ev["recommended"]]["ndcg@10"]
     assert result["evaluation"]["ndcg@10"] == pytest.approx(measured, abs=1e-4)
 
