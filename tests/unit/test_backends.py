@@ -244,3 +244,24 @@ def test_backend_variants_add_one_dense_strategy_per_backend():
     assert len({s.label for s in out.values()}) == len(out)
     with pytest.raises(ValueError):
         backend_variants(specs, ["fp8"])
+
+
+def test_fp16_precision_of_the_gpu_path_converts_the_model_and_keys_the_cache(tiny_home, torch_vectors):
+    """What torch does on a CUDA device (fp16), run on the CPU: same vectors within fp16 error."""
+    from core.embeddings import SentenceTransformerEncoder
+    from core.models import load_sentence_transformer
+
+    model = load_sentence_transformer(TINY_MODEL, tiny_home, device="cpu")
+    enc = SentenceTransformerEncoder(model, TINY_MODEL, "fp", EncodeSettings("torch", precision="fp16"))
+    assert (
+        next(model.parameters()).dtype.is_floating_point
+        and str(next(model.parameters()).dtype) == "torch.float16"
+    )
+    assert (
+        enc.fingerprint
+        != SentenceTransformerEncoder(
+            load_sentence_transformer(TINY_MODEL, tiny_home, device="cpu"), TINY_MODEL, "fp"
+        ).fingerprint
+    )
+    vecs = enc.encode(TEXTS)
+    assert vecs.dtype == np.float32 and _cos(vecs, torch_vectors).min() >= 0.999
