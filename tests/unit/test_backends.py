@@ -19,13 +19,13 @@ from core.backends import (
     plan_backend,
     truncation_stats,
 )
-from core.backends.estimate import token_lengths
 from core.embeddings import (
     EmbeddingCache,
     EncodeSettings,
     encode_corpus,
     encode_in_batches,
     encoder_cache_key,
+    token_lengths,
 )
 from core.models import TINY_MODEL
 from core.retrieval import BM25Spec, DenseSpec, HybridSpec
@@ -200,6 +200,25 @@ def test_batches_restore_input_order_and_sorting_groups_similar_lengths():
     out = encode_in_batches(texts, fn, 2, batch_size=3, sort=False)
     assert out[:, 0].tolist() == [len(t) for t in texts]
     assert seen == [[5, 50, 1], [30, 7, 60], [2]]
+
+
+def test_token_lengths_decide_the_order_when_given():
+    texts = ["aaaa", "b", "cc", "ddd"]
+    seen: list[list[str]] = []
+
+    def fn(batch):
+        seen.append(batch)
+        return _length_vector(batch)
+
+    encode_in_batches(texts, fn, 2, batch_size=2, lengths=[1, 9, 9, 3])
+    assert seen == [["b", "cc"], ["ddd", "aaaa"]]  # ties keep input order
+
+
+def test_token_lengths_are_capped_at_the_max_sequence_length(tiny_home):
+    enc = make_backend_encoder(TINY_MODEL, tiny_home, backend="torch", device="cpu")
+    full = token_lengths(enc.tokenizer, TEXTS)
+    assert full.max() > 16
+    assert token_lengths(enc.tokenizer, TEXTS, cap=16).tolist() == [min(n, 16) for n in full]
 
 
 def test_sorted_and_unsorted_batching_give_the_same_vectors(tiny_home):
