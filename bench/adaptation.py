@@ -6,7 +6,7 @@ Stages (each one ``adapt`` job run in the foreground, exactly as ``python -m cor
 
 - ``contrastive1``: all-MiniLM-L6-v2, MNRL, one BM25 hard negative per (query, positive) from ranks 4–13,
   1 epoch on the 809 train queries; test nDCG@10 before (zero-shot, measured in the same run) and after;
-- ``contrastive3``: the same for 3 epochs;
+- ``contrastive2`` / ``contrastive3``: the same for 2 / 3 epochs;
 - ``mlm`` / ``tsdae``: continued pretraining of all-MiniLM-L6-v2 on SciFact corpus texts;
 - ``cross-encoder``: a cross-encoder started from the ``contrastive1`` model, reranking the top 50 of the
   hybrid first stage (BM25 + that model), against the first stage alone.
@@ -39,7 +39,7 @@ def stage_config(stage: str, args: argparse.Namespace, results: dict) -> dict:
         common["base"] = "bert-tiny"
     seq = 128 if not args.smoke else 64
     if stage.startswith("contrastive"):
-        epochs = 1.0 if stage == "contrastive1" else 3.0
+        epochs = float(stage.removeprefix("contrastive"))
         train = {"epochs": epochs, "batch_size": 32, "learning_rate": 2e-5, "max_seq_length": seq}
         return {**common, "method": "contrastive", "mining": MINING, "train": train, "name": f"bench-{stage}"}
     if stage == "mlm":

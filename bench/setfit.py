@@ -4,6 +4,7 @@
     python bench/setfit.py --only-timed            # just the timed run
     python bench/setfit.py --datasets sst2 --n 8 --seeds 2 --skip-timed      # a quick partial curve
     python bench/setfit.py --seeds-for-large 2     # 5 seeds up to N=16, then 2 (when time is short)
+    python bench/setfit.py --quick                 # timed run + N 8,16 × 2 seeds on 500 test rows (minutes)
 
 Run it under the shared lock: ``flock /tmp/esl-heavy.lock nice -n 5 python bench/setfit.py``.
 Every score is on the full test split unless --test-limit is given. Times are ratios against the
@@ -168,7 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-timed", action="store_true")
     parser.add_argument("--only-timed", action="store_true")
     parser.add_argument("--out", help="append one JSON line per finished part to this file")
+    parser.add_argument("--quick", action="store_true", help="N 8,16 × 2 seeds on a 500-row test slice")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.n, args.seeds, args.test_limit = "8,16", 2, args.test_limit or 500
     if args.data_dir is None:
         from core.config import get_settings
 

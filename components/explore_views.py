@@ -486,7 +486,7 @@ def render_metrics(summary: dict[str, Any], names: Sequence[str] = ("before", "a
         return "—" if v is None else f"{v:.3f}"
 
     two = summary.get("compare_model") is not None
-    cols = st.columns(5 if two else 3)
+    cols = st.container(key=key).columns(5 if two else 3)
     cols[0].metric(
         "Points",
         f"{summary['points']:,}",

@@ -38,6 +38,8 @@ def runs_frame(runs: Sequence[Any]) -> pd.DataFrame:
     rows = []
     for r in runs:
         progress = f"{r.step}/{r.total}" if r.step is not None and r.total else ""
+        if r.status == "done" and isinstance(r.result, dict) and r.result.get("steps") is not None:
+            progress = f"{r.result['steps']} steps"  # not the last evaluation stage
         rows.append(
             {
                 "id": r.id,

@@ -49,7 +49,13 @@ def get_settings() -> Settings:
     """Read the settings from the environment (cheap; call it whenever needed)."""
     home = Path(os.environ.get("ESL_HOME") or Path.home() / ".embedding-lab").expanduser()
     data_dir = Path(os.environ.get("ESL_DATA_DIR") or REPO_ROOT.parent / "shared" / "data").expanduser()
-    max_mb = float(os.environ.get("ESL_MAX_FILE_MB") or DEFAULT_MAX_FILE_MB)
+    raw = os.environ.get("ESL_MAX_FILE_MB") or str(DEFAULT_MAX_FILE_MB)
+    try:
+        max_mb = float(raw)
+    except ValueError:
+        raise ValueError(f"ESL_MAX_FILE_MB must be a number of megabytes, got {raw!r}.") from None
+    if max_mb <= 0:
+        raise ValueError(f"ESL_MAX_FILE_MB must be positive, got {raw!r}.")
     return Settings(
         home=home.resolve(), data_dir=data_dir.resolve(), max_file_bytes=int(max_mb * 1024 * 1024)
     )

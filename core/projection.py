@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 import sys
 import threading
@@ -38,6 +39,7 @@ import pandas as pd
 
 from core.datasets import Dataset, LabeledDataset, RetrievalDataset
 from core.embeddings import EmbeddingCache, Encoder, EncodeSettings, encode_corpus, encoder_cache_key
+from core.models import DEFAULT_BI_ENCODER
 from core.progress import Cancelled, ProgressFn, report
 from core.space_metrics import knn_label_agreement, label_silhouette, neighbourhood_overlap
 from core.store import Workspace, atomic_write_json
@@ -53,6 +55,7 @@ __all__ = [
     "align_procrustes",
     "cached_result",
     "dataset_points",
+    "default_splits",
     "exact_cosine_knn",
     "explore",
     "fit_projection",
@@ -106,19 +109,20 @@ class ProjectionSettings:
 
 @dataclass(frozen=True)
 class ExploreRequest:
-    """Everything that decides a map: dataset, model(s), points, projection settings."""
+    """Everything that decides a map: dataset, model(s), points, projection settings.
+
+    ``splits``: for classification the splits shown (default: test, else all); for retrieval the split
+    whose judgements are used. ``align``: how a second model's map is put beside the first —
+    ``procrustes`` (one map per model, the second rotated onto the first) or ``joint`` (one map fitted on
+    both models' vectors, which must have the same size). ``knn_k``: k of the k-NN numbers."""
 
     dataset: str  # workspace name, path, or data-folder name
-    model: str = "all-MiniLM-L6-v2"
+    model: str = DEFAULT_BI_ENCODER
     compare_model: str | None = None
-    splits: tuple[
-        str, ...
-    ] = ()  # classification: splits shown (default test, else all); retrieval: qrels split
+    splits: tuple[str, ...] = ()
     settings: ProjectionSettings = ProjectionSettings()
     max_points: int = DEFAULT_MAX_POINTS
-    align: str = (
-        "procrustes"  # before/after: procrustes (two fits, rotated onto each other) | joint (one fit)
-    )
+    align: str = "procrustes"
     knn_k: int = 10
 
     def __post_init__(self) -> None:
@@ -308,11 +312,8 @@ def _enable_numba_disk_cache() -> int:
     from numba.core.caching import NullCache
     from numba.core.dispatcher import Dispatcher
 
-    if not getattr(numba.config, "CACHE_DIR", ""):
-        import os
-
-        if os.environ.get("NUMBA_CACHE_DIR"):
-            numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
+    if not getattr(numba.config, "CACHE_DIR", "") and os.environ.get("NUMBA_CACHE_DIR"):
+        numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]  # numba was imported before it was set
     switched = 0
     for name, module in list(sys.modules.items()):
         if module is None or name.split(".")[0] not in ("umap", "pynndescent"):
@@ -775,22 +776,29 @@ def explore(
     timings: dict[str, float] = {}
     rows = points.frame["row"].to_numpy()
 
-    def vectors_of(model: str, which: str) -> tuple[np.ndarray, list[Any]]:
+    def vectors_of(model: str, fingerprint: str, which: str) -> tuple[np.ndarray, list[Any]]:
         t0 = time.perf_counter()
-        report(progress, "model", 0, 1, f"loading {model}")
-        encoder = factory(model)
-        report(progress, "model", 1, 1, f"{model} loaded")
-        full, _ = encode_corpus(
-            encoder, points.encode_texts, points.encode_fingerprint, cache, progress=progress
-        )
+        n_texts = len(points.encode_texts)
+        full = cache.get(fingerprint, points.encode_fingerprint, n_texts)  # cached: no model to load
+        if full is not None:
+            report(progress, "encode", n_texts, n_texts, f"{model}: loaded from the embedding cache")
+        else:
+            report(progress, "model", 0, 1, f"loading {model}")
+            encoder = factory(model)
+            report(progress, "model", 1, 1, f"{model} loaded")
+            full, _ = encode_corpus(
+                encoder, points.encode_texts, points.encode_fingerprint, cache, progress=progress
+            )
+            fingerprint = encoder.fingerprint
         timings[f"encode_{which}"] = time.perf_counter() - t0
-        return full[rows], [encoder.fingerprint, points.encode_fingerprint, len(points.encode_texts)]
+        return full[rows], [fingerprint, points.encode_fingerprint, n_texts]
 
-    vec_a, emb_a = vectors_of(request.model, "a")
+    vec_a, emb_a = vectors_of(request.model, fp_a, "a")
     embedding_keys = {"a": emb_a}
     vec_b = None
     if request.compare_model:
-        vec_b, embedding_keys["b"] = vectors_of(request.compare_model, "b")
+        assert fp_b is not None
+        vec_b, embedding_keys["b"] = vectors_of(request.compare_model, fp_b, "b")
 
     t0 = time.perf_counter()
     notes = list(points.notes)

@@ -29,6 +29,7 @@ def main() -> int:
     with start_app(Path(args.home)) as app, launch_browser() as browser:
         page = browser.new_context(viewport={"width": 1400, "height": 2200}).new_page()
         page.set_default_timeout(90_000)
+        open_page(page, app.url)
         open_page(page, f"{app.url}/runs?run={args.run}")
         page.wait_for_selector(".js-plotly-plot")
         page.wait_for_timeout(2500)

@@ -57,6 +57,8 @@ ds = services.dataset(name)
 models = [m.name for m in list_models(ws) if m.kind not in ("cross-encoder",)]
 model = c_model.selectbox("Model", models, key="explore_model")
 others = [m for m in models if m != model]
+if st.session_state.get("explore_compare") == model:  # cannot compare a model with itself
+    st.session_state["explore_compare"] = NONE
 compare = c_cmp.selectbox(
     "Compare with (before / after)",
     [NONE, *others],
@@ -67,13 +69,15 @@ compare_model = None if compare == NONE else compare
 
 c_split, c_method, c_dims, c_max = st.columns([3, 2, 2, 2])
 if ds.kind == "classification":
-    splits = c_split.multiselect("Splits", ds.splits, default=list(default_splits(ds)), key="explore_splits")
+    splits = c_split.multiselect(
+        "Splits", ds.splits, default=list(default_splits(ds)), key=f"explore_splits_{name}"
+    )
 else:
     split = c_split.selectbox(
         "Judgements of split",
         ds.splits,
         index=ds.splits.index(ds.default_split),
-        key="explore_qsplit",
+        key=f"explore_qsplit_{name}",
         help="documents judged relevant in this split are always on the map",
     )
     splits = [split]

@@ -117,3 +117,27 @@ def test_page_runs_job_and_matches_cli(ws, tiny_dataset, capsys):
         assert cli["seeds"] == page[method]["seeds"] == 2
         for key in ("accuracy_mean", "accuracy_std", "macro_f1_mean", "mcc_mean"):
             assert cli[key] == pytest.approx(page[method][key], abs=1e-9), (method, key)
+
+
+def test_page_learning_curve_job(ws, tiny_dataset):
+    from core import jobs
+
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.selectbox(key="cls_dataset").set_value(tiny_dataset)
+    at.selectbox(key="cls_body").set_value("bert-tiny")
+    at.radio(key="cls_mode").set_value("Learning curve").run()
+    at.multiselect(key="cls_ns").set_value([4, 8])
+    at.number_input(key="cls_seeds").set_value(2)
+    at.multiselect(key="cls_methods").set_value(["logreg", "zeroshot"])
+    at.run()
+    at.button(key="cls_launch").click().run()
+    run = jobs.wait(ws, at.session_state["cls_run"], timeout=300)
+    assert run.status == "done", run.error
+    assert run.kind == "setfit_curve" and "model_path" not in run.result
+    at.run()
+    assert not at.exception
+    assert at.dataframe[0].value["n_per_class"].tolist() == [4, 8, 4, 8]
+    assert any("keep no model" in c.value for c in at.caption)
+    at.radio(key="cls_metric").set_value("mcc").run()
+    at.selectbox(key="cls_detail_method").set_value("zeroshot").run()
+    assert not at.exception

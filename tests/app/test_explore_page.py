@@ -34,12 +34,13 @@ def open_page() -> AppTest:
 def choose(at: AppTest, **values) -> AppTest:
     """Set widgets by key (selectbox / radio / multiselect values) and rerun."""
     for key, value in values.items():
-        if key in ("model", "compare", "dataset", "qsplit", "query"):
+        if key in ("model", "compare", "dataset", "query"):
             at.selectbox(key=f"explore_{key}").select(value)
         elif key in ("method", "dims", "color", "cl_method", "align"):
             at.radio(key=f"explore_{key}").set_value(value)
         elif key == "splits":
-            at.multiselect(key="explore_splits").set_value(value)
+            # keyed per dataset, so that switching datasets never keeps a split the new one lacks
+            next(m for m in at.multiselect if m.key.startswith("explore_splits_")).set_value(value)
         else:  # pragma: no cover - a typo in a test
             raise KeyError(key)
     at.run()
@@ -197,3 +198,16 @@ def test_a_failed_projection_shows_one_error(cls_data, ws):
     assert not at.exception
     choose(at, method="pca")
     assert not at.error and any("No map yet" in i.value for i in at.info)
+
+
+def test_switching_datasets_and_models_keeps_the_page_valid(cls_data, ws, tmp_path):
+    import_dataset(ws, write_beir(tmp_path / "tinybeir"), name="tinybeir")
+    at = open_page()
+    choose(at, dataset="reviews", model="bert-tiny", splits=["train"])
+    choose(at, compare="all-MiniLM-L6-v2")
+    choose(at, model="all-MiniLM-L6-v2")  # the compared model becomes the main one: comparison dropped
+    assert at.selectbox(key="explore_compare").value == "— none —"
+    choose(at, dataset="tinybeir")
+    assert at.selectbox(key="explore_qsplit_tinybeir").value == "test"
+    choose(at, dataset="reviews")
+    assert at.multiselect(key="explore_splits_reviews").value == ["train"]  # remembered per dataset

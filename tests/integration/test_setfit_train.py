@@ -73,7 +73,7 @@ def test_cancel_stops_training(tiny_sst2: Path, ws):
 def test_single_run_job_saves_and_registers(tiny_sst2: Path, ws):
     from core.classification import ClassifyConfig
     from core.jobs import run_inline
-    from core.models import resolve_model
+    from core.models import load_sentence_transformer, resolve_model
     from core.training.setfit import SetFitConfig, load_setfit
 
     config = ClassifyConfig(
@@ -94,5 +94,7 @@ def test_single_run_job_saves_and_registers(tiny_sst2: Path, ws):
     assert info.kind == "setfit" and info.base == "bert-tiny" and result["models"][0]["path"] == info.location
     model = load_setfit(info.location, device="cpu")
     assert model.predict(["a wonderful film"])[0] in {"negative", "positive"}
+    body = load_sentence_transformer("tiny-setfit", ws, device="cpu")  # what the explorer uses
+    assert body.encode(["a wonderful film"]).shape == (1, 128)
     detail = next(d for d in result["details"] if d["method"] == "setfit")
     assert len(detail["confusion"]) == 2 and sum(map(sum, detail["confusion"])) == 40

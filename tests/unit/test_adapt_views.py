@@ -55,6 +55,10 @@ def test_runs_frame_shows_progress_and_errors(ws):
     row = df.set_index("title").loc["contrastive"]
     assert row["progress"] == "3/10" and row["loss"] == 0.4 and "running" in row["status"]
     assert df.set_index("title").loc["broken", "error"] == "RuntimeError: boom"
+    c = ws.create_run("adapt", {}, title="trained", status="running")
+    ws.add_event(c, "progress", step=2, total=2, message="evaluating")
+    ws.update_run(c, status="done", result={"steps": 58})
+    assert runs_frame(ws.list_runs()).set_index("title").loc["trained", "progress"] == "58 steps"
 
 
 def test_fmt_seconds():

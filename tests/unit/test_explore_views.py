@@ -212,3 +212,27 @@ def test_small_helpers():
     assert color_options(df) == ["label", "split", "moved"]
     no_label = df.drop(columns=["label"])
     assert hover_text(no_label)[1].startswith("<b>test</b> · test:1")
+
+
+def test_3d_compare_and_query_figures_use_scenes():
+    df = points(compare=True, three=True)
+    fig = make_compare_figure(df, color="label")
+    assert {t.type for t in fig.data} == {"scatter3d"} and {t.scene for t in fig.data} == {"scene", "scene2"}
+    overlay = pd.DataFrame(
+        [
+            {
+                "role": "query",
+                "id": "q",
+                "text": "t",
+                "strategy": None,
+                "rank": None,
+                "grade": None,
+                "in_sample": False,
+                "x": 0.0,
+                "y": 0.0,
+                "z": 0.0,
+            }
+        ]
+    )
+    q = make_query_figure(df, overlay)
+    assert q.data[-1].type == "scatter3d" and list(q.data[-1].z) == [0.0]
