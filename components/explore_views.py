@@ -90,7 +90,7 @@ def _is_3d(df: pd.DataFrame, suffix: str = "") -> bool:
 
 
 def _natural(value: str) -> tuple:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", value))
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p.lower()) for p in re.split(r"(\d+)", value))
 
 
 def _category_order(values: pd.Series) -> list[str]:
