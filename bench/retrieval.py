@@ -238,6 +238,10 @@ def dense_latency(ds: RetrievalDataset, home: Path, n_docs: int = 5000, n_querie
     cache = EmbeddingCache(ws)
     full = Corpus.from_dataset(ds)
     vectors = cache.get(encoder.fingerprint, full.fingerprint, len(full))  # from section 1
+    if vectors is None:  # or from the workspace's embedding cache (ESL_HOME), when it has SciFact
+        vectors = EmbeddingCache(Workspace(get_settings().home)).get(
+            encoder.fingerprint, full.fingerprint, len(full)
+        )
     doc_emb = vectors[:n_docs] if vectors is not None else encoder.encode(texts)
     corpus = Corpus.from_texts(ids, texts)
     cache.put(encoder.fingerprint, corpus.fingerprint, doc_emb)

@@ -374,3 +374,47 @@ def truncation(name: str, model: str, max_seq_length: int) -> Any:
     ws = workspace()
     record = ws.get_dataset(name)
     return _truncation(str(ws.home), name, record.created if record else 0.0, model, int(max_seq_length))
+
+
+# -- decision wizard -------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=16)
+def _wizard_measurements(home: str, name: str, created: float, model: str) -> dict[str, Any]:
+    import dataclasses
+
+    from core.wizard_measure import measure_answers
+
+    ws = Workspace(home)
+    return dataclasses.asdict(measure_answers(_dataset(home, name, created), ws, model=model))
+
+
+def wizard_measurements(name: str, model: str) -> dict[str, Any]:
+    """The wizard's answers measured on a stored dataset with ``model``: {values, notes, details}."""
+    ws = workspace()
+    record = ws.get_dataset(name)
+    if record is None:
+        from core.store import StoreError
+
+        raise StoreError(f"No dataset named {name!r}.")
+    return _wizard_measurements(str(ws.home), name, record.created, model)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def strategy_bundle(card_json: str) -> dict[str, Any]:
+    """The strategy bundle of a card (JSON text): {"files": {relative path: bytes}, "zip": bytes}."""
+    import io
+    import json
+    import tempfile
+    import zipfile
+    from pathlib import Path
+
+    from core.bundle import write_bundle
+
+    with tempfile.TemporaryDirectory(prefix="esl-bundle-") as tmp:
+        root = Path(tmp) / "strategy"
+        paths = write_bundle(root, json.loads(card_json))
+        files = {p.relative_to(root).as_posix(): p.read_bytes() for p in paths.values()}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for rel, data in files.items():
+            zf.writestr(f"strategy/{rel}", data)
+    return {"files": files, "zip": buf.getvalue()}

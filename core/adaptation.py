@@ -244,6 +244,9 @@ def evaluate_change(
     rep = run_comparison(
         ds, split, specs, ws=ws, k=100, baseline="before", latency_sample=5, progress=progress
     )
+    if method == "cross-encoder":  # labels of the tuned first stage (alpha known only now)
+        tuned = rep.strategies["before"].label
+        labels = {"before": f"{tuned} (first stage alone)", "after": f"{tuned} → trained reranker@{top_k}"}
     before = {m: round(rep.strategies["before"].metrics[m], 4) for m in EVAL_METRICS}
     after = {m: round(rep.strategies["after"].metrics[m], 4) for m in EVAL_METRICS}
     per_b = rep.strategies["before"].per_query.get("ndcg@10", {})

@@ -31,6 +31,7 @@ __all__ = [
     "encoder_cache_key",
     "get_encoder",
     "normalize_rows",
+    "token_lengths",
 ]
 
 
@@ -64,6 +65,20 @@ def normalize_rows(x: np.ndarray) -> np.ndarray:
     return x / norms
 
 
+def token_lengths(
+    tokenizer: Any, texts: Sequence[str], *, cap: int | None = None, chunk: int = 1024
+) -> np.ndarray:
+    """Tokens per text (special tokens included), at most ``cap`` when given (what encoding keeps)."""
+    out: list[int] = []
+    for start in range(0, len(texts), chunk):
+        enc = tokenizer(
+            list(texts[start : start + chunk]), add_special_tokens=True, truncation=False, verbose=False
+        )
+        out.extend(len(ids) for ids in enc["input_ids"])
+    lengths = np.asarray(out, dtype=np.int64)
+    return np.minimum(lengths, cap) if cap else lengths
+
+
 def encode_in_batches(
     texts: Sequence[str],
     encode_batch: Callable[[list[str]], np.ndarray],
@@ -72,21 +87,26 @@ def encode_in_batches(
     batch_size: int = 32,
     progress: ProgressFn | None = None,
     sort: bool = True,
+    lengths: Sequence[int] | None = None,
 ) -> np.ndarray:
     """Run ``encode_batch`` over ``texts`` in batches and return the vectors in input order.
 
-    With ``sort`` (the default) texts go longest first, so each batch holds texts of similar length and
-    padding (which costs as much compute as real tokens) is small; without it batches are taken in input
-    order. Progress is reported every few batches with the throughput in texts/s."""
+    With ``sort`` (the default) texts go longest first — by ``lengths`` (tokens, after truncation) when
+    given, else by characters — so each batch holds texts of similar length and padding (which costs as
+    much compute as real tokens) is small; without it batches are taken in input order. Progress is
+    reported every few batches with the throughput in texts/s."""
     texts = list(texts)
     out = np.zeros((len(texts), dim), dtype=np.float32)
     if not texts:
         return out
     batch_size = max(1, int(batch_size))
     if sort:
-        order = np.argsort(
-            np.fromiter((-len(t) for t in texts), dtype=np.int64, count=len(texts)), kind="stable"
+        keys = (
+            np.asarray(lengths, dtype=np.int64)
+            if lengths is not None
+            else np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
         )
+        order = np.argsort(-keys, kind="stable")
     else:
         order = np.arange(len(texts))
     tracker = RateTracker()
@@ -105,8 +125,8 @@ def encode_in_batches(
 class SentenceTransformerEncoder:
     """A sentence-transformers model in torch (fp32; fp16 or bf16 when ``precision`` says so).
 
-    Texts are encoded longest first in batches of similar length (see :func:`encode_in_batches`); the
-    order of the output matches the input."""
+    Texts are encoded longest first (by token count after truncation) in batches of similar length (see
+    :func:`encode_in_batches`); the order of the output matches the input."""
 
     def __init__(
         self,
@@ -156,6 +176,10 @@ class SentenceTransformerEncoder:
     def encode(
         self, texts: Sequence[str], *, batch_size: int = 32, progress: ProgressFn | None = None
     ) -> np.ndarray:
+        texts = list(texts)
+        lengths = None
+        if self.sort_by_length and len(texts) > batch_size and self.tokenizer is not None:
+            lengths = token_lengths(self.tokenizer, texts, cap=self.max_seq_length)
         with self._lock:  # torch models are not safe to share between threads mid-forward
             return encode_in_batches(
                 texts,
@@ -164,6 +188,7 @@ class SentenceTransformerEncoder:
                 batch_size=batch_size,
                 progress=progress,
                 sort=self.sort_by_length,
+                lengths=lengths,
             )
 
 

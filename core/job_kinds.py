@@ -12,4 +12,6 @@ JOB_KINDS: dict[str, str] = {
     "mine": "core.adaptation:mine_job",
     "setfit_run": "core.classify_jobs:classify_run_job",
     "setfit_curve": "core.classify_jobs:classify_curve_job",
+    "wizard_verify": "core.wizard_verify:verify_job",
+    "wizard_gotchas": "core.gotchas:gotchas_job",
 }

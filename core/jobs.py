@@ -316,10 +316,20 @@ def _cancel_requested_at(ws: Workspace, run: RunRecord) -> float:
 
 
 def _signal_group(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
+    """Signal the worker's process group once (the worker leads its group); the pid alone as a fallback."""
+    try:
         os.killpg(os.getpgid(pid), sig)
+        return
+    except (ProcessLookupError, PermissionError):
+        pass
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, sig)
+
+
+def _ignore_further_term() -> None:
+    """While a stopping job cleans up, another SIGTERM must not interrupt the clean-up."""
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def cancel(ws: Workspace, run_id: str) -> RunRecord | None:
@@ -388,10 +398,12 @@ def _execute(ctx: JobContext, kind: str) -> None:
         ws.update_run(run_id, status="done", result=result, finished=time.time(), message="done")
         ctx.log("finished")
     except (Cancelled, KeyboardInterrupt):
+        _ignore_further_term()
         ctx.discard_staged()
         ctx.log("cancelled; nothing was registered")
         ws.update_run(run_id, status="cancelled", finished=time.time(), message="cancelled")
     except BaseException as err:
+        _ignore_further_term()
         ctx.discard_staged()
         detail = traceback.format_exc(limit=8)
         (ctx.run_dir / "error.txt").write_text(detail, encoding="utf-8")

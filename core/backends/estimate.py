@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from core.embeddings import token_lengths
+
 __all__ = ["EncodeEstimate", "TruncationStats", "estimate_encode_time", "token_lengths", "truncation_stats"]
 
 
@@ -78,17 +80,6 @@ class TruncationStats:
     def share(self) -> float:
         """Share of documents longer than ``max_seq_length`` tokens (cut when encoded)."""
         return self.truncated / self.checked if self.checked else 0.0
-
-
-def token_lengths(tokenizer: Any, texts: Sequence[str], *, chunk: int = 512) -> np.ndarray:
-    """Tokens per text, special tokens included, without truncation."""
-    out: list[int] = []
-    for start in range(0, len(texts), chunk):
-        enc = tokenizer(
-            list(texts[start : start + chunk]), add_special_tokens=True, truncation=False, verbose=False
-        )
-        out.extend(len(ids) for ids in enc["input_ids"])
-    return np.asarray(out, dtype=np.int64)
 
 
 def truncation_stats(

@@ -223,8 +223,8 @@ class _OnnxModel:
 class OnnxEncoder:
     """An :class:`core.embeddings.Encoder` running an exported bi-encoder with ONNX Runtime.
 
-    Texts are encoded longest first (padding is per batch, so similar lengths waste less) and the
-    output keeps the input order."""
+    Texts are encoded longest first by token count (padding is per batch, so similar lengths waste
+    less) and the output keeps the input order."""
 
     def __init__(
         self,
@@ -256,8 +256,12 @@ class OnnxEncoder:
         return self.model.run(features)
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32, progress: Any = None) -> np.ndarray:
-        from core.embeddings import encode_in_batches
+        from core.embeddings import encode_in_batches, token_lengths
 
+        texts = list(texts)
+        lengths = None
+        if self.sort_by_length and len(texts) > batch_size:
+            lengths = token_lengths(self.tokenizer, texts, cap=self.max_seq_length)
         return encode_in_batches(
             texts,
             self.encode_batch,
@@ -265,6 +269,7 @@ class OnnxEncoder:
             batch_size=batch_size,
             progress=progress,
             sort=self.sort_by_length,
+            lengths=lengths,
         )
 
 

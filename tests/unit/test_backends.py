@@ -19,13 +19,13 @@ from core.backends import (
     plan_backend,
     truncation_stats,
 )
-from core.backends.estimate import token_lengths
 from core.embeddings import (
     EmbeddingCache,
     EncodeSettings,
     encode_corpus,
     encode_in_batches,
     encoder_cache_key,
+    token_lengths,
 )
 from core.models import TINY_MODEL
 from core.retrieval import BM25Spec, DenseSpec, HybridSpec
@@ -202,6 +202,25 @@ def test_batches_restore_input_order_and_sorting_groups_similar_lengths():
     assert seen == [[5, 50, 1], [30, 7, 60], [2]]
 
 
+def test_token_lengths_decide_the_order_when_given():
+    texts = ["aaaa", "b", "cc", "ddd"]
+    seen: list[list[str]] = []
+
+    def fn(batch):
+        seen.append(batch)
+        return _length_vector(batch)
+
+    encode_in_batches(texts, fn, 2, batch_size=2, lengths=[1, 9, 9, 3])
+    assert seen == [["b", "cc"], ["ddd", "aaaa"]]  # ties keep input order
+
+
+def test_token_lengths_are_capped_at_the_max_sequence_length(tiny_home):
+    enc = make_backend_encoder(TINY_MODEL, tiny_home, backend="torch", device="cpu")
+    full = token_lengths(enc.tokenizer, TEXTS)
+    assert full.max() > 16
+    assert token_lengths(enc.tokenizer, TEXTS, cap=16).tolist() == [min(n, 16) for n in full]
+
+
 def test_sorted_and_unsorted_batching_give_the_same_vectors(tiny_home):
     enc = make_backend_encoder(TINY_MODEL, tiny_home, backend="onnx", device="cpu")
     unsorted = make_backend_encoder(TINY_MODEL, tiny_home, backend="onnx", device="cpu", sort_by_length=False)
@@ -244,3 +263,24 @@ def test_backend_variants_add_one_dense_strategy_per_backend():
     assert len({s.label for s in out.values()}) == len(out)
     with pytest.raises(ValueError):
         backend_variants(specs, ["fp8"])
+
+
+def test_fp16_precision_of_the_gpu_path_converts_the_model_and_keys_the_cache(tiny_home, torch_vectors):
+    """What torch does on a CUDA device (fp16), run on the CPU: same vectors within fp16 error."""
+    from core.embeddings import SentenceTransformerEncoder
+    from core.models import load_sentence_transformer
+
+    model = load_sentence_transformer(TINY_MODEL, tiny_home, device="cpu")
+    enc = SentenceTransformerEncoder(model, TINY_MODEL, "fp", EncodeSettings("torch", precision="fp16"))
+    assert (
+        next(model.parameters()).dtype.is_floating_point
+        and str(next(model.parameters()).dtype) == "torch.float16"
+    )
+    assert (
+        enc.fingerprint
+        != SentenceTransformerEncoder(
+            load_sentence_transformer(TINY_MODEL, tiny_home, device="cpu"), TINY_MODEL, "fp"
+        ).fingerprint
+    )
+    vecs = enc.encode(TEXTS)
+    assert vecs.dtype == np.float32 and _cos(vecs, torch_vectors).min() >= 0.999

@@ -1,0 +1,169 @@
+"""``python -m core recommend``: the decision wizard headless — answers in, strategy (and evidence) out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.cli import print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "recommend",
+        help="recommend an embedding strategy from answers (measured from a dataset, verified on request)",
+    )
+    p.add_argument(
+        "--answers",
+        required=True,
+        help="JSON file of answers: task, corpus_size, latency_budget_ms, throughput_qps, labelled_pairs, "
+        "labels_per_class, unlabeled_text, gpu, domain (missing ones are measured from --dataset or defaulted)",
+    )
+    p.add_argument(
+        "--dataset", default=None, help="workspace dataset name or path, to measure missing answers"
+    )
+    p.add_argument("--model", default="all-MiniLM-L6-v2", help="bi-encoder the measurements and checks use")
+    p.add_argument("--reranker", default=None, help="a pretrained cross-encoder to verify a rerank with")
+    p.add_argument("--verify", action="store_true", help="run the comparison (and short runs) that test it")
+    p.add_argument(
+        "--no-short-runs", action="store_true", help="verify with the comparison only (no training)"
+    )
+    p.add_argument(
+        "--short-steps", type=int, default=60, help="max steps of the short adaptation run (--verify)"
+    )
+    p.add_argument("--short-seeds", type=int, default=3, help="seeds of the short SetFit run (--verify)")
+    p.add_argument("--gotchas", action="store_true", help="also measure PCA, cosine-vs-dot, reranker latency")
+    p.add_argument(
+        "--bundle", default=None, help="write the strategy bundle (card, JSON, script) to this folder"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_recommend)
+
+
+def read_answers(path: str) -> dict[str, Any]:
+    """The answers file as a dict (``-`` reads stdin); bad JSON is a user error."""
+    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"answers file {path} is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"answers file {path} must hold a JSON object of name: value.")
+    return data
+
+
+def _recommend(args: argparse.Namespace) -> int:
+    from core.wizard import complete_answers, recommend, validate_answers
+
+    given = validate_answers(read_answers(args.answers))  # fail fast, before loading anything
+    if (args.verify or args.gotchas) and not args.dataset:
+        raise ValueError("--verify and --gotchas need --dataset (the data to measure on).")
+    ws = ds = None
+    measured_values: dict[str, Any] = {}
+    measured_notes: dict[str, str] = {}
+    if args.dataset:
+        from core.datasets import resolve_dataset
+        from core.store import open_workspace
+        from core.wizard_measure import measure_answers
+
+        ws = open_workspace()
+        ds = resolve_dataset(ws, args.dataset)
+        m = measure_answers(ds, ws, model=args.model, progress=_progress(args))
+        measured_values, measured_notes = m.values, m.notes
+    answers, sources = complete_answers(given, measured_values)
+    rec = recommend(answers, sources)
+    out = rec.to_json()
+    out["measured"] = {k: v for k, v in measured_notes.items() if sources.get(k) == "measured"}
+    reranker = args.reranker
+    if ws is not None and reranker is None and answers.reranker_available:
+        from core.wizard_measure import reranker_available
+
+        reranker = reranker_available(ws)[1][0]
+    if args.verify:
+        from core.wizard_verify import plan_verification, run_verification_inline
+
+        if args.short_steps < 1 or args.short_seeds < 1:
+            raise ValueError("--short-steps and --short-seeds must be at least 1.")
+        plan = plan_verification(
+            out,
+            ds,
+            ws,
+            model=args.model,
+            reranker=reranker,
+            include_extras=not args.no_short_runs,
+            short_steps=args.short_steps,
+            short_seeds=args.short_seeds,
+        )
+        echo = (lambda msg: print(msg, file=sys.stderr)) if not args.json else None
+        out["evidence"] = run_verification_inline(ws, plan, out, echo=echo)
+    gotchas = None
+    if args.gotchas:
+        from core.datasets import RetrievalDataset
+        from core.gotchas import run_gotchas
+
+        if not isinstance(ds, RetrievalDataset):
+            raise ValueError("--gotchas needs a retrieval dataset (corpus, queries, qrels).")
+        rerank_k = (out.get("reranker") or {}).get("top_k") or 50
+        gotchas = run_gotchas(ds, ws, model=args.model, rerank_k=int(rerank_k), reranker=reranker)
+        out["gotchas"] = gotchas
+    if args.bundle:
+        from core.bundle import make_card, write_bundle
+
+        card = make_card(
+            out,
+            dataset=ds.name if ds is not None else "your-dataset",
+            model=args.model,
+            gotchas=gotchas,
+            measured=measured_notes,
+            reranker=reranker,
+        )
+        paths = write_bundle(args.bundle, card)
+        out["bundle"] = {role: str(path) for role, path in paths.items()}
+    if args.json:
+        print_json(out)
+    else:
+        _print_text(out)
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> Any:
+    if args.json and not sys.stderr.isatty():
+        return None
+
+    def show(p: Any) -> None:
+        print(f"\r{p.stage}: {p.done}/{p.total} {p.message:<80}"[:120], end="", file=sys.stderr, flush=True)
+        if p.stage == "measure" and p.done == p.total:
+            print(file=sys.stderr)
+
+    return show
+
+
+def _print_text(out: dict[str, Any]) -> None:
+    print(f"Strategy: {out['strategy']}")
+    for key in ("first_stage", "reranker", "adaptation", "classifier"):
+        value = out.get(key)
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items() if k != "warning")
+        print(f"  {key:<12} {value if value is not None else '-'}")
+    for w in out["warnings"]:
+        print(f"WARNING: {w}")
+    print("Why:")
+    for r in out["rationale"]:
+        mark = "*" if r["decides"] else "-"
+        print(f"  {mark} [{r['id']}] {r['rationale']}")
+        if r["advice"]:
+            print(f"      what to do: {r['advice']}")
+    if out["defaulted"]:
+        print(f"Defaulted (not answered, not measured): {', '.join(out['defaulted'])}")
+    ev = out.get("evidence") or {}
+    if ev:
+        print(f"Evidence: {ev.get('summary')}")
+        for c in ev.get("claims", []):
+            print(f"  [{c['verdict']}] {c['claim']}: {c['detail']}")
+            if c.get("next_step") and c["verdict"] != "agrees":
+                print(f"      next: {c['next_step']}")
+    if out.get("bundle"):
+        print(f"Bundle: {out['bundle']['card']}")
