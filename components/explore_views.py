@@ -90,7 +90,7 @@ def _is_3d(df: pd.DataFrame, suffix: str = "") -> bool:
 
 
 def _natural(value: str) -> tuple:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", value))
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p.lower()) for p in re.split(r"(\d+)", value))
 
 
 def _category_order(values: pd.Series) -> list[str]:
@@ -245,7 +245,7 @@ def make_compare_figure(
         title=_title(title or "Before / after (aligned maps)", df, color),
         height=height,
         legend={"itemsizing": "constant", "title": {"text": color or ""}},
-        **_LAYOUT,
+        **(_LAYOUT | {"margin": {"l": 10, "r": 10, "t": 100, "b": 10}}),  # room for a subtitle
     )
     if not three:
         fig.update_xaxes(showticklabels=False, zeroline=False)
@@ -479,49 +479,43 @@ def figure_html(fig: go.Figure) -> str:
 
 # -- Streamlit ---------------------------------------------------------------------------------------
 def render_metrics(summary: dict[str, Any], names: Sequence[str] = ("before", "after"), *, key: str) -> None:
-    """Metric tiles for one or two models (silhouette, k-NN agreement, neighbourhood overlap)."""
+    """Metric tiles: points, silhouette by label and k-NN label agreement; with a second model the
+    "after" values carry their change and the neighbourhood overlap is added."""
     import streamlit as st
 
     def fmt(v: Any) -> str:
         return "—" if v is None else f"{v:.3f}"
 
+    def delta(a: Any, b: Any) -> str | None:
+        return None if a is None or b is None else f"{b - a:+.3f}"
+
+    k = summary.get("knn_k", 10)
+    sil_help = "how well the labels separate in the original space (cosine silhouette, −1…1)"
+    knn_help = f"share of each point's {k} nearest neighbours (cosine) that carry its label"
     two = summary.get("compare_model") is not None
     cols = st.container(key=key).columns(5 if two else 3)
+    shown, total = summary["points"], summary["total"]
     cols[0].metric(
         "Points",
-        f"{summary['points']:,}",
-        help=f"{summary['points']:,} of {summary['total']:,} shown (stratified sample)"
-        if summary["points"] < summary["total"]
-        else "all points",
+        f"{shown:,}",
+        help=f"{shown:,} of {total:,} shown (stratified sample)" if shown < total else "all points",
     )
-    if summary.get("silhouette") is None and not two:
-        cols[1].metric("Silhouette by label", "—", help="needs a dataset with labels")
-    else:
-        delta = None
-        if two and summary.get("silhouette") is not None and summary.get("silhouette_compare") is not None:
-            delta = f"{summary['silhouette_compare'] - summary['silhouette']:+.3f}"
-        cols[1].metric(
-            f"Silhouette · {names[0]}",
-            fmt(summary.get("silhouette")),
-            help="label separation in the original space (cosine), −1…1",
-        )
-        if two:
-            cols[2].metric(f"Silhouette · {names[1]}", fmt(summary.get("silhouette_compare")), delta=delta)
-    k = summary.get("knn_k", 10)
-    if two:
-        cols[3].metric(
-            f"k-NN label agreement (k={k})",
-            f"{fmt(summary.get('knn_agreement'))} → {fmt(summary.get('knn_agreement_compare'))}",
-            help="share of each point's nearest neighbours with the same label",
-        )
-        cols[4].metric(
-            f"Neighbourhood overlap (k={k})",
-            fmt(summary.get("neighbourhood_overlap")),
-            help="share of each point's nearest neighbours that both models agree on",
-        )
-    else:
-        cols[2].metric(
-            f"k-NN label agreement (k={k})",
-            fmt(summary.get("knn_agreement")),
-            help="share of each point's nearest neighbours with the same label",
-        )
+    if not two:
+        cols[1].metric("Silhouette by label", fmt(summary.get("silhouette")), help=sil_help)
+        cols[2].metric(f"k-NN label agreement (k={k})", fmt(summary.get("knn_agreement")), help=knn_help)
+        return
+    a, b = summary.get("silhouette"), summary.get("silhouette_compare")
+    cols[1].metric("Silhouette · before", fmt(a), help=f"{names[0]}: {sil_help}")
+    cols[2].metric("Silhouette · after", fmt(b), delta=delta(a, b), help=f"{names[1]}: {sil_help}")
+    ka, kb = summary.get("knn_agreement"), summary.get("knn_agreement_compare")
+    cols[3].metric(
+        "k-NN agreement · after",
+        fmt(kb),
+        delta=delta(ka, kb),
+        help=f"{names[1]} (before, {names[0]}: {fmt(ka)}): {knn_help}",
+    )
+    cols[4].metric(
+        "Neighbourhood overlap",
+        fmt(summary.get("neighbourhood_overlap")),
+        help=f"share of each point's {k} nearest neighbours that {names[0]} and {names[1]} agree on",
+    )

@@ -104,14 +104,15 @@ def explore_shot(browser, data_dir: Path) -> Path:  # type: ignore[no-untyped-de
                 "project", "--dataset", "banking77", "--split", "test", "--compare-model", "setfit-banking77",
                 "--out", str(Path(tmp) / "map.html"), "--json",
             )  # fmt: skip
-            page = browser.new_context(viewport={"width": 1400, "height": 1900}).new_page()
+            page = browser.new_context(viewport={"width": 1400, "height": 1450}).new_page()
             page.set_default_timeout(120_000)
-            open_page(page, app.url + "/explore")
+            open_page(page, app.url)
+            act(page, lambda: page.get_by_role("link", name="Embedding explorer").click())
             choose = page.locator('[data-testid="stSelectbox"]').filter(has_text="Compare with").first
             act(page, lambda: choose.click())
             act(page, lambda: page.get_by_role("option", name="setfit-banking77").click())
             act(page, lambda: page.get_by_role("tab", name="Before / after").click())
-            page.wait_for_selector(".js-plotly-plot")
+            page.locator(".js-plotly-plot:visible").first.wait_for()
             page.wait_for_timeout(2000)
             assert_no_exception(page)
             page.screenshot(path=str(OUT / "explore.png"), full_page=True)

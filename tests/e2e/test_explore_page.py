@@ -45,7 +45,7 @@ def test_explore_page_computes_and_draws_a_map(app, page, banking_slice):
         timeout=600_000
     )
     wait_until_idle(page)
-    page.get_by_text("Silhouette · all-MiniLM-L6-v2").first.wait_for()
+    page.get_by_text("Silhouette by label").first.wait_for()
     assert page.locator('[data-testid="stMetric"]').count() >= 3
     assert page.get_by_role("button", name="Figure (HTML)").count() == 1
     assert page.get_by_role("button", name="Coordinates (CSV)").count() == 1
