@@ -13,10 +13,13 @@ from components.adapt_views import (
     review_frame,
 )
 from components.runs_views import render_progress
+from components.shell import ensure_navigation
 from core import jobs
 from core.adaptation import describe_methods, load_mined, train_config
 from core.mining import MiningConfig
 from core.models import list_models
+
+ensure_navigation()
 
 ws = services.workspace()
 jobs.reconcile(ws)

@@ -10,12 +10,15 @@ import streamlit as st
 
 from components import classify_views as views
 from components import services
+from components.shell import ensure_navigation
 from core import jobs
 from core.classification import METHODS, ClassifyConfig
 from core.classify_jobs import CURVE_KIND, RUN_KIND, model_meta, register_setfit_model
 from core.datasets import scan_data_dir
 from core.models import DEFAULT_BI_ENCODER, list_models
 from core.training.setfit import SetFitConfig, pair_plan
+
+ensure_navigation()
 
 st.title("Few-shot classification (SetFit)")
 st.caption(

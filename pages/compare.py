@@ -21,11 +21,14 @@ from components.compare_views import (
     render_warnings,
     render_win_loss,
 )
+from components.shell import ensure_navigation
 from core import jobs
 from core.cli.evaluate import STRATEGIES, build_specs, default_options
 from core.models import ModelNotAvailable, cross_encoder_head_is_trained, list_models, resolve_model
 from core.retrieval import spec_to_dict
 from core.store import StoreError
+
+ensure_navigation()
 
 STRATEGY_LABELS = {
     "bm25": "BM25 (lexical)",

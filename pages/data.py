@@ -12,6 +12,7 @@ import streamlit as st
 
 from components import services
 from components.data_views import render_preview, render_statistics, render_summary
+from components.shell import ensure_navigation
 from core.config import get_settings
 from core.datasets import (
     DataImportError,
@@ -27,6 +28,8 @@ from core.datasets import (
     staged_files,
 )
 from core.store import StoreError
+
+ensure_navigation()
 
 USER_ERRORS = (DataImportError, StoreError, ValueError, OSError)
 TABLE_TYPES = ["csv", "tsv", "jsonl", "json", "parquet"]

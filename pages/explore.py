@@ -18,6 +18,7 @@ from components.explore_views import (
     render_metrics,
     truncate,
 )
+from components.shell import ensure_navigation
 from core import jobs
 from core.models import list_models
 from core.projection import (
@@ -29,6 +30,8 @@ from core.projection import (
     warm_up_status,
 )
 from core.query_overlay import STRATEGIES
+
+ensure_navigation()
 
 NONE = "— none —"
 COLOR_NAMES = {"label": "Label", "cluster": "Cluster", "split": "Split", "moved": "Distance moved"}

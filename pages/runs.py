@@ -17,7 +17,10 @@ from components.runs_views import (
     render_progress,
     runs_frame,
 )
+from components.shell import ensure_navigation
 from core import jobs
+
+ensure_navigation()
 
 ws = services.workspace()
 jobs.reconcile(ws)  # after a restart: workers that are gone are marked lost, queued jobs start

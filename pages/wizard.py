@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components import services
+from components.shell import ensure_navigation
 from components.wizard_views import (
     render_card_preview,
     render_evidence,
@@ -24,6 +25,8 @@ from core.models import ModelNotAvailable, list_models
 from core.store import StoreError
 from core.wizard import DEFAULT_ANSWERS, QUESTIONS, WizardInputError, complete_answers, recommend
 from core.wizard_verify import collect_evidence, plan_verification, start_verification
+
+ensure_navigation()
 
 STEPS = ["1 · Questions", "2 · Recommendation", "3 · Verify", "4 · Gotchas", "5 · Export"]
 ASKED = [q.name for q in QUESTIONS if q.asked]
