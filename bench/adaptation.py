@@ -37,11 +37,12 @@ def stage_config(stage: str, args: argparse.Namespace, results: dict) -> dict:
     common = {"dataset": args.dataset, "base": BASE, "eval_split": "test", "evaluate": True}
     if args.smoke:
         common["base"] = "bert-tiny"
-    seq = 128 if not args.smoke else 64
+    seq = args.max_seq_length if not args.smoke else 64
     if stage.startswith("contrastive"):
         epochs = float(stage.removeprefix("contrastive"))
         train = {"epochs": epochs, "batch_size": 32, "learning_rate": 2e-5, "max_seq_length": seq}
-        return {**common, "method": "contrastive", "mining": MINING, "train": train, "name": f"bench-{stage}"}
+        name = f"bench-{stage}" + (f"-seq{seq}" if seq != 128 else "")
+        return {**common, "method": "contrastive", "mining": MINING, "train": train, "name": name}
     if stage == "mlm":
         train = {"epochs": 1.0, "batch_size": 16, "max_seq_length": seq, "learning_rate": 5e-5}
         return {
@@ -170,6 +171,13 @@ def main() -> int:
     parser.add_argument("--home", default=os.environ.get("ESL_HOME") or "/tmp/esl-bench-adaptation")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "adaptation.json"))
     parser.add_argument("--corpus-limit", type=int, default=1000, help="MLM/TSDAE corpus texts")
+    parser.add_argument(
+        "--max-seq-length",
+        type=int,
+        default=128,
+        help="training truncation of the contrastive stages (128: fast on CPU; 256: the model's own length); "
+        "results of another length are stored as STAGE@LENGTH",
+    )
     parser.add_argument("--ce-epochs", type=float, default=1.0)
     parser.add_argument("--ce-eval-queries", type=int, default=100, help="test queries for the reranker")
     parser.add_argument(
@@ -195,10 +203,13 @@ def main() -> int:
     results = json.loads(out_path.read_text()) if out_path.exists() else {}
     for stage in [s.strip() for s in args.stages.split(",") if s.strip()]:
         print(f"== {stage} ({time.strftime('%H:%M:%S')})", flush=True)
-        results[stage] = run_stage(ws, stage, stage_config(stage, args, results))
+        key = stage
+        if stage.startswith("contrastive") and args.max_seq_length != 128 and not args.smoke:
+            key = f"{stage}@{args.max_seq_length}"
+        results[key] = run_stage(ws, stage, stage_config(stage, args, results))
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps(results, indent=2, default=str))
-        report({stage: results[stage]})
+        report({key: results[key]})
     report(results)
     return 0
 
