@@ -31,7 +31,8 @@ def tiny_dataset(ws, tmp_path: Path, data_dir: Path) -> str:
     return "tiny-sst2"
 
 
-def test_page_setup_without_runs(ws):
+def test_page_setup_without_runs(ws, data_dir):
+    """The data folder's datasets are offered (``data_dir`` skips the test without the shared data)."""
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
     options = at.selectbox(key="cls_dataset").options
