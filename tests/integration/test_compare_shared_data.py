@@ -111,7 +111,18 @@ def test_cranfield_graded_qrels_end_to_end_via_cli(data_dir, tmp_path):
     (home / "cache" / "embeddings").symlink_to(shared_cache)  # reuse the machine's cached vectors
     folder = data_dir / "cranfield"
     proc = subprocess.run(
-        [sys.executable, "-m", "core", "evaluate", "--dataset", str(folder), "--json"],
+        # onnx-int8 (2x torch fp32 here) keeps this test short; the backend's own tests check its quality
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "evaluate",
+            "--dataset",
+            str(folder),
+            "--backend",
+            "onnx-int8",
+            "--json",
+        ],
         cwd=REPO,
         env=os.environ | {"ESL_HOME": str(home)},
         capture_output=True,
