@@ -31,7 +31,13 @@ __all__ = [
     "render_run_status",
 ]
 
-VERDICT_ICON = {"agrees": "✅", "contradicts": "❌", "partly contradicts": "⚠️", "not measured": "➖"}
+VERDICT_ICON = {
+    "agrees": "✅",
+    "contradicts": "❌",
+    "partly contradicts": "⚠️",
+    "inconclusive": "❔",
+    "not measured": "➖",
+}
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "height": 340}
 _RED, _GREY, _GREEN, _ORANGE, _BLUE = "#d62728", "#9e9e9e", "#2ca02c", "#ff7f0e", "#1f77b4"
 
@@ -252,6 +258,8 @@ def render_evidence(evidence: Mapping[str, Any], budget_ms: float | None, *, key
         st.success(text)
     elif verdict in ("contradicts", "partly contradicts"):
         st.error(text)
+    elif verdict == "inconclusive":
+        st.warning(text)
     else:
         st.info(text)
     st.dataframe(claims_table(evidence), hide_index=True, key=f"{key}_claims")

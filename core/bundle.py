@@ -31,7 +31,12 @@ __all__ = [
 CARD_FILE = "strategy_card.md"
 JSON_FILE = "strategy.json"
 SCRIPT_FILE = "rebuild_pipeline.py"
-VERDICT_MARK = {"agrees": "✅ agrees", "contradicts": "❌ contradicts", "not measured": "➖ not measured"}
+VERDICT_MARK = {
+    "agrees": "✅ agrees",
+    "contradicts": "❌ contradicts",
+    "inconclusive": "❔ inconclusive",
+    "not measured": "➖ not measured",
+}
 
 
 def pipeline_spec(rec: Mapping[str, Any], model: str, reranker: str | None = None) -> dict[str, Any]:

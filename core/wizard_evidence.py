@@ -18,6 +18,7 @@ __all__ = ["MIN_DELTA", "SIGNIFICANT", "Claim", "assess", "format_p"]
 
 SIGNIFICANT = 0.05
 MIN_DELTA = 0.005  # nDCG@10 differences smaller than this are "no difference"
+LARGE_GAP = 0.02  # a gap this large that is not significant is "inconclusive", not "within noise"
 
 
 def format_p(p: float | None) -> str:
@@ -34,7 +35,7 @@ def format_p(p: float | None) -> str:
 @dataclass(frozen=True)
 class Claim:
     claim: str
-    verdict: str  # agrees | contradicts | not measured
+    verdict: str  # agrees | contradicts | inconclusive | not measured
     detail: str
     next_step: str = ""
     numbers: dict[str, Any] = field(default_factory=dict)
@@ -86,12 +87,21 @@ def _first_stage_claim(comp: Mapping[str, Any], recommended: str, first_stage: s
         f"{label.get(best_name, best_name)} beats {label.get(target, target)} by {-delta:+.3f} nDCG@10 "
         f"({best:.3f} vs {mine:.3f}, {format_p(p)}) on {comp['queries']} {comp['split']} queries"
     )
-    if not significant:
+    if not significant and -delta < LARGE_GAP:
         return Claim(
             "first stage",
             "agrees",
             detail + ": within noise, the recommendation stands",
             next_step=f"Either is fine; {label.get(target, target)} as recommended.",
+            numbers=numbers,
+        )
+    if not significant:  # a large gap that this many queries cannot confirm
+        return Claim(
+            "first stage",
+            "inconclusive",
+            detail + ": a large gap, but not significant on this many queries",
+            next_step=f"Judge more queries to decide; until then {label.get(best_name, best_name)} measured "
+            "better here.",
             numbers=numbers,
         )
     return Claim(
@@ -301,13 +311,16 @@ def assess(
         overall = "agrees"
     elif all(v == "contradicts" for v in verdicts):
         overall = "contradicts"
-    else:
+    elif "contradicts" in verdicts:
         overall = "partly contradicts"
-    lead = next((c for c in claims if c.verdict == "contradicts"), None) or next(
-        (c for c in claims if c.verdict == "agrees"), None
+    else:  # agrees where measured clearly, undecided elsewhere
+        overall = "inconclusive"
+    lead = next(
+        (c for v in ("contradicts", "inconclusive", "agrees") for c in claims if c.verdict == v), None
     )
-    summary = f"The evidence {overall.replace('not measured', 'is missing')}" + (
-        f": {lead.detail}." if lead else "."
+    summary = (
+        f"The evidence {overall.replace('not measured', 'is missing').replace('inconclusive', 'is inconclusive')}"
+        + (f": {lead.detail}." if lead else ".")
     )
     return {
         "verdict": overall,

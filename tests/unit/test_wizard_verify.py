@@ -241,3 +241,13 @@ def test_collect_evidence_reads_the_verify_run_and_its_extra_runs(topics, ws):
     ev = collect_evidence(ws, verify)
     assert ev["complete"] is True
     assert {c["claim"]: c["verdict"] for c in ev["claims"]}["adaptation"] == "agrees"
+
+
+def test_a_large_gap_that_few_queries_cannot_confirm_is_inconclusive():
+    """BM25 ahead by 0.10 at p = 0.07 on a handful of queries: neither 'agrees' nor 'contradicts'."""
+    comp = comparison({"bm25": 0.80, "hybrid": 0.70}, {"hybrid": {"bm25": 0.07}})
+    ev = assess(HYBRID_REC, comp, plan=plan())
+    first = ev["claims"][0]
+    assert first["verdict"] == "inconclusive" and "not significant on this many queries" in first["detail"]
+    assert "Judge more queries" in first["next_step"] and first["next_step"] in ev["next_steps"]
+    assert ev["verdict"] == "inconclusive" and ev["summary"].startswith("The evidence is inconclusive: BM25")
