@@ -87,11 +87,11 @@ def test_verify_runs_the_comparison_as_a_job_and_reports_evidence(ws_with_data):
     assert run.status == "done", run.error
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    verdicts = [*at.success, *at.error, *at.info]
+    verdicts = [*at.success, *at.error, *at.warning, *at.info]
     assert any("The evidence" in v.value for v in verdicts)
     claims = next(d.value for d in at.dataframe if "claim" in d.value.columns)
     assert "first stage" in set(claims["claim"])
-    assert set(claims["verdict"]) <= {"✅ agrees", "❌ contradicts", "➖ not measured"}
+    assert set(claims["verdict"]) <= {"✅ agrees", "❌ contradicts", "❔ inconclusive", "➖ not measured"}
     assert run.result["comparison_run"]  # stored as an evaluate run the Compare page can open
     assert ws_with_data.get_run(run.result["comparison_run"]).kind == "evaluate"
 
