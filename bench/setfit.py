@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--body-learning-rate", type=float, default=defaults.body_learning_rate)
     parser.add_argument("--head", choices=["logistic", "differentiable"], default=defaults.head)
+    parser.add_argument("--loss", choices=["cosent", "cosine"], default=defaults.loss)
     parser.add_argument(
         "--test-limit", type=int, default=None, help="score on a stratified slice (quick looks)"
     )
@@ -189,11 +190,12 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=args.batch_size,
         body_learning_rate=args.body_learning_rate,
         head=args.head,
+        loss=args.loss,
     )
     print(
         f"body {args.body} · SetFit: num_iterations {setfit_cfg.num_iterations}, max_pairs {setfit_cfg.max_pairs}, "
         f"epochs {setfit_cfg.epochs}, batch {setfit_cfg.batch_size}, lr {setfit_cfg.body_learning_rate:g}, "
-        f"head {setfit_cfg.head}"
+        f"head {setfit_cfg.head}, loss {setfit_cfg.loss}"
         f" · torch threads: {__import__('torch').get_num_threads()}",
         flush=True,
     )

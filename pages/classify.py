@@ -16,7 +16,7 @@ from core.classification import METHODS, ClassifyConfig
 from core.classify_jobs import CURVE_KIND, RUN_KIND, model_meta, register_setfit_model
 from core.datasets import scan_data_dir
 from core.models import DEFAULT_BI_ENCODER, list_models
-from core.training.setfit import SetFitConfig, pair_plan
+from core.training.setfit import PAIR_LOSSES, SetFitConfig, pair_plan
 
 ensure_navigation()
 
@@ -74,6 +74,13 @@ with st.container(border=True):
     with st.expander("SetFit settings"):
         a1, a2, a3, a4 = st.columns(4)
         head = a1.selectbox("Head", ["logistic", "differentiable"], key="cls_head")
+        loss = a1.selectbox(
+            "Pair loss",
+            list(PAIR_LOSSES),
+            key="cls_loss",
+            help="cosent: same-label pairs must score above different-label pairs (CoSENTLoss). cosine: "
+            "setfit's default, pulls different-label pairs to cosine 0 (CosineSimilarityLoss).",
+        )
         num_iterations = int(
             a2.number_input("num_iterations", 1, 100, defaults.num_iterations, key="cls_iters")
         )
@@ -112,6 +119,7 @@ with st.container(border=True):
 
     setfit_cfg = SetFitConfig(
         head=head,
+        loss=loss,
         num_iterations=num_iterations,
         max_pairs=max_pairs or None,
         epochs=epochs,

@@ -28,7 +28,7 @@ JSON_KEYS = (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from core.training.setfit import SetFitConfig
+    from core.training.setfit import PAIR_LOSSES, SetFitConfig
 
     d = SetFitConfig()
     p = sub.add_parser(
@@ -44,6 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, default=5, help="number of seeds: 0..SEEDS-1 (default 5)")
     p.add_argument("--body", default=d.body, help=f"sentence-transformer body (default {d.body})")
     p.add_argument("--head", choices=["logistic", "differentiable"], default=d.head)
+    p.add_argument(
+        "--loss", choices=list(PAIR_LOSSES), default=d.loss, help="SetFit's pair loss for the body"
+    )
     p.add_argument("--num-iterations", type=int, default=d.num_iterations)
     p.add_argument("--max-pairs", type=int, default=d.max_pairs, help="cap on pairs per epoch (0: no cap)")
     p.add_argument("--epochs", type=int, default=d.epochs)
@@ -69,6 +72,7 @@ def build_config(args: argparse.Namespace) -> dict:
         raise ValueError("--seeds must be at least 1")
     setfit = SetFitConfig(
         head=args.head,
+        loss=args.loss,
         num_iterations=args.num_iterations,
         max_pairs=args.max_pairs or None,
         epochs=args.epochs,

@@ -23,7 +23,8 @@ def tiny_sst2(tmp_path: Path, data_dir: Path) -> Path:
     return folder
 
 
-def test_train_save_reload_predict(tiny_sst2: Path, ws):
+@pytest.mark.parametrize("loss", ["cosent", "cosine"])
+def test_train_save_reload_predict(tiny_sst2: Path, ws, loss: str):
     from sentence_transformers import SentenceTransformer
 
     from core.classification import sample_per_class
@@ -32,7 +33,7 @@ def test_train_save_reload_predict(tiny_sst2: Path, ws):
     from core.training.setfit import SetFitConfig, fit_setfit, load_setfit, pair_plan, save_setfit
 
     ds = load_path(tiny_sst2)
-    cfg = SetFitConfig(body="bert-tiny", n_per_class=4, seed=0, max_pairs=32, batch_size=8)
+    cfg = SetFitConfig(body="bert-tiny", n_per_class=4, seed=0, max_pairs=32, batch_size=8, loss=loss)
     sample = sample_per_class(ds, 4, 0)
     steps = []
     model, info = fit_setfit(

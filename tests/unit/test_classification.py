@@ -121,6 +121,8 @@ def test_setfit_config_validation_and_round_trip():
         SetFitConfig(head="svm")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         SetFitConfig(max_pairs=1)
+    with pytest.raises(ValueError, match="loss must be one of cosent, cosine"):
+        SetFitConfig(loss="triplet")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         SetFitConfig.from_dict({"epochz": 1})
 
