@@ -148,16 +148,31 @@ def alpha_sweep(
 ) -> tuple[float, list[tuple[float, float]]]:
     """Score every alpha on a labelled split (convex fusion); returns ``(best_alpha, [(alpha, score)])``.
     alpha = 0 is BM25 alone, alpha = 1 the dense model alone."""
-    from ranx import Qrels, Run, evaluate
+    from ranx import Qrels, Run, evaluate, fuse
 
     s_run, d_run = hybrid.component_runs(queries)
     pos_to_qid = {str(i): q for i, q in enumerate(query_ids)}
     qrels_obj = Qrels.from_dict({q: dict(v) for q, v in qrels.items()})
     curve = []
-    for alpha in alphas:
-        fused = fuse_runs(s_run, d_run, fusion="convex", alpha=float(alpha), norm=hybrid.spec.norm)
-        run = {pos_to_qid[q]: docs for q, docs in fused.items() if docs}
-        score = float(evaluate(qrels_obj, Run.from_dict(run), metric))
-        curve.append((float(alpha), score))
+    if all(s_run[q] and d_run[q] for q in s_run):
+        # every query has documents on both sides (the usual case): build the two ranx runs once and score
+        # ranx's fused run directly — no dict round trip per alpha, which was most of the sweep's time
+        runs = [
+            Run.from_dict({pos_to_qid[q]: docs for q, docs in s_run.items()}, name="sparse"),
+            Run.from_dict({pos_to_qid[q]: docs for q, docs in d_run.items()}, name="dense"),
+        ]
+        for alpha in alphas:
+            fused_run = fuse(
+                runs,
+                norm=_RANX_NORM[hybrid.spec.norm],
+                method="wsum",
+                params={"weights": [1.0 - alpha, alpha]},
+            )
+            curve.append((float(alpha), float(evaluate(qrels_obj, fused_run, metric))))
+    else:  # a side returned nothing for some query: fuse_runs keeps the other side's ranking there
+        for alpha in alphas:
+            fused = fuse_runs(s_run, d_run, fusion="convex", alpha=float(alpha), norm=hybrid.spec.norm)
+            run = {pos_to_qid[q]: docs for q, docs in fused.items() if docs}
+            curve.append((float(alpha), float(evaluate(qrels_obj, Run.from_dict(run), metric))))
     best = max(curve, key=lambda t: (t[1], -abs(t[0] - 0.5)))[0]
     return best, curve

@@ -194,7 +194,7 @@ def fit_setfit(
     plan = pair_plan(config, len(sample))
     y = sample.label_ids()
     scratch = tempfile.TemporaryDirectory(prefix="setfit-") if output_dir is None else None
-    from sentence_transformers import losses as st_losses
+    from sentence_transformers.sentence_transformer import losses as st_losses
 
     args = TrainingArguments(
         output_dir=str(output_dir or scratch.name),  # type: ignore[union-attr]

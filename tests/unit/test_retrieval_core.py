@@ -143,3 +143,49 @@ def test_dense_corpus_vectors_come_from_the_cache_the_second_time(tiny, fake_enc
     assert not first.from_cache and second.from_cache
     assert fake_encoder.encoded == encoded  # no corpus text encoded again
     np.testing.assert_allclose(first.doc_vectors, second.doc_vectors)
+
+
+class _FixedRetriever:
+    """Answers every query with the same scored documents (one per query position)."""
+
+    def __init__(self, per_query: list[dict[str, float]]):
+        self.per_query = per_query
+
+    def search(self, queries, k):  # type: ignore[no-untyped-def]
+        from core.retrieval.base import Hits
+
+        out = []
+        for i, _ in enumerate(queries):
+            docs = sorted(self.per_query[i].items(), key=lambda kv: -kv[1])[:k]
+            out.append(Hits(tuple(d for d, _ in docs), tuple(s for _, s in docs)))
+        return out
+
+
+@pytest.mark.parametrize("empty_side", [False, True])
+def test_alpha_sweep_scores_every_alpha_like_fusing_and_evaluating_each_one(empty_side):
+    """The sweep (ranx runs built once) gives the curve that fusing each alpha and evaluating it gives, also
+    when BM25 found nothing for a query (the slow path keeps the dense ranking there)."""
+    from ranx import Qrels, Run, evaluate
+
+    from core.retrieval.hybrid import HybridRetriever, alpha_sweep, fuse_runs
+
+    rng = np.random.default_rng(0)
+    docs = [f"d{i}" for i in range(30)]
+    sparse = [{d: float(rng.gamma(2.0)) for d in rng.choice(docs, 12, replace=False)} for _ in range(6)]
+    dense = [{d: float(rng.uniform(0.1, 0.9)) for d in rng.choice(docs, 12, replace=False)} for _ in range(6)]
+    if empty_side:
+        sparse[2] = {}
+    qids = [f"q{i}" for i in range(6)]
+    qrels = {q: {str(rng.choice(docs)): 1, str(rng.choice(docs)): 2} for q in qids}
+    hybrid = HybridRetriever(_FixedRetriever(sparse), _FixedRetriever(dense), HybridSpec(depth=12))
+    best, curve = alpha_sweep(hybrid, [f"text {i}" for i in range(6)], qids, qrels, alphas=(0.0, 0.3, 0.7, 1.0))
+    s_run = {str(i): r for i, r in enumerate(sparse)}
+    d_run = {str(i): r for i, r in enumerate(dense)}
+    expected = []
+    for alpha in (0.0, 0.3, 0.7, 1.0):
+        fused = fuse_runs(s_run, d_run, alpha=alpha)
+        run = Run.from_dict({qids[int(q)]: d for q, d in fused.items() if d})
+        expected.append(float(evaluate(Qrels.from_dict(qrels), run, "ndcg@10")))
+    assert [a for a, _ in curve] == [0.0, 0.3, 0.7, 1.0]
+    assert [s for _, s in curve] == pytest.approx(expected, abs=1e-9)
+    assert best == max(curve, key=lambda t: (t[1], -abs(t[0] - 0.5)))[0]
