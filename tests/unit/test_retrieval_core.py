@@ -178,7 +178,9 @@ def test_alpha_sweep_scores_every_alpha_like_fusing_and_evaluating_each_one(empt
     qids = [f"q{i}" for i in range(6)]
     qrels = {q: {str(rng.choice(docs)): 1, str(rng.choice(docs)): 2} for q in qids}
     hybrid = HybridRetriever(_FixedRetriever(sparse), _FixedRetriever(dense), HybridSpec(depth=12))
-    best, curve = alpha_sweep(hybrid, [f"text {i}" for i in range(6)], qids, qrels, alphas=(0.0, 0.3, 0.7, 1.0))
+    best, curve = alpha_sweep(
+        hybrid, [f"text {i}" for i in range(6)], qids, qrels, alphas=(0.0, 0.3, 0.7, 1.0)
+    )
     s_run = {str(i): r for i, r in enumerate(sparse)}
     d_run = {str(i): r for i, r in enumerate(dense)}
     expected = []
