@@ -5,7 +5,8 @@ CLI, and saves ``docs/screenshots/data.png`` (Data page, SciFact statistics) and
 page after ``python -m core evaluate --dataset scifact``; the test suite's embedding cache is reused).
 Add other pages here. ``python docs/take_screenshots.py compare`` takes only the pages named.
 
-``docs/screenshots/wizard.png`` (Decision wizard): the Verify step on SciFact with all-MiniLM-L6-v2, after
+``docs/screenshots/wizard.png`` (Decision wizard; the README's copy currently comes from the browser test
+``tests/e2e/test_wizard_browser.py`` on its 8-query set): the Verify step on SciFact with all-MiniLM-L6-v2, after
 the answers were measured and one click ran the verification job. It needs SciFact's corpus vectors in the
 embedding cache (the test suite's, or ``ESL_SHOTS_EMBEDDINGS=DIR`` with the ``.npy`` files) to be quick.
 
