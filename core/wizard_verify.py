@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -397,19 +397,21 @@ def verify_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _extra_runs(plan: VerifyPlan, start: Callable[[Any], str]) -> list[dict[str, Any]]:
+    """Reuse or ``start`` (which returns a run id) each extra run of ``plan``; the records the verify job
+    reads."""
+    records = []
+    for extra in plan.extras:
+        run_id, reused = (extra.reuse, True) if extra.reuse else (start(extra), False)
+        records.append({"run_id": run_id, "purpose": extra.purpose, "kind": extra.kind, "reused": reused})
+    return records
+
+
 def start_verification(ws: Workspace, plan: VerifyPlan, recommendation: Mapping[str, Any]) -> dict[str, Any]:
     """Submit the extra runs (unless reused) and the verify job. Returns ``{"verify_run", "extra_runs"}``."""
     from core.jobs import submit
 
-    extra_runs = []
-    for extra in plan.extras:
-        if extra.reuse:
-            extra_runs.append(
-                {"run_id": extra.reuse, "purpose": extra.purpose, "kind": extra.kind, "reused": True}
-            )
-            continue
-        run_id = submit(ws, extra.kind, extra.config, title=extra.title)
-        extra_runs.append({"run_id": run_id, "purpose": extra.purpose, "kind": extra.kind, "reused": False})
+    extra_runs = _extra_runs(plan, lambda extra: submit(ws, extra.kind, extra.config, title=extra.title))
     config = {"plan": plan.to_json(), "recommendation": dict(recommendation), "extra_runs": extra_runs}
     verify_run = submit(
         ws, VERIFY_KIND, config, title=f"Wizard: verify on {plan.dataset}", queue=VERIFY_QUEUE
@@ -423,15 +425,9 @@ def run_verification_inline(
     """The same runs in this process, one after the other (the CLI's ``--verify``); returns the evidence."""
     from core.jobs import run_inline
 
-    extra_runs = []
-    for extra in plan.extras:
-        if extra.reuse:
-            extra_runs.append(
-                {"run_id": extra.reuse, "purpose": extra.purpose, "kind": extra.kind, "reused": True}
-            )
-            continue
-        run = run_inline(ws, extra.kind, extra.config, title=extra.title, echo=echo)
-        extra_runs.append({"run_id": run.id, "purpose": extra.purpose, "kind": extra.kind, "reused": False})
+    extra_runs = _extra_runs(
+        plan, lambda extra: run_inline(ws, extra.kind, extra.config, title=extra.title, echo=echo).id
+    )
     config = {"plan": plan.to_json(), "recommendation": dict(recommendation), "extra_runs": extra_runs}
     run = run_inline(ws, VERIFY_KIND, config, title=f"Wizard: verify on {plan.dataset}", echo=echo)
     if run.status != "done":
