@@ -62,3 +62,26 @@ def write_topics_beir(folder: Path, per_topic: int = 10) -> Path:
     return write_beir(
         folder, corpus=corpus_rows(per_topic), queries=queries, qrels={"test": test, "train": train}
     )
+
+
+# two rows of a PCA gotcha result (384-d and 128-d), shared by the bundle and the wizard-view tests
+PCA_ROWS = [
+    {
+        "dim": 384,
+        "ndcg@10": 0.645,
+        "recall@10": 0.78,
+        "index_mb": 7.96,
+        "size_ratio": 1.0,
+        "quality_ratio": 1.0,
+        "explained_variance": 1.0,
+    },
+    {
+        "dim": 128,
+        "ndcg@10": 0.611,
+        "recall@10": 0.76,
+        "index_mb": 2.65,
+        "size_ratio": 1 / 3,
+        "quality_ratio": 0.947,
+        "explained_variance": 0.84,
+    },
+]

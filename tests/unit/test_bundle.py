@@ -9,6 +9,7 @@ import zipfile
 
 from core.bundle import bundle_zip, make_card, pipeline_spec, render_script, write_bundle
 from core.wizard import complete_answers, recommend
+from tests.wizard_data import PCA_ROWS
 
 EVIDENCE = {
     "verdict": "agrees",
@@ -51,26 +52,7 @@ EVIDENCE = {
 GOTCHAS = {
     "dataset": "scifact",
     "split": "test",
-    "pca": [
-        {
-            "dim": 384,
-            "ndcg@10": 0.645,
-            "recall@10": 0.78,
-            "index_mb": 7.96,
-            "size_ratio": 1.0,
-            "quality_ratio": 1.0,
-            "explained_variance": 1.0,
-        },
-        {
-            "dim": 128,
-            "ndcg@10": 0.611,
-            "recall@10": 0.76,
-            "index_mb": 2.65,
-            "size_ratio": 1 / 3,
-            "quality_ratio": 0.947,
-            "explained_variance": 0.84,
-        },
-    ],
+    "pca": PCA_ROWS,
     "cosine_vs_dot": {
         "cosine_ndcg@10": 0.7976,
         "dot_ndcg@10": 0.7607,

@@ -12,6 +12,7 @@ from components.wizard_views import (
     make_pca_figure,
     pca_table,
 )
+from tests.wizard_data import PCA_ROWS
 
 COMP = {
     "strategies": {
@@ -46,27 +47,7 @@ def test_comparison_table_and_evidence_figure_mark_the_recommended_strategy():
 
 
 def test_pca_table_and_figure():
-    rows = [
-        {
-            "dim": 384,
-            "ndcg@10": 0.645,
-            "recall@10": 0.78,
-            "index_mb": 7.96,
-            "size_ratio": 1.0,
-            "quality_ratio": 1.0,
-            "explained_variance": 1.0,
-        },
-        {
-            "dim": 128,
-            "ndcg@10": 0.611,
-            "recall@10": 0.76,
-            "index_mb": 2.65,
-            "size_ratio": 0.33,
-            "quality_ratio": 0.947,
-            "explained_variance": 0.84,
-        },
-    ]
-    df = pca_table(rows)
+    df = pca_table(PCA_ROWS)
     assert list(df["dim"]) == [384, 128]
     fig = make_pca_figure(df)
     assert list(fig.data[0].x) == [7.96, 2.65] and list(fig.data[0].text) == ["384-d", "128-d"]
