@@ -34,7 +34,12 @@ MINING = {"method": "bm25", "num_negatives": 1, "skip_top": 3, "depth": 13, "sam
 
 
 def stage_config(stage: str, args: argparse.Namespace, results: dict) -> dict:
-    common = {"dataset": args.dataset, "base": BASE, "eval_split": "test", "evaluate": True}
+    base = getattr(args, "base", None) or BASE
+    common = {"dataset": args.dataset, "base": base, "eval_split": "test", "evaluate": True}
+    mining = dict(MINING)
+    margin = getattr(args, "margin", None)
+    if margin is not None:
+        mining["relative_margin"] = None if margin < 0 else margin
     if args.smoke:
         common["base"] = "bert-tiny"
     seq = args.max_seq_length if not args.smoke else 64
@@ -42,7 +47,7 @@ def stage_config(stage: str, args: argparse.Namespace, results: dict) -> dict:
         epochs = float(stage.removeprefix("contrastive"))
         train = {"epochs": epochs, "batch_size": 32, "learning_rate": 2e-5, "max_seq_length": seq}
         name = f"bench-{stage}" + (f"-seq{seq}" if seq != 128 else "")
-        return {**common, "method": "contrastive", "mining": MINING, "train": train, "name": name}
+        return {**common, "method": "contrastive", "mining": mining, "train": train, "name": name}
     if stage == "mlm":
         train = {"epochs": 1.0, "batch_size": 16, "max_seq_length": seq, "learning_rate": 5e-5}
         return {
@@ -75,7 +80,7 @@ def stage_config(stage: str, args: argparse.Namespace, results: dict) -> dict:
             **common,
             "method": "cross-encoder",
             "base": chained or common["base"],
-            "mining": {**MINING, "num_negatives": 2, "depth": 30, "sampling": "top"},
+            "mining": {**mining, "num_negatives": 2, "depth": 30, "sampling": "top"},
             "train": train,
             "first_stage": "hybrid",
             "first_stage_model": chained or common["base"],
@@ -178,6 +183,14 @@ def main() -> int:
         help="training truncation of the contrastive stages (128: fast on CPU; 256: the model's own length); "
         "results of another length are stored as STAGE@LENGTH",
     )
+    parser.add_argument("--base", default=BASE, help="base bi-encoder: a registered name or a local folder")
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=None,
+        help="relative margin of the false-negative rule (default: MiningConfig's 0.05; negative: off); "
+        "results with the rule off are stored as STAGE-nomargin",
+    )
     parser.add_argument("--ce-epochs", type=float, default=1.0)
     parser.add_argument("--ce-eval-queries", type=int, default=100, help="test queries for the reranker")
     parser.add_argument(
@@ -206,6 +219,8 @@ def main() -> int:
         key = stage
         if stage.startswith("contrastive") and args.max_seq_length != 128 and not args.smoke:
             key = f"{stage}@{args.max_seq_length}"
+        if args.margin is not None and args.margin < 0:
+            key += "-nomargin"
         results[key] = run_stage(ws, stage, stage_config(stage, args, results))
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps(results, indent=2, default=str))
