@@ -5,8 +5,9 @@ keeps what it did; a time budget skips the later sections instead of running pas
 
 1. ``env``: the device ``core`` picks (``detect_device``) and what each encoding backend becomes on it.
 2. ``encode``: SciFact corpus passages/s on the GPU through ``core.backends.make_backend_encoder`` — fp32,
-   the automatic fp16 (what ``torch`` means on a GPU) and bf16, batch 32, plus fp16 at batch 256 — against
-   torch fp32 on this machine's CPU cores on a slice of the corpus; dense and BM25 test nDCG@10.
+   the automatic fp16 (what ``torch`` means on a GPU) and bf16, with tokenize-ahead and (baseline) without
+   it, batch 32 to 256 — against torch fp32 on this machine's CPU cores on a slice of the corpus; dense
+   and BM25 test nDCG@10 (``--no-ndcg`` skips it).
 3. ``ratio``: the same contrastive run (bench/adaptation.py's ``contrastive1`` at 256 tokens, a fixed
    number of steps, no evaluation) with ``ESL_DEVICE=cpu`` and on cuda: seconds per step and their ratio.
 4. ``adapt``: bench/adaptation.py's contrastive stages on the GPU with before/after test nDCG@10: 1 and 3
@@ -121,7 +122,9 @@ def timed_encode(encoder, texts: list[str], batch_size: int) -> tuple[float, obj
     return time.perf_counter() - t0, vectors
 
 
-def section_encode(model: str, ws, cpu_docs: int) -> dict:  # type: ignore[no-untyped-def]
+def section_encode(model: str, ws, cpu_docs: int, ndcg: bool = True, smoke: bool = False) -> dict:  # type: ignore[no-untyped-def]
+    """Passages/s per variant. ``plain`` variants run the encoder as it was before tokenize-ahead (one
+    tokenizing thread, tokenization on the same thread as the forward pass): the baseline of the same run."""
     import numpy as np
 
     from core.backends import BackendPlan, make_backend_encoder
@@ -135,18 +138,35 @@ def section_encode(model: str, ws, cpu_docs: int) -> dict:  # type: ignore[no-un
     device = detect_device()
     out: dict = {"documents": len(texts), "device": device, "rows": []}
     vectors = {}
-    variants = [("fp32", 32), ("fp16", 32), ("bf16", 32), ("fp16", 256)] if device == "cuda" else []
-    for precision, batch in variants:
+    variants = (
+        [
+            ("fp32", 32, "plain"),
+            ("fp32", 32, "ahead"),
+            ("fp16", 32, "plain"),
+            ("fp16", 32, "ahead"),
+            ("bf16", 32, "ahead"),
+            ("fp16", 128, "ahead"),
+            ("fp16", 256, "ahead"),
+        ]
+        if device == "cuda" or smoke
+        else []
+    )
+    if smoke:  # the GPU variants on a slice, on this CPU: checks the code path
+        texts = texts[:300]
+    for precision, batch, mode in variants:
         backend = "bf16" if precision == "bf16" else "torch"
         plan = BackendPlan(backend, backend, device, precision)
         encoder = make_backend_encoder(model, ws, backend=backend, device=device, plan=plan)
+        if mode == "plain":
+            encoder.prefetch, encoder.tokenize_threads = False, 1
         seconds, vecs = timed_encode(encoder, texts, batch)
-        vectors[(precision, batch)] = np.asarray(vecs)
+        vectors[(precision, batch, mode)] = np.asarray(vecs)
         out["rows"].append(
             {
                 "device": device,
                 "precision": precision,
                 "batch": batch,
+                "mode": mode,
                 "docs": len(texts),
                 "seconds": round(seconds, 3),
                 "passages_per_s": round(len(texts) / seconds, 1),
@@ -161,6 +181,7 @@ def section_encode(model: str, ws, cpu_docs: int) -> dict:  # type: ignore[no-un
             "device": "cpu",
             "precision": cpu.plan.precision,
             "batch": 32,
+            "mode": "plain",
             "docs": len(sample),
             "seconds": round(seconds, 3),
             "passages_per_s": round(len(sample) / seconds, 1),
@@ -171,17 +192,18 @@ def section_encode(model: str, ws, cpu_docs: int) -> dict:  # type: ignore[no-un
         row["x_cpu_fp32"] = round(row["passages_per_s"] / cpu_rate, 1)
     if vectors:
         idx = list(range(0, len(texts), max(1, len(texts) // cpu_docs)))[:cpu_docs]
-        ref = vectors[("fp32", 32)]
+        ref = vectors[("fp32", 32, "plain")]
         out["cosine_min_to_gpu_fp32"] = {
-            f"{p}@{b}": round(float((v * ref).sum(1).min()), 5) for (p, b), v in vectors.items()
+            f"{p}@{b}-{m}": round(float((v * ref).sum(1).min()), 5) for (p, b, m), v in vectors.items()
         }
         out["cosine_min_cpu_vs_gpu_fp32"] = round(float((np.asarray(cpu_vecs) * ref[idx]).sum(1).min()), 5)
     del cpu
-    specs = {"bm25": BM25Spec(), "dense": DenseSpec(model=model, backend="torch")}
-    t0 = time.perf_counter()
-    rep = run_comparison(ds, "test", specs, ws=ws, k=100, latency_sample=5)
-    out["ndcg@10"] = {k: round(v.metrics["ndcg@10"], 4) for k, v in rep.strategies.items()}
-    out["comparison_s"] = round(time.perf_counter() - t0, 1)
+    if ndcg:
+        specs = {"bm25": BM25Spec(), "dense": DenseSpec(model=model, backend="torch")}
+        t0 = time.perf_counter()
+        rep = run_comparison(ds, "test", specs, ws=ws, k=100, latency_sample=5)
+        out["ndcg@10"] = {k: round(v.metrics["ndcg@10"], 4) for k, v in rep.strategies.items()}
+        out["comparison_s"] = round(time.perf_counter() - t0, 1)
     return out
 
 
@@ -260,6 +282,7 @@ def main() -> int:
     parser.add_argument("--budget-s", type=float, default=420, help="skip what would start after this")
     parser.add_argument("--cpu-docs", type=int, default=1000, help="corpus slice encoded on the CPU")
     parser.add_argument("--ratio-steps", type=int, default=10)
+    parser.add_argument("--no-ndcg", action="store_true", help="encode section: skip the nDCG@10 check")
     parser.add_argument(
         "--smoke", action="store_true", help="bert-tiny and tiny settings, to check the script"
     )
@@ -295,7 +318,10 @@ def main() -> int:
     if "env" in sections:
         results.put("env", section_env())
     if "encode" in sections and time_left(30):
-        results.put("encode", section_encode(model, ws, 100 if args.smoke else args.cpu_docs))
+        results.put(
+            "encode",
+            section_encode(model, ws, 100 if args.smoke else args.cpu_docs, not args.no_ndcg, args.smoke),
+        )
     if "ratio" in sections and time_left(60):
         results.put("ratio", section_ratio(ws, model, 2 if args.smoke else args.ratio_steps, args.smoke))
     best: tuple[float, str | None] = (-1.0, None)

@@ -8,10 +8,14 @@ never encodes the corpus again, and vectors of different backends never mix.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import os
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -66,35 +70,64 @@ def normalize_rows(x: np.ndarray) -> np.ndarray:
 
 
 def token_lengths(
-    tokenizer: Any, texts: Sequence[str], *, cap: int | None = None, chunk: int = 1024
+    tokenizer: Any,
+    texts: Sequence[str],
+    *,
+    cap: int | None = None,
+    chunk: int = 512,
+    threads: int | None = None,
 ) -> np.ndarray:
-    """Tokens per text (special tokens included), at most ``cap`` when given (what encoding keeps)."""
-    out: list[int] = []
-    for start in range(0, len(texts), chunk):
-        enc = tokenizer(
-            list(texts[start : start + chunk]), add_special_tokens=True, truncation=False, verbose=False
-        )
-        out.extend(len(ids) for ids in enc["input_ids"])
-    lengths = np.asarray(out, dtype=np.int64)
+    """Tokens per text (special tokens included), at most ``cap`` when given (what encoding keeps).
+
+    Chunks are tokenized by ``threads`` threads (default: the CPU count, at most 8), each with its own
+    copy of the tokenizer: a fast tokenizer releases the GIL while it works, but one instance must not
+    be shared between threads."""
+    texts = list(texts)
+    chunks = [texts[start : start + chunk] for start in range(0, len(texts), chunk)]
+    threads = min(len(chunks), threads or min(8, os.cpu_count() or 1))
+
+    def count(part: list[str], tok: Any) -> list[int]:
+        enc = tok(part, add_special_tokens=True, truncation=False, verbose=False)
+        return [len(ids) for ids in enc["input_ids"]]
+
+    if threads <= 1:
+        counts = [count(part, tokenizer) for part in chunks]
+    else:
+        local = threading.local()
+
+        def work(part: list[str]) -> list[int]:
+            if not hasattr(local, "tokenizer"):
+                local.tokenizer = copy.deepcopy(tokenizer)
+            return count(part, local.tokenizer)
+
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="esl-tokens") as pool:
+            counts = list(pool.map(work, chunks))
+    lengths = np.asarray([n for part in counts for n in part], dtype=np.int64)
     return np.minimum(lengths, cap) if cap else lengths
 
 
 def encode_in_batches(
     texts: Sequence[str],
-    encode_batch: Callable[[list[str]], np.ndarray],
+    encode_batch: Callable[[Any], np.ndarray],
     dim: int,
     *,
     batch_size: int = 32,
     progress: ProgressFn | None = None,
     sort: bool = True,
     lengths: Sequence[int] | None = None,
+    prepare: Callable[[list[str]], Any] | None = None,
+    ahead: int = 3,
 ) -> np.ndarray:
     """Run ``encode_batch`` over ``texts`` in batches and return the vectors in input order.
 
     With ``sort`` (the default) texts go longest first — by ``lengths`` (tokens, after truncation) when
     given, else by characters — so each batch holds texts of similar length and padding (which costs as
     much compute as real tokens) is small; without it batches are taken in input order. Progress is
-    reported every few batches with the throughput in texts/s."""
+    reported every few batches with the throughput in texts/s.
+
+    With ``prepare`` (e.g. tokenization), ``encode_batch`` receives ``prepare(batch_texts)`` instead of
+    the texts, and up to ``ahead`` batches are prepared in a background thread while the current one
+    runs: on a GPU the forward pass is so fast that tokenizing on the same thread would leave it idle."""
     texts = list(texts)
     out = np.zeros((len(texts), dim), dtype=np.float32)
     if not texts:
@@ -112,13 +145,35 @@ def encode_in_batches(
     tracker = RateTracker()
     every = max(1, 128 // batch_size)
     starts = range(0, len(texts), batch_size)
-    for n, start in enumerate(starts, 1):
-        idx = order[start : start + batch_size]
-        out[idx] = encode_batch([texts[i] for i in idx])
+    batches = (order[start : start + batch_size] for start in starts)
+
+    def done(n: int, idx: np.ndarray, result: np.ndarray) -> None:
+        out[idx] = result
         if n % every == 0 or n == len(starts):
-            done = min(start + batch_size, len(texts))
-            rate = tracker.rate(done)
-            report(progress, "encode", done, len(texts), f"{rate:,.1f} texts/s" if rate else "", rate)
+            count = min(starts[n - 1] + batch_size, len(texts))
+            rate = tracker.rate(count)
+            report(progress, "encode", count, len(texts), f"{rate:,.1f} texts/s" if rate else "", rate)
+
+    if prepare is None:
+        for n, idx in enumerate(batches, 1):
+            done(n, idx, encode_batch([texts[i] for i in idx]))
+        return out
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="esl-prepare") as pool:
+        pending: deque = deque()
+
+        def submit() -> None:
+            idx = next(batches, None)
+            if idx is not None:
+                pending.append((idx, pool.submit(prepare, [texts[i] for i in idx])))
+
+        for _ in range(max(1, ahead)):
+            submit()
+        n = 0
+        while pending:
+            idx, future = pending.popleft()
+            submit()
+            n += 1
+            done(n, idx, encode_batch(future.result()))
     return out
 
 
@@ -126,7 +181,9 @@ class SentenceTransformerEncoder:
     """A sentence-transformers model in torch (fp32; fp16 or bf16 when ``precision`` says so).
 
     Texts are encoded longest first (by token count after truncation) in batches of similar length (see
-    :func:`encode_in_batches`); the order of the output matches the input."""
+    :func:`encode_in_batches`); the order of the output matches the input. With ``prefetch`` (default:
+    when the model sits on a GPU) the next batches are tokenized in a background thread while the
+    current one runs, which is what keeps a GPU busy; the vectors are the same either way."""
 
     def __init__(
         self,
@@ -136,6 +193,7 @@ class SentenceTransformerEncoder:
         settings: EncodeSettings = EncodeSettings(),
         *,
         sort_by_length: bool = True,
+        prefetch: bool | None = None,
     ):
         self.model = model
         self.name = name
@@ -151,7 +209,24 @@ class SentenceTransformerEncoder:
         dim_fn = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dim = int(dim_fn())
         self.fingerprint = encoder_cache_key(model_fingerprint, settings)
+        self.prefetch = self._on_gpu() if prefetch is None else prefetch
+        self.tokenize_threads: int | None = None  # token counting threads (None: up to 8 cores)
         self._lock = threading.Lock()
+
+    def _on_gpu(self) -> bool:
+        device = getattr(self.model, "device", None)
+        return getattr(device, "type", "cpu") != "cpu"
+
+    def _can_prefetch(self) -> bool:
+        """Tokenize-ahead calls the model's own ``preprocess`` and forward pass, as ``encode`` does; models
+        with a default prompt or an output truncation keep the plain ``encode`` path."""
+        m = self.model
+        return (
+            self.prefetch
+            and callable(getattr(m, "preprocess", None))
+            and not getattr(m, "default_prompt_name", None)
+            and getattr(m, "truncate_dim", None) is None
+        )
 
     @property
     def max_seq_length(self) -> int:
@@ -160,6 +235,10 @@ class SentenceTransformerEncoder:
     @property
     def tokenizer(self) -> Any:
         return self.model.tokenizer
+
+    def _finish(self, vecs: Any) -> np.ndarray:
+        vecs = vecs.float().cpu().numpy()
+        return normalize_rows(vecs) if self.settings.normalize else vecs
 
     def encode_batch(self, texts: list[str]) -> np.ndarray:
         """One batch, padded to its longest text."""
@@ -170,25 +249,42 @@ class SentenceTransformerEncoder:
             normalize_embeddings=False,
             show_progress_bar=False,
         )
-        vecs = vecs.float().cpu().numpy()
-        return normalize_rows(vecs) if self.settings.normalize else vecs
+        return self._finish(vecs)
+
+    def prepare_batch(self, texts: list[str]) -> Any:
+        """Tokenized features of one batch (what ``encode`` would feed the model), still on the CPU."""
+        return self.model.preprocess(texts)
+
+    def encode_features(self, features: Any) -> np.ndarray:
+        """The forward pass of one prepared batch."""
+        import torch
+        from sentence_transformers.util import batch_to_device
+
+        with torch.inference_mode():
+            self.model.eval()
+            out = self.model(batch_to_device(features, self.model.device))
+        return self._finish(out["sentence_embedding"])
 
     def encode(
         self, texts: Sequence[str], *, batch_size: int = 32, progress: ProgressFn | None = None
     ) -> np.ndarray:
         texts = list(texts)
-        lengths = None
-        if self.sort_by_length and len(texts) > batch_size and self.tokenizer is not None:
-            lengths = token_lengths(self.tokenizer, texts, cap=self.max_seq_length)
-        with self._lock:  # torch models are not safe to share between threads mid-forward
+        pipelined = self._can_prefetch() and len(texts) > batch_size
+        with self._lock:  # neither torch models nor tokenizers are safe to share between threads
+            lengths = None
+            if self.sort_by_length and len(texts) > batch_size and self.tokenizer is not None:
+                lengths = token_lengths(
+                    self.tokenizer, texts, cap=self.max_seq_length, threads=self.tokenize_threads
+                )
             return encode_in_batches(
                 texts,
-                self.encode_batch,
+                self.encode_features if pipelined else self.encode_batch,
                 self.dim,
                 batch_size=batch_size,
                 progress=progress,
                 sort=self.sort_by_length,
                 lengths=lengths,
+                prepare=self.prepare_batch if pipelined else None,
             )
 
 

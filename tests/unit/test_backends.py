@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -225,6 +226,42 @@ def test_sorted_and_unsorted_batching_give_the_same_vectors(tiny_home):
     enc = make_backend_encoder(TINY_MODEL, tiny_home, backend="onnx", device="cpu")
     unsorted = make_backend_encoder(TINY_MODEL, tiny_home, backend="onnx", device="cpu", sort_by_length=False)
     assert np.allclose(enc.encode(TEXTS, batch_size=2), unsorted.encode(TEXTS, batch_size=2), atol=1e-5)
+
+
+def test_prepared_batches_run_ahead_in_a_thread_and_keep_the_input_order():
+    texts = ["a" * n for n in (5, 50, 1, 30, 7, 60, 2)]
+    prepared: list[str] = []
+
+    def prepare(batch):
+        prepared.append(threading.current_thread().name)
+        return [len(t) for t in batch]
+
+    def run(features):  # receives what prepare made, not texts
+        return np.array([[n, len(features)] for n in features], dtype=np.float32)
+
+    out = encode_in_batches(texts, run, 2, batch_size=3, prepare=prepare, ahead=2)
+    assert out[:, 0].tolist() == [len(t) for t in texts]
+    assert len(prepared) == 3 and all(name.startswith("esl-prepare") for name in prepared)
+
+
+def test_tokenize_ahead_gives_the_vectors_of_plain_encoding(tiny_home, torch_vectors):
+    """The GPU path (tokenize the next batches in a thread, run the model's forward pass) on the CPU."""
+    from core.embeddings import SentenceTransformerEncoder
+    from core.models import load_sentence_transformer
+
+    model = load_sentence_transformer(TINY_MODEL, tiny_home, device="cpu")
+    enc = SentenceTransformerEncoder(model, TINY_MODEL, "fp", prefetch=True)
+    assert enc._can_prefetch() and not SentenceTransformerEncoder(model, TINY_MODEL, "fp")._can_prefetch()
+    vecs = enc.encode(TEXTS * 3, batch_size=2)
+    assert np.allclose(vecs, np.vstack([torch_vectors] * 3), atol=1e-5)
+
+
+def test_token_lengths_in_threads_match_one_thread(tiny_home):
+    enc = make_backend_encoder(TINY_MODEL, tiny_home, backend="torch", device="cpu")
+    texts = [t + f" {i}" for i in range(40) for t in TEXTS]
+    one = token_lengths(enc.tokenizer, texts, chunk=16, threads=1)
+    assert token_lengths(enc.tokenizer, texts, chunk=16, threads=3).tolist() == one.tolist()
+    assert len(one) == len(texts)
 
 
 def test_progress_reports_throughput():
