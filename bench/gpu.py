@@ -122,7 +122,30 @@ def timed_encode(encoder, texts: list[str], batch_size: int) -> tuple[float, obj
     return time.perf_counter() - t0, vectors
 
 
-def section_encode(model: str, ws, cpu_docs: int, ndcg: bool = True, smoke: bool = False) -> dict:  # type: ignore[no-untyped-def]
+VARIANTS = (
+    "fp32@32:plain,fp16@32:plain,fp16@32:ahead1,fp16@32:ahead,fp32@32:ahead,bf16@32:ahead,fp16@256:ahead"
+)
+
+
+def parse_variant(spec: str) -> tuple[str, int, str]:
+    """``fp16@32:ahead`` -> (precision, batch size, mode); modes: plain, ahead1 (one tokenizing thread),
+    ahead (the default number of tokenizing threads)."""
+    head, mode = spec.strip().split(":")
+    precision, batch = head.split("@")
+    if precision not in ("fp32", "fp16", "bf16") or mode not in ("plain", "ahead1", "ahead"):
+        raise ValueError(f"bad variant {spec!r}")
+    return precision, int(batch), mode
+
+
+def section_encode(  # type: ignore[no-untyped-def]
+    model: str,
+    ws,
+    cpu_docs: int,
+    ndcg: bool = True,
+    smoke: bool = False,
+    variant_specs: str = VARIANTS,
+    on_row=None,
+) -> dict:
     """Passages/s per variant. ``plain`` variants run the encoder as it was before tokenize-ahead (one
     tokenizing thread, tokenization on the same thread as the forward pass): the baseline of the same run."""
     import numpy as np
@@ -138,27 +161,20 @@ def section_encode(model: str, ws, cpu_docs: int, ndcg: bool = True, smoke: bool
     device = detect_device()
     out: dict = {"documents": len(texts), "device": device, "rows": []}
     vectors = {}
-    variants = (
-        [
-            ("fp32", 32, "plain"),
-            ("fp32", 32, "ahead"),
-            ("fp16", 32, "plain"),
-            ("fp16", 32, "ahead"),
-            ("bf16", 32, "ahead"),
-            ("fp16", 128, "ahead"),
-            ("fp16", 256, "ahead"),
-        ]
-        if device == "cuda" or smoke
-        else []
-    )
+    variants = [parse_variant(v) for v in variant_specs.split(",") if v.strip()]
     if smoke:  # the GPU variants on a slice, on this CPU: checks the code path
         texts = texts[:300]
+    elif device != "cuda":
+        variants = []
     for precision, batch, mode in variants:
         backend = "bf16" if precision == "bf16" else "torch"
         plan = BackendPlan(backend, backend, device, precision)
         encoder = make_backend_encoder(model, ws, backend=backend, device=device, plan=plan)
         if mode == "plain":
             encoder.prefetch, encoder.tokenize_threads = False, 1
+        else:
+            encoder.prefetch = True
+            encoder.prepare_threads = 1 if mode == "ahead1" else None
         seconds, vecs = timed_encode(encoder, texts, batch)
         vectors[(precision, batch, mode)] = np.asarray(vecs)
         out["rows"].append(
@@ -168,10 +184,13 @@ def section_encode(model: str, ws, cpu_docs: int, ndcg: bool = True, smoke: bool
                 "batch": batch,
                 "mode": mode,
                 "docs": len(texts),
+                "prepare_threads": getattr(encoder, "_preparer_count", None),
                 "seconds": round(seconds, 3),
                 "passages_per_s": round(len(texts) / seconds, 1),
             }
         )
+        if on_row:
+            on_row(out)
         del encoder
     sample = texts[:: max(1, len(texts) // cpu_docs)][:cpu_docs]
     cpu = make_backend_encoder(model, ws, backend="torch", device="cpu")
@@ -192,7 +211,7 @@ def section_encode(model: str, ws, cpu_docs: int, ndcg: bool = True, smoke: bool
         row["x_cpu_fp32"] = round(row["passages_per_s"] / cpu_rate, 1)
     if vectors:
         idx = list(range(0, len(texts), max(1, len(texts) // cpu_docs)))[:cpu_docs]
-        ref = vectors[("fp32", 32, "plain")]
+        ref = vectors.get(("fp32", 32, "plain"), next(iter(vectors.values())))
         out["cosine_min_to_gpu_fp32"] = {
             f"{p}@{b}-{m}": round(float((v * ref).sum(1).min()), 5) for (p, b, m), v in vectors.items()
         }
@@ -283,6 +302,7 @@ def main() -> int:
     parser.add_argument("--cpu-docs", type=int, default=1000, help="corpus slice encoded on the CPU")
     parser.add_argument("--ratio-steps", type=int, default=10)
     parser.add_argument("--no-ndcg", action="store_true", help="encode section: skip the nDCG@10 check")
+    parser.add_argument("--variants", default=VARIANTS, help="encode section: PRECISION@BATCH:MODE,...")
     parser.add_argument(
         "--smoke", action="store_true", help="bert-tiny and tiny settings, to check the script"
     )
@@ -320,7 +340,15 @@ def main() -> int:
     if "encode" in sections and time_left(30):
         results.put(
             "encode",
-            section_encode(model, ws, 100 if args.smoke else args.cpu_docs, not args.no_ndcg, args.smoke),
+            section_encode(
+                model,
+                ws,
+                100 if args.smoke else args.cpu_docs,
+                not args.no_ndcg,
+                args.smoke,
+                args.variants,
+                on_row=lambda partial: results.put("encode", partial),
+            ),
         )
     if "ratio" in sections and time_left(60):
         results.put("ratio", section_ratio(ws, model, 2 if args.smoke else args.ratio_steps, args.smoke))

@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import os
+import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -117,6 +118,7 @@ def encode_in_batches(
     lengths: Sequence[int] | None = None,
     prepare: Callable[[list[str]], Any] | None = None,
     ahead: int = 3,
+    workers: int = 1,
 ) -> np.ndarray:
     """Run ``encode_batch`` over ``texts`` in batches and return the vectors in input order.
 
@@ -126,8 +128,9 @@ def encode_in_batches(
     reported every few batches with the throughput in texts/s.
 
     With ``prepare`` (e.g. tokenization), ``encode_batch`` receives ``prepare(batch_texts)`` instead of
-    the texts, and up to ``ahead`` batches are prepared in a background thread while the current one
-    runs: on a GPU the forward pass is so fast that tokenizing on the same thread would leave it idle."""
+    the texts, and up to ``ahead`` batches are prepared by ``workers`` background threads while the
+    current one runs: on a GPU the forward pass is so fast that tokenizing on the same thread would leave
+    it idle. ``prepare`` must be safe to call from ``workers`` threads at once."""
     texts = list(texts)
     out = np.zeros((len(texts), dim), dtype=np.float32)
     if not texts:
@@ -158,7 +161,8 @@ def encode_in_batches(
         for n, idx in enumerate(batches, 1):
             done(n, idx, encode_batch([texts[i] for i in idx]))
         return out
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="esl-prepare") as pool:
+    workers = max(1, int(workers))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="esl-prepare") as pool:
         pending: deque = deque()
 
         def submit() -> None:
@@ -166,7 +170,7 @@ def encode_in_batches(
             if idx is not None:
                 pending.append((idx, pool.submit(prepare, [texts[i] for i in idx])))
 
-        for _ in range(max(1, ahead)):
+        for _ in range(max(1, ahead, workers)):
             submit()
         n = 0
         while pending:
@@ -182,7 +186,7 @@ class SentenceTransformerEncoder:
 
     Texts are encoded longest first (by token count after truncation) in batches of similar length (see
     :func:`encode_in_batches`); the order of the output matches the input. With ``prefetch`` (default:
-    when the model sits on a GPU) the next batches are tokenized in a background thread while the
+    when the model sits on a GPU) the next batches are tokenized by background threads while the
     current one runs, which is what keeps a GPU busy; the vectors are the same either way."""
 
     def __init__(
@@ -211,6 +215,9 @@ class SentenceTransformerEncoder:
         self.fingerprint = encoder_cache_key(model_fingerprint, settings)
         self.prefetch = self._on_gpu() if prefetch is None else prefetch
         self.tokenize_threads: int | None = None  # token counting threads (None: up to 8 cores)
+        self.prepare_threads: int | None = None  # tokenize-ahead threads (None: up to 4 cores)
+        self._preparers: queue.SimpleQueue = queue.SimpleQueue()
+        self._preparer_count = 0
         self._lock = threading.Lock()
 
     def _on_gpu(self) -> bool:
@@ -251,9 +258,29 @@ class SentenceTransformerEncoder:
         )
         return self._finish(vecs)
 
+    def _ensure_preparers(self, n: int) -> None:
+        """``n`` models to tokenize with, one per thread: the model itself and copies that share its
+        weights (``deepcopy`` with the parameters and buffers in the memo) but own their tokenizer, which
+        must not be used by two threads at once."""
+        import itertools
+
+        while self._preparer_count < n:
+            if self._preparer_count == 0:
+                clone = self.model
+            else:
+                tensors = itertools.chain(self.model.parameters(), self.model.buffers())
+                clone = copy.deepcopy(self.model, memo={id(t): t for t in tensors})
+            self._preparers.put(clone)
+            self._preparer_count += 1
+
     def prepare_batch(self, texts: list[str]) -> Any:
-        """Tokenized features of one batch (what ``encode`` would feed the model), still on the CPU."""
-        return self.model.preprocess(texts)
+        """Tokenized features of one batch (what ``encode`` would feed the model), still on the CPU.
+        Safe from several threads: each call borrows one of the tokenizing models."""
+        model = self._preparers.get()
+        try:
+            return model.preprocess(texts)
+        finally:
+            self._preparers.put(model)
 
     def encode_features(self, features: Any) -> np.ndarray:
         """The forward pass of one prepared batch."""
@@ -270,7 +297,11 @@ class SentenceTransformerEncoder:
     ) -> np.ndarray:
         texts = list(texts)
         pipelined = self._can_prefetch() and len(texts) > batch_size
+        workers = 1
         with self._lock:  # neither torch models nor tokenizers are safe to share between threads
+            if pipelined:
+                workers = self.prepare_threads or max(1, min(4, (os.cpu_count() or 2) - 1))
+                self._ensure_preparers(workers)
             lengths = None
             if self.sort_by_length and len(texts) > batch_size and self.tokenizer is not None:
                 lengths = token_lengths(
@@ -285,6 +316,8 @@ class SentenceTransformerEncoder:
                 sort=self.sort_by_length,
                 lengths=lengths,
                 prepare=self.prepare_batch if pipelined else None,
+                ahead=2 * workers,
+                workers=workers,
             )
 
 

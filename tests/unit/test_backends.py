@@ -252,8 +252,17 @@ def test_tokenize_ahead_gives_the_vectors_of_plain_encoding(tiny_home, torch_vec
     model = load_sentence_transformer(TINY_MODEL, tiny_home, device="cpu")
     enc = SentenceTransformerEncoder(model, TINY_MODEL, "fp", prefetch=True)
     assert enc._can_prefetch() and not SentenceTransformerEncoder(model, TINY_MODEL, "fp")._can_prefetch()
-    vecs = enc.encode(TEXTS * 3, batch_size=2)
-    assert np.allclose(vecs, np.vstack([torch_vectors] * 3), atol=1e-5)
+    for threads in (1, 3):
+        enc.prepare_threads = threads
+        vecs = enc.encode(TEXTS * 3, batch_size=2)
+        assert np.allclose(vecs, np.vstack([torch_vectors] * 3), atol=1e-5)
+    # three tokenizing models: the model itself and two copies with their own tokenizer, same weights
+    copies = [enc._preparers.get() for _ in range(enc._preparer_count)]
+    clones = [c for c in copies if c is not model]
+    assert len(copies) == 3 and len(clones) == 2
+    assert all(c.tokenizer is not model.tokenizer for c in clones)
+    weight = next(model.parameters())
+    assert all(next(c.parameters()) is weight for c in clones)
 
 
 def test_token_lengths_in_threads_match_one_thread(tiny_home):
