@@ -67,14 +67,14 @@ def stage_config(stage: str, args: argparse.Namespace, results: dict) -> dict:
             "name": "bench-tsdae",
         }
     if stage == "cross-encoder":
-        chained = (results.get("contrastive1") or {}).get("model")
+        chained = getattr(args, "ce_base", None) or (results.get("contrastive1") or {}).get("model")
         train = {
             "epochs": args.ce_epochs,
             "batch_size": 16,
             "in_batch_negatives": 2,
             "loss": "mnrl",
             "max_seq_length": 128 if not args.smoke else 64,
-            "learning_rate": 2e-5,
+            "learning_rate": getattr(args, "ce_lr", None) or 2e-5,
         }
         return {
             **common,
@@ -86,9 +86,21 @@ def stage_config(stage: str, args: argparse.Namespace, results: dict) -> dict:
             "first_stage_model": chained or common["base"],
             "rerank_top_k": 50,
             "eval_queries": args.ce_eval_queries,
-            "name": "bench-cross-encoder",
+            "name": "bench-cross-encoder" + ce_variant(args),
         }
     raise ValueError(stage)
+
+
+def ce_variant(args: argparse.Namespace) -> str:
+    """Suffix naming a cross-encoder recipe other than the default (base, learning rate, epochs)."""
+    parts = []
+    if getattr(args, "ce_base", None):
+        parts.append(f"from-{args.ce_base}")
+    if getattr(args, "ce_lr", None):
+        parts.append(f"lr{args.ce_lr:g}")
+    if args.ce_epochs != 1.0:
+        parts.append(f"{args.ce_epochs:g}ep")
+    return ("-" + "-".join(parts)) if parts else ""
 
 
 def run_stage(ws, stage: str, config: dict) -> dict:  # type: ignore[no-untyped-def]
@@ -192,6 +204,10 @@ def main() -> int:
         "results with the rule off are stored as STAGE-nomargin",
     )
     parser.add_argument("--ce-epochs", type=float, default=1.0)
+    parser.add_argument("--ce-lr", type=float, default=None, help="cross-encoder learning rate (2e-5)")
+    parser.add_argument(
+        "--ce-base", default=None, help="cross-encoder base and first-stage model (default: contrastive1's)"
+    )
     parser.add_argument("--ce-eval-queries", type=int, default=100, help="test queries for the reranker")
     parser.add_argument(
         "--smoke", action="store_true", help="bert-tiny, tiny settings: checks the script runs"
@@ -221,6 +237,8 @@ def main() -> int:
             key = f"{stage}@{args.max_seq_length}"
         if args.margin is not None and args.margin < 0:
             key += "-nomargin"
+        if stage == "cross-encoder":
+            key += ce_variant(args)
         results[key] = run_stage(ws, stage, stage_config(stage, args, results))
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps(results, indent=2, default=str))
