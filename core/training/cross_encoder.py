@@ -29,7 +29,11 @@ CE_LOSSES = ("mnrl", "lambda", "listnet", "bce")
 
 @dataclass(frozen=True)
 class CrossEncoderConfig:
-    """``in_batch_negatives``: extra negatives per query drawn from the batch (``mnrl`` only)."""
+    """``in_batch_negatives``: extra negatives per query drawn from the batch (``mnrl`` only).
+    ``learning_rate`` defaults to 1e-4: a cross-encoder built from a bi-encoder starts with a random
+    one-logit head, and on SciFact at 2e-5 its loss stayed at chance for a whole epoch, while at 1e-4 it
+    learned within 40 steps (README, Adapt: from the 3-epoch contrastive model it reranked to nDCG@10
+    0.689 instead of 0.332)."""
 
     base: str
     output_dir: str
@@ -38,7 +42,7 @@ class CrossEncoderConfig:
     max_steps: int | None = None
     batch_size: int = 16
     in_batch_negatives: int = 4
-    learning_rate: float = 2e-5
+    learning_rate: float = 1e-4
     warmup: float = 0.1
     max_seq_length: int | None = 256
     seed: int = 42
