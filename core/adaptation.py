@@ -264,7 +264,8 @@ def evaluate_change(
         "verdict": verdict(delta),
         "queries_better": sum(d > 1e-9 for d in diffs),
         "queries_worse": sum(d < -1e-9 for d in diffs),
-        "notes": [n for r in rep.strategies.values() for n in r.notes],
+        # both sides of a rerank share the first stage, and with it its notes: each note once
+        "notes": list(dict.fromkeys(n for r in rep.strategies.values() for n in r.notes)),
     }
     if method == "cross-encoder":
         out["first_stage"] = rep.strategies["before"].spec
