@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import os
 import queue
@@ -262,8 +263,6 @@ class SentenceTransformerEncoder:
         """``n`` models to tokenize with, one per thread: the model itself and copies that share its
         weights (``deepcopy`` with the parameters and buffers in the memo) but own their tokenizer, which
         must not be used by two threads at once."""
-        import itertools
-
         while self._preparer_count < n:
             if self._preparer_count == 0:
                 clone = self.model
@@ -288,7 +287,6 @@ class SentenceTransformerEncoder:
         from sentence_transformers.util import batch_to_device
 
         with torch.inference_mode():
-            self.model.eval()
             out = self.model(batch_to_device(features, self.model.device))
         return self._finish(out["sentence_embedding"])
 
@@ -302,6 +300,7 @@ class SentenceTransformerEncoder:
             if pipelined:
                 workers = self.prepare_threads or max(1, min(4, (os.cpu_count() or 2) - 1))
                 self._ensure_preparers(workers)
+                self.model.eval()  # once per call, not per batch (model.encode does the same)
             lengths = None
             if self.sort_by_length and len(texts) > batch_size and self.tokenizer is not None:
                 lengths = token_lengths(
