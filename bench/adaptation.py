@@ -104,8 +104,8 @@ def ce_variant(args: argparse.Namespace) -> str:
 
 
 def run_stage(ws, stage: str, config: dict) -> dict:  # type: ignore[no-untyped-def]
-    from core.adaptation import summarize
-    from core.jobs import run_inline
+    from core.adapt import summarize
+    from core.runtime import jobs
 
     if ws.get_model(config["name"]) is not None:
         ws.delete_model(config["name"])
@@ -113,18 +113,19 @@ def run_stage(ws, stage: str, config: dict) -> dict:  # type: ignore[no-untyped-
     t0 = time.perf_counter()
     last = {"t": 0.0}
 
-    def bar(step, total, loss, message):  # type: ignore[no-untyped-def]
-        if time.time() - last["t"] > 30 or (loss is not None and time.time() - last["t"] > 10):
+    def watch(p):  # type: ignore[no-untyped-def]
+        if p.is_log:
+            print(f"  [{stage}] {p.message}", flush=True)
+        elif time.time() - last["t"] > 30 or (p.loss is not None and time.time() - last["t"] > 10):
             last["t"] = time.time()
-            print(f"  [{stage}] {step}/{total} loss={loss} {message or ''}", flush=True)
+            print(f"  [{stage}] {p.done}/{p.total} loss={p.loss} {p.message or ''}", flush=True)
 
-    run = run_inline(
+    run = jobs.run_inline(
         ws,
         "adapt",
         config,
         title=f"bench {stage}",
-        echo=lambda m: print(f"  [{stage}] {m}", flush=True),
-        on_progress=bar,
+        watch=watch,
     )
     usage1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
@@ -219,9 +220,8 @@ def main() -> int:
         return 0
     os.environ["ESL_HOME"] = args.home
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from core.config import get_settings
-    from core.datasets import import_dataset
-    from core.store import Workspace
+    from core.data import import_dataset
+    from core.runtime import Workspace, get_settings
 
     ws = Workspace(args.home)
     if args.dataset is None:

@@ -6,7 +6,7 @@ measure what sorting alone buys. The machine is shared, so the corpus is split i
 document) and each round is encoded by every variant in turn: a busy spell slows all variants alike.
 Printed per variant: passages/s (wall clock), the ratio to torch fp32, the same ratio in CPU seconds
 (less sensitive to other jobs), cosine of the vectors to torch fp32, and test nDCG@10 of the dense
-strategy (``core.comparison.run_comparison`` with ``DenseSpec(backend=...)``, corpus vectors from this
+strategy (``core.evaluate.run_comparison`` with ``DenseSpec(backend=...)``, corpus vectors from this
 run). Optionally, multi-process encoding against one process on a slice.
 
 Run (heavy: encodes SciFact five times):
@@ -53,8 +53,8 @@ def parse_args() -> argparse.Namespace:
 def load_scifact(limit: int):  # type: ignore[no-untyped-def]
     """SciFact from the shared data folder; with ``limit``, the judged test documents plus others up
     to ``limit`` (so nDCG stays meaningful on the smaller corpus)."""
-    from core.config import get_settings
-    from core.datasets import RetrievalDataset, load_path
+    from core.data import RetrievalDataset, load_path
+    from core.runtime import get_settings
 
     ds = load_path(get_settings().data_dir / "scifact")
     if not limit or limit >= len(ds.corpus):
@@ -83,12 +83,10 @@ def main() -> int:
     args = parse_args()
     import torch
 
-    from core.backends import encode_parallel, make_backend_encoder
-    from core.backends.onnx import cpu_threads
-    from core.comparison import run_comparison
-    from core.embeddings import EmbeddingCache
+    from core.encoding import EmbeddingCache, cpu_threads, encode_parallel, make_encoder
+    from core.evaluate import run_comparison
     from core.retrieval import DenseSpec
-    from core.store import Workspace
+    from core.runtime import Workspace
 
     threads = args.threads or cpu_threads()
     torch.set_num_threads(threads)
@@ -108,7 +106,7 @@ def main() -> int:
     encoders, load_s = {}, {}
     for b in backends:  # first use exports / quantises ONNX files into the workspace (timed apart)
         t0 = time.perf_counter()
-        encoders[b] = make_backend_encoder(args.model, ws, backend=b, threads=threads)
+        encoders[b] = make_encoder(args.model, ws, backend=b, threads=threads)
         load_s[b] = time.perf_counter() - t0
         plan = encoders[b].plan
         print(
@@ -116,9 +114,7 @@ def main() -> int:
         )
     variants = dict(encoders)
     if not args.no_unsorted:
-        variants["torch-unsorted"] = make_backend_encoder(
-            args.model, ws, backend="torch", sort_by_length=False
-        )
+        variants["torch-unsorted"] = make_encoder(args.model, ws, backend="torch", sort_by_length=False)
     for enc in variants.values():  # warm-up: first calls allocate and JIT; not what we measure
         enc.encode(texts[:8], batch_size=args.batch_size)
 
@@ -186,7 +182,7 @@ def main() -> int:
         )
     result: dict = {"corpus": ds.name, "documents": len(texts), "model": args.model, "rows": rows}
     if not args.no_unsorted:
-        from core.embeddings import token_lengths
+        from core.encoding import token_lengths
 
         lengths = token_lengths(encoders["torch"].tokenizer, texts, cap=encoders["torch"].max_seq_length)
         bs = args.batch_size
@@ -223,7 +219,7 @@ def main() -> int:
         for label, procs in (("1 process", 1), (f"{args.processes} processes", args.processes)):
             t0 = time.perf_counter()
             if procs == 1:
-                make_backend_encoder(args.model, ws, backend=best).encode(sub, batch_size=args.batch_size)
+                make_encoder(args.model, ws, backend=best).encode(sub, batch_size=args.batch_size)
             else:
                 encode_parallel(
                     args.model, sub, processes=procs, ws=ws, backend=best, batch_size=args.batch_size

@@ -4,7 +4,7 @@ Sections (each result is written to ``--out``/gpu.json as soon as it is measured
 keeps what it did; a time budget skips the later sections instead of running past the lease):
 
 1. ``env``: the device ``core`` picks (``detect_device``) and what each encoding backend becomes on it.
-2. ``encode``: SciFact corpus passages/s on the GPU through ``core.backends.make_backend_encoder`` — fp32,
+2. ``encode``: SciFact corpus passages/s on the GPU through ``core.encoding.make_encoder`` — fp32,
    the automatic fp16 (what ``torch`` means on a GPU) and bf16, with tokenize-ahead and (baseline) without
    it, batch 32 to 256 — against torch fp32 on this machine's CPU cores on a slice of the corpus; dense
    and BM25 test nDCG@10 (``--no-ndcg`` skips it).
@@ -92,8 +92,8 @@ class Results:
 def section_env() -> dict:
     import torch
 
-    from core.backends import plan_backend
-    from core.config import detect_device
+    from core.encoding import plan_backend
+    from core.runtime import detect_device
 
     device = detect_device()
     out = {
@@ -150,11 +150,11 @@ def section_encode(  # type: ignore[no-untyped-def]
     tokenizing thread, tokenization on the same thread as the forward pass): the baseline of the same run."""
     import numpy as np
 
-    from core.backends import BackendPlan, make_backend_encoder
-    from core.comparison import run_comparison
-    from core.config import detect_device, get_settings
-    from core.datasets import load_path
+    from core.data import load_path
+    from core.encoding import BackendPlan, make_encoder
+    from core.evaluate import run_comparison
     from core.retrieval import BM25Spec, DenseSpec
+    from core.runtime import detect_device, get_settings
 
     ds = load_path(get_settings().data_dir / "scifact")
     texts = ds.doc_texts()
@@ -169,7 +169,7 @@ def section_encode(  # type: ignore[no-untyped-def]
     for precision, batch, mode in variants:
         backend = "bf16" if precision == "bf16" else "torch"
         plan = BackendPlan(backend, backend, device, precision)
-        encoder = make_backend_encoder(model, ws, backend=backend, device=device, plan=plan)
+        encoder = make_encoder(model, ws, backend=backend, device=device, plan=plan)
         if mode == "plain":
             encoder.prefetch, encoder.tokenize_threads = False, 1
         else:
@@ -193,7 +193,7 @@ def section_encode(  # type: ignore[no-untyped-def]
             on_row(out)
         del encoder
     sample = texts[:: max(1, len(texts) // cpu_docs)][:cpu_docs]
-    cpu = make_backend_encoder(model, ws, backend="torch", device="cpu")
+    cpu = make_encoder(model, ws, backend="torch", device="cpu")
     seconds, cpu_vecs = timed_encode(cpu, sample, 32)
     out["rows"].append(
         {
@@ -244,7 +244,7 @@ def adaptation_args(model: str, smoke: bool, **extra: object) -> argparse.Namesp
 def section_ratio(ws, model: str, steps: int, smoke: bool) -> dict:  # type: ignore[no-untyped-def]
     from adaptation import run_stage, stage_config
 
-    from core.config import detect_device
+    from core.runtime import detect_device
 
     out: dict = {"steps": steps}
     devices = ["cpu"] + (["cuda"] if detect_device() == "cuda" else [])
@@ -317,9 +317,8 @@ def main() -> int:
     os.environ["ESL_HOME"] = str(work / "home")
     from adaptation import run_stage, stage_config
 
-    from core.config import get_settings
-    from core.datasets import import_dataset
-    from core.store import Workspace
+    from core.data import import_dataset
+    from core.runtime import Workspace, get_settings
 
     ws = Workspace(work / "home")
     if ws.get_dataset("scifact") is None:

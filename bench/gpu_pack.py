@@ -97,8 +97,8 @@ def pack_model(out: Path, check_docs: int) -> None:
         shutil.copyfileobj(f, z)
     raw.unlink()
     if check_docs:  # what the fp16 round trip does to the vectors
-        from core.config import get_settings
-        from core.datasets import load_path
+        from core.data import load_path
+        from core.runtime import get_settings
 
         texts = load_path(get_settings().data_dir / "scifact").doc_texts()[::10][:check_docs]
         model = load_sentence_transformer(str(src), device="cpu")
@@ -114,7 +114,7 @@ def pack_model(out: Path, check_docs: int) -> None:
 
 
 def pack_data(out: Path) -> None:
-    from core.config import get_settings
+    from core.runtime import get_settings
 
     src = get_settings().data_dir / "scifact"
     for path in src.rglob("*"):

@@ -14,8 +14,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.config import get_settings
-from core.datasets import load_path
+from core.data import load_path
+from core.runtime import get_settings
 
 
 def baseline(folder: Path) -> None:

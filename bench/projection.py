@@ -37,7 +37,7 @@ def worker(method: str, vectors_path: str) -> None:
     import numpy as np
     import psutil
 
-    from core.projection import ProjectionSettings, fit_projection
+    from core.explore import ProjectionSettings, fit_projection
 
     born = psutil.Process().create_time()  # interpreter start counts too
     vectors = np.load(vectors_path)
@@ -70,17 +70,16 @@ def make_vectors(args: argparse.Namespace, out: Path) -> str:
         np.save(out, x.astype(np.float32))
         return f"synthetic: {args.points:,} clustered random 384-d vectors"
     os.environ["ESL_HOME"] = str(Path(args.home).expanduser())
-    from core.config import configure_environment, get_settings
-    from core.datasets import load_path
-    from core.embeddings import EmbeddingCache, encode_corpus, get_encoder
-    from core.projection import dataset_points
-    from core.store import Workspace
+    from core.data import load_path
+    from core.encoding import EmbeddingCache, encode_corpus, make_encoder
+    from core.explore import dataset_points
+    from core.runtime import Workspace, configure_environment, get_settings
 
     configure_environment()
     ws = Workspace()
     ds = load_path(get_settings().data_dir / "banking77")
     points = dataset_points(ds, splits=ds.splits, max_points=args.points, seed=42)
-    encoder = get_encoder(args.model, ws)
+    encoder = make_encoder(args.model, ws)
     t0 = time.perf_counter()
     vectors, cached = encode_corpus(
         encoder, points.encode_texts, points.encode_fingerprint, EmbeddingCache(ws)

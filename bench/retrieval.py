@@ -28,13 +28,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.comparison import run_comparison  # noqa: E402
-from core.config import configure_environment, get_settings  # noqa: E402
-from core.datasets import RetrievalDataset, load_retrieval_beir  # noqa: E402
-from core.embeddings import EmbeddingCache, get_encoder  # noqa: E402
-from core.evaluation import evaluate_run  # noqa: E402
-from core.models import resolve_model  # noqa: E402
-from core.retrieval import (  # noqa: E402
+from core.data import RetrievalDataset, load_retrieval_beir
+from core.encoding import EmbeddingCache, make_encoder
+from core.evaluate import evaluate_run, run_comparison
+from core.models import resolve_model
+from core.retrieval import (
     BM25Retriever,
     BM25Spec,
     Corpus,
@@ -43,7 +41,7 @@ from core.retrieval import (  # noqa: E402
     RetrieverBuilder,
     default_specs,
 )
-from core.store import Workspace  # noqa: E402
+from core.runtime import Workspace, configure_environment, get_settings
 
 MODEL = "all-MiniLM-L6-v2"
 K = 100
@@ -234,7 +232,7 @@ def dense_latency(ds: RetrievalDataset, home: Path, n_docs: int = 5000, n_querie
     queries = ds.queries["text"].tolist()[:n_queries]
     model = SentenceTransformer(resolve_model(MODEL).location, device="cpu")
     ws = Workspace(home)
-    encoder = get_encoder(MODEL, ws)
+    encoder = make_encoder(MODEL, ws)
     cache = EmbeddingCache(ws)
     full = Corpus.from_dataset(ds)
     vectors = cache.get(encoder.fingerprint, full.fingerprint, len(full))  # from section 1

@@ -40,16 +40,16 @@ def _fmt(mean: float, std: float) -> str:
 
 def timed_run(args: argparse.Namespace, setfit_cfg) -> dict:
     """One SetFit training on SST-2 N=8 (seed 0), timed, against the frozen logreg in the same process."""
-    from core.classification import frozen_vectors, logreg_predict, sample_per_class
-    from core.datasets import resolve_dataset
-    from core.embeddings import get_encoder
-    from core.store import Workspace
-    from core.training.setfit import fit_setfit
+    from core.classify import frozen_vectors, logreg_predict
+    from core.data import resolve_dataset, sample_per_class
+    from core.encoding import make_encoder
+    from core.runtime import Workspace
+    from core.training import fit_setfit
 
     ws = Workspace()
     ds = resolve_dataset(ws, str(Path(args.data_dir) / "sst2"))
     sample = sample_per_class(ds, 8, 0)
-    encoder = get_encoder(args.body, ws)
+    encoder = make_encoder(args.body, ws)
     encoder.encode(["warm up"])
     t0 = time.perf_counter()
     x = frozen_vectors(encoder, sample.texts, None)
@@ -71,14 +71,14 @@ def timed_run(args: argparse.Namespace, setfit_cfg) -> dict:
 
 
 def curve(args: argparse.Namespace, name: str, setfit_cfg) -> dict:
-    from core.classification import ClassifyConfig, run_classification, summarize
-    from core.datasets import resolve_dataset
-    from core.embeddings import get_encoder
-    from core.store import Workspace
+    from core.classify import ClassifyConfig, run_classification, summarize
+    from core.data import resolve_dataset
+    from core.encoding import make_encoder
+    from core.runtime import Workspace
 
     ws = Workspace()
     ds = resolve_dataset(ws, str(Path(args.data_dir) / name))
-    encoder = get_encoder(args.body, ws)
+    encoder = make_encoder(args.body, ws)
     rows, notes, started = [], [], time.perf_counter()
     for n in args.n:
         seeds = args.seeds if n <= args.large_from else min(args.seeds, args.seeds_for_large)
@@ -141,7 +141,7 @@ def curve(args: argparse.Namespace, name: str, setfit_cfg) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core.training.setfit import SetFitConfig
+    from core.training import SetFitConfig
 
     defaults = SetFitConfig()
     parser = argparse.ArgumentParser(
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.n, args.seeds, args.test_limit = "8,16", 2, args.test_limit or 500
     if args.data_dir is None:
-        from core.config import get_settings
+        from core.runtime import get_settings
 
         args.data_dir = str(get_settings().data_dir)
     args.n = [int(v) for v in args.n.split(",") if v]

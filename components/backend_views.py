@@ -100,7 +100,7 @@ def render_encode_estimate(
     import streamlit as st
 
     from components import services
-    from core.backends.estimate import format_duration
+    from core.encoding import format_duration
 
     if services.corpus_cached(dataset, model, backend, max_seq_length):
         st.caption(f"Corpus vectors for {model} on {backend} are cached: no encoding needed.")

@@ -1,7 +1,7 @@
 """Tables, charts and widgets of the Compare page.
 
 The ``*_frame`` / ``*_table`` helpers and the ``make_*_figure(df)`` builders are pure (a
-:class:`core.comparison.ComparisonReport` or pandas in, a DataFrame or plotly Figure out) and are
+:class:`core.evaluate.ComparisonReport` or pandas in, a DataFrame or plotly Figure out) and are
 unit-tested without Streamlit; ``render_*`` functions draw with Streamlit.
 
 A strategy with a warning (an untrained reranker head, a reranker that made the ranking worse) is drawn
@@ -21,7 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.evaluation import format_trec_run
+from core.evaluate import format_trec_run
 
 __all__ = [
     "METRIC_LABELS",

@@ -10,14 +10,13 @@ from typing import Any
 
 import streamlit as st
 
-from core.config import get_settings
-from core.store import Workspace
+from core.runtime import Workspace, get_settings
 
 
 @st.cache_resource(show_spinner=False)
 def _workspace(home: str) -> Workspace:
     ws = Workspace(home)
-    from core.datasets import cleanup_stale_files
+    from core.data import cleanup_stale_files
 
     cleanup_stale_files(ws)
     return ws
@@ -30,7 +29,7 @@ def workspace() -> Workspace:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _dataset(home: str, name: str, created: float) -> Any:
-    from core.datasets import load_dataset
+    from core.data import load_dataset
 
     return load_dataset(Workspace(home), name)
 
@@ -40,7 +39,7 @@ def dataset(name: str) -> Any:
     ws = workspace()
     record = ws.get_dataset(name)
     if record is None:
-        from core.store import StoreError
+        from core.runtime import StoreError
 
         raise StoreError(f"No dataset named {name!r}.")
     return _dataset(str(ws.home), name, record.created)
@@ -52,22 +51,22 @@ def clear_dataset_cache() -> None:
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=4)
 def encoder(model: str, backend: str = "torch", max_seq_length: int | None = None) -> Any:
-    """A bi-encoder as a ``core.embeddings.Encoder``, loaded once per (model, backend, max length)."""
-    from core.embeddings import get_encoder
+    """A bi-encoder as a ``core.encoding.Encoder``, loaded once per (model, backend, max length)."""
+    from core.encoding import make_encoder
 
-    return get_encoder(model, workspace(), backend=backend, max_seq_length=max_seq_length)
+    return make_encoder(model, workspace(), backend=backend, max_seq_length=max_seq_length)
 
 
 @st.cache_data(show_spinner=False, ttl=3600)
 def device_name() -> str:
-    from core.config import detect_device
+    from core.runtime import detect_device
 
     return detect_device()
 
 
 @st.cache_data(show_spinner=False, ttl=600)
 def offline() -> bool:
-    from core.config import is_offline
+    from core.runtime import is_offline
 
     return is_offline()
 
@@ -84,7 +83,7 @@ def dataset_stats(name: str) -> dict[str, Any]:
     ws = workspace()
     record = ws.get_dataset(name)
     if record is None:
-        from core.store import StoreError
+        from core.runtime import StoreError
 
         raise StoreError(f"No dataset named {name!r}.")
     return _dataset_stats(str(ws.home), name, record.created)
@@ -93,7 +92,7 @@ def dataset_stats(name: str) -> dict[str, Any]:
 @st.cache_data(show_spinner=False, max_entries=8)
 def inspect_upload(file_id: str, file_name: str, _data: bytes) -> Any:
     """Columns and guesses of an uploaded table (keyed by the upload's id, not its bytes)."""
-    from core.datasets import inspect_table, staged_files
+    from core.data import inspect_table, staged_files
 
     with staged_files(workspace(), {file_name: _data}) as paths:
         return inspect_table(paths[file_name])
@@ -102,7 +101,7 @@ def inspect_upload(file_id: str, file_name: str, _data: bytes) -> Any:
 @st.cache_data(show_spinner=False, max_entries=8)
 def inspect_path(path: str, mtime: float) -> Any:
     """Columns and guesses of a table (or folder of split tables) on disk."""
-    from core.datasets import inspect_table
+    from core.data import inspect_table
 
     return inspect_table(path)
 
@@ -110,13 +109,13 @@ def inspect_path(path: str, mtime: float) -> Any:
 # -- Compare page -----------------------------------------------------------------------------------
 @st.cache_data(show_spinner=False, max_entries=16)
 def _comparison(home: str, run_id: str, finished: float | None) -> Any:
-    from core.comparison import load_comparison
+    from core.evaluate import load_comparison
 
     return load_comparison(Workspace(home), run_id)
 
 
 def comparison(run_id: str) -> Any:
-    """A stored comparison report (``core.comparison.ComparisonReport``), cached per run."""
+    """A stored comparison report (``core.evaluate.ComparisonReport``), cached per run."""
     ws = workspace()
     run = ws.get_run(run_id)
     return _comparison(str(ws.home), run_id, run.finished if run else None)
@@ -136,7 +135,7 @@ def corpus_lookup(name: str) -> dict[str, tuple[str, str]]:
     ws = workspace()
     record = ws.get_dataset(name)
     if record is None:
-        from core.store import StoreError
+        from core.runtime import StoreError
 
         raise StoreError(f"No dataset named {name!r}.")
     return _corpus_lookup(str(ws.home), name, record.created)
@@ -160,7 +159,7 @@ def retriever_builder(name: str) -> Any:
     ws = workspace()
     record = ws.get_dataset(name)
     if record is None:
-        from core.store import StoreError
+        from core.runtime import StoreError
 
         raise StoreError(f"No dataset named {name!r}.")
     return _retriever_builder(str(ws.home), name, record.created)
@@ -186,7 +185,7 @@ def free_text_search(
 # -- few-shot classification (Classify page) ---------------------------------------------------------
 @st.cache_resource(show_spinner="Loading the SetFit model…", max_entries=2)
 def _setfit_model(path: str, stamp: float) -> Any:
-    from core.training.setfit import load_setfit
+    from core.training import load_setfit
 
     return load_setfit(path)
 
@@ -215,7 +214,7 @@ def zipped_folder(path: str, stamp: float) -> bytes:
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
 def _resolved_dataset(home: str, name_or_path: str, stamp: float) -> Any:
-    from core.datasets import resolve_dataset
+    from core.data import resolve_dataset
 
     return resolve_dataset(Workspace(home), name_or_path)
 
@@ -232,7 +231,7 @@ def resolved_dataset(name_or_path: str) -> Any:
 def _explore_hit(home: str, request_json: str, dataset_created: float) -> Any:
     import json
 
-    from core.projection import ExploreRequest, cached_result
+    from core.explore import ExploreRequest, cached_result
 
     result = cached_result(Workspace(home), ExploreRequest.from_dict(json.loads(request_json)))
     if result is None:
@@ -255,7 +254,7 @@ def explore_result(request: Any) -> Any:
 
 @st.cache_data(show_spinner="Clustering…", max_entries=32)
 def _clusters(home: str, key: str, _result: Any, method: str, size: int, seed: int) -> list[str]:
-    from core.space_metrics import hdbscan_clusters, kmeans_clusters
+    from core.explore import hdbscan_clusters, kmeans_clusters
 
     if method == "hdbscan":
         axes = [a for a in ("x", "y", "z") if a in _result.points.columns]
@@ -276,7 +275,7 @@ def explore_clusters(result: Any, method: str, size: int, seed: int = 42) -> lis
 
 @st.cache_data(show_spinner="Trying cluster counts…", max_entries=16)
 def _cluster_scores(home: str, key: str, _result: Any, seed: int) -> Any:
-    from core.space_metrics import suggest_cluster_count
+    from core.explore import suggest_cluster_count
 
     vectors = _result.vectors(Workspace(home))
     if vectors is None:
@@ -293,8 +292,7 @@ def explore_cluster_scores(result: Any, seed: int = 42) -> Any:
 def _overlay(
     home: str, key: str, _result: Any, dataset_name: str, query_id: str, strategies: tuple, k: int
 ) -> Any:
-    from core.projection import model_location
-    from core.query_overlay import query_overlay
+    from core.explore import model_location, query_overlay
 
     ws = Workspace(home)
     return query_overlay(
@@ -315,12 +313,12 @@ def explore_overlay(result: Any, dataset_name: str, query_id: str, strategies: t
     )
 
 
-# -- encoding backends (core.backends) ---------------------------------------------------------------
+# -- encoding backends (core.encoding) ---------------------------------------------------------------
 @st.cache_data(show_spinner=False, ttl=3600)
 def backend_statuses() -> list[Any]:
     """Every encoding backend with whether it runs on this machine's device, and why not."""
-    from core.backends import backend_statuses as statuses
-    from core.config import detect_device
+    from core.encoding import backend_statuses as statuses
+    from core.runtime import detect_device
 
     return statuses(detect_device())
 
@@ -328,7 +326,7 @@ def backend_statuses() -> list[Any]:
 @st.cache_data(show_spinner=False, ttl=3600)
 def backend_plan(backend: str) -> Any:
     """What ``backend`` becomes here (backend, device, precision, fallback reason)."""
-    from core.backends import plan_backend
+    from core.encoding import plan_backend
 
     return plan_backend(backend)
 
@@ -339,8 +337,7 @@ def dataset_size(name: str) -> int:
 
 def corpus_cached(name: str, model: str, backend: str, max_seq_length: int | None = None) -> bool:
     """Whether the embedding cache already holds the corpus of ``name`` for this model and backend."""
-    from core.backends import encoder_fingerprint
-    from core.embeddings import EmbeddingCache
+    from core.encoding import EmbeddingCache, encoder_fingerprint
 
     ds = dataset(name)
     fp = encoder_fingerprint(model, workspace(), backend=backend, max_seq_length=max_seq_length)
@@ -349,7 +346,7 @@ def corpus_cached(name: str, model: str, backend: str, max_seq_length: int | Non
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _encode_estimate(home: str, name: str, created: float, model: str, backend: str, msl: int | None) -> Any:
-    from core.backends import estimate_encode_time
+    from core.encoding import estimate_encode_time
 
     return estimate_encode_time(encoder(model, backend, msl), dataset(name).doc_texts())
 
@@ -364,7 +361,7 @@ def encode_estimate(name: str, model: str, backend: str, max_seq_length: int | N
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _truncation(home: str, name: str, created: float, model: str, msl: int) -> Any:
-    from core.backends import truncation_stats
+    from core.encoding import truncation_stats
 
     return truncation_stats(encoder(model).tokenizer, dataset(name).doc_texts(), msl)
 
@@ -381,7 +378,7 @@ def truncation(name: str, model: str, max_seq_length: int) -> Any:
 def _wizard_measurements(home: str, name: str, created: float, model: str) -> dict[str, Any]:
     import dataclasses
 
-    from core.wizard_measure import measure_answers
+    from core.wizard import measure_answers
 
     ws = Workspace(home)
     return dataclasses.asdict(measure_answers(_dataset(home, name, created), ws, model=model))
@@ -392,7 +389,7 @@ def wizard_measurements(name: str, model: str) -> dict[str, Any]:
     ws = workspace()
     record = ws.get_dataset(name)
     if record is None:
-        from core.store import StoreError
+        from core.runtime import StoreError
 
         raise StoreError(f"No dataset named {name!r}.")
     return _wizard_measurements(str(ws.home), name, record.created, model)
@@ -407,7 +404,7 @@ def strategy_bundle(card_json: str) -> dict[str, Any]:
     import zipfile
     from pathlib import Path
 
-    from core.bundle import write_bundle
+    from core.wizard import write_bundle
 
     with tempfile.TemporaryDirectory(prefix="esl-bundle-") as tmp:
         root = Path(tmp) / "strategy"

@@ -14,7 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.e2e.helpers import assert_no_exception, launch_browser, open_page, start_app  # noqa: E402
+from tests.e2e.helpers import assert_no_exception, launch_browser, open_page, start_app
 
 OUT = REPO / "docs" / "screenshots"
 

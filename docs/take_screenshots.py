@@ -25,8 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.config import get_settings  # noqa: E402
-from tests.e2e.helpers import (  # noqa: E402
+from core.runtime import get_settings
+from tests.e2e.helpers import (
     act,
     assert_no_exception,
     launch_browser,

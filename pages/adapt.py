@@ -14,10 +14,10 @@ from components.adapt_views import (
 )
 from components.runs_views import render_progress
 from components.shell import ensure_navigation
-from core import jobs
-from core.adaptation import describe_methods, load_mined, train_config
-from core.mining import MiningConfig
+from core.adapt import MiningConfig, describe_methods, load_mined
 from core.models import list_models
+from core.runtime import LabError, jobs
+from core.training import train_config
 
 ensure_navigation()
 
@@ -119,7 +119,7 @@ with st.expander("Training settings", expanded=False):
 config_error = None
 try:
     train_config(method, base or "", "/tmp/check", params)
-except ValueError as err:
+except LabError as err:
     config_error = str(err)
     st.error(config_error)
 
@@ -151,7 +151,7 @@ if supervised:
     }
     try:
         MiningConfig(**mining)
-    except ValueError as err:
+    except LabError as err:
         config_error = str(err)
         st.error(config_error)
     key = f"adapt_mine_{dataset}"

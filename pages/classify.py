@@ -11,12 +11,11 @@ import streamlit as st
 from components import classify_views as views
 from components import services
 from components.shell import ensure_navigation
-from core import jobs
-from core.classification import METHODS, ClassifyConfig
-from core.classify_jobs import CURVE_KIND, RUN_KIND, model_meta, register_setfit_model
-from core.datasets import scan_data_dir
+from core.classify import CURVE_KIND, METHODS, RUN_KIND, ClassifyConfig, model_meta, register_setfit_model
+from core.data import scan_data_dir
 from core.models import DEFAULT_BI_ENCODER, list_models
-from core.training.setfit import PAIR_LOSSES, SetFitConfig, pair_plan
+from core.runtime import LabError, jobs
+from core.training import PAIR_LOSSES, SetFitConfig, pair_plan
 
 ensure_navigation()
 
@@ -141,7 +140,7 @@ with st.container(border=True):
                 )
                 + f" · {steps:,} training steps in all (about 2 s each on 2 CPU cores)"
             )
-    except Exception as err:  # a broken dataset must not hide the rest of the page
+    except (LabError, OSError) as err:  # a broken dataset must not hide the rest of the page
         st.warning(f"Could not read {dataset_label}: {err}")
 
     if st.button("Launch", type="primary", key="cls_launch"):
@@ -168,7 +167,7 @@ with st.container(border=True):
                 title = f"curve · {name} · N={','.join(map(str, n_values))} × {seeds} seeds"
             st.session_state["cls_run"] = jobs.submit(ws, kind, config, title=title)
             st.toast("Launched")
-        except ValueError as err:
+        except LabError as err:
             st.error(str(err))
 
 # -- runs -------------------------------------------------------------------------------------------
@@ -330,7 +329,7 @@ def _render_model(run, result: dict, model_path: str) -> None:  # type: ignore[n
                 ws, model_path, name, base=result["body"], meta=model_meta(result) | {"run_id": run.id}
             )
             e2.success(f"Registered **{record.name}** (kind setfit) at `{record.path}`")
-        except Exception as err:
+        except LabError as err:
             e2.error(str(err))
 
 

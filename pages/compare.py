@@ -22,11 +22,10 @@ from components.compare_views import (
     render_win_loss,
 )
 from components.shell import ensure_navigation
-from core import jobs
-from core.cli.evaluate import STRATEGIES, build_specs, default_options
-from core.models import ModelNotAvailable, cross_encoder_head_is_trained, list_models, resolve_model
-from core.retrieval import spec_to_dict
-from core.store import StoreError
+from core.evaluate import STRATEGIES, CompareOptions, EvaluateJob
+from core.models import cross_encoder_head_is_trained, list_models, resolve_model
+from core.retrieval import DEFAULT_RERANK_DEPTH
+from core.runtime import LabError, ModelNotAvailable, jobs
 
 ensure_navigation()
 
@@ -57,7 +56,7 @@ def _setup(records: list[Any]) -> None:
     dataset = st.selectbox("Dataset", names, key="cmp_dataset")
     try:
         ds = services.dataset(dataset)
-    except (StoreError, OSError, ValueError, KeyError) as err:
+    except (LabError, OSError) as err:
         st.error(f"Dataset **{dataset}** cannot be read: {err}")
         return
     splits = ds.splits
@@ -133,7 +132,7 @@ def _setup(records: list[Any]) -> None:
             ).strip()
             if not crosses:
                 st.caption("No cross-encoder is registered: train one on the Adapt page, or give a folder.")
-        top_k = int(st.number_input("Rescore the top", 1, 1000, 50, key="cmp_rerank_top_k"))
+        top_k = int(st.number_input("Rescore the top", 1, 1000, DEFAULT_RERANK_DEPTH, key="cmp_rerank_top_k"))
         first_stage = st.selectbox(
             "First stage", ["hybrid", "bm25", "dense"], format_func=STRATEGY_LABELS.get, key="cmp_first_stage"
         )
@@ -171,41 +170,32 @@ def _setup(records: list[Any]) -> None:
     if problem:
         st.caption(problem)
     if right.button("Run comparison", type="primary", key="cmp_run", disabled=problem is not None):
-        options = default_options(
-            dataset=dataset,
-            split=split,
-            strategies=",".join(strategies),
-            model=model,
-            index=index,
-            backend=backend,
-            max_seq_length=max_len,
-            check_backends=",".join(check),
-            fusion=fusion,
-            norm=norm,
-            alpha=float(alpha),
-            rrf_k=rrf_k,
-            tune_split=tune,
-            reranker=reranker or None,
-            rerank_top_k=top_k,
-            rerank_first_stage=first_stage,
-            stemming=stemming,
-            stopwords=stopwords,
-            baseline=baseline,
-            stat_test=stat_test,
-        )
         try:
-            specs = build_specs(options, splits)
-        except ValueError as err:
+            options = CompareOptions(
+                split=split,
+                strategies=tuple(strategies),
+                model=model,
+                index=index,
+                backend=backend,
+                max_seq_length=max_len,
+                check_backends=tuple(check),
+                fusion=fusion,
+                norm=norm,
+                alpha=float(alpha),
+                rrf_k=rrf_k,
+                tune_split=tune,
+                reranker=reranker or None,
+                rerank_top_k=top_k,
+                rerank_first_stage=first_stage,
+                stemming=stemming,
+                stopwords=stopwords,
+                baseline=baseline,
+                stat_test=stat_test,
+            )
+            config = EvaluateJob.build(dataset, options, splits).to_dict()
+        except LabError as err:
             st.error(str(err))
             return
-        config = {
-            "dataset": dataset,
-            "split": split,
-            "strategies": {n: spec_to_dict(s) for n, s in specs.items()},
-            "k": options.k,
-            "baseline": baseline,
-            "stat_test": stat_test,
-        }
         run_id = jobs.submit(
             ws, "evaluate", config, title=f"{dataset}/{split}: {', '.join(strategies)}", queue="eval"
         )
@@ -302,7 +292,7 @@ def _ranked_lists(rep: Any, queries: dict[str, str]) -> None:
         specs = tuple((n, json.dumps(r.spec, sort_keys=True)) for n, r in rep.strategies.items())
         try:
             lists = services.free_text_search(rep.dataset, record.created, specs, query.strip(), depth)
-        except (ModelNotAvailable, StoreError, ValueError) as err:
+        except LabError as err:
             st.error(str(err))
             return
         qrels = {}
@@ -327,7 +317,7 @@ def _results() -> None:
     view = st.selectbox("Comparison", list(by_id), format_func=label, key="cmp_view")
     try:
         rep = services.comparison(view)
-    except (KeyError, OSError, ValueError, TypeError) as err:
+    except LabError as err:
         st.warning(f"This run has no readable comparison report ({err}).")
         return
     st.caption(

@@ -13,9 +13,7 @@ import streamlit as st
 from components import services
 from components.data_views import render_preview, render_statistics, render_summary
 from components.shell import ensure_navigation
-from core.config import get_settings
-from core.datasets import (
-    DataImportError,
+from core.data import (
     TableInfo,
     detect_kind,
     import_dataset,
@@ -27,7 +25,7 @@ from core.datasets import (
     split_of_file,
     staged_files,
 )
-from core.store import StoreError
+from core.runtime import DataImportError, LabError, StoreError, get_settings
 
 ensure_navigation()
 
@@ -109,7 +107,7 @@ if records:
     render_summary(record.summary)
     try:
         ds = services.dataset(name)
-    except (OSError, ValueError, KeyError) as err:  # files gone or damaged outside the app
+    except (LabError, OSError) as err:  # files gone or damaged outside the app
         st.error(f"Could not read the files of {name!r} ({err}); delete it below and import it again.")
         ds = None
     if ds is not None and ds.warnings:

@@ -19,17 +19,17 @@ from components.explore_views import (
     truncate,
 )
 from components.shell import ensure_navigation
-from core import jobs
-from core.models import list_models
-from core.projection import (
+from core.explore import (
     DEFAULT_MAX_POINTS,
+    STRATEGIES,
     ExploreRequest,
     ProjectionSettings,
     default_splits,
     warm_up_in_background,
     warm_up_status,
 )
-from core.query_overlay import STRATEGIES
+from core.models import list_models
+from core.runtime import jobs
 
 ensure_navigation()
 
@@ -235,7 +235,7 @@ if color == "cluster":
         color = "split"
     else:
         if "label" in points.columns:
-            from core.space_metrics import cluster_agreement
+            from core.explore import cluster_agreement
 
             ids = [-1 if c == "noise" else int(c.split()[-1]) for c in points["cluster"]]
             ari = cluster_agreement(ids, points["label"].tolist())

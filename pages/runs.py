@@ -18,7 +18,7 @@ from components.runs_views import (
     runs_frame,
 )
 from components.shell import ensure_navigation
-from core import jobs
+from core.runtime import jobs
 
 ensure_navigation()
 

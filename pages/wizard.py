@@ -18,13 +18,22 @@ from components.wizard_views import (
     render_recommendation,
     render_run_status,
 )
-from core import jobs
-from core.bundle import make_card, render_markdown
-from core.datasets import RetrievalDataset
-from core.models import ModelNotAvailable, list_models
-from core.store import StoreError
-from core.wizard import DEFAULT_ANSWERS, QUESTIONS, WizardInputError, complete_answers, recommend
-from core.wizard_verify import collect_evidence, plan_verification, start_verification
+from core.data import RetrievalDataset
+from core.models import DEFAULT_BI_ENCODER, list_models
+from core.retrieval import DEFAULT_RERANK_DEPTH
+from core.runtime import LabError, jobs
+from core.wizard import (
+    DEFAULT_ANSWERS,
+    QUESTIONS,
+    WizardInputError,
+    collect_evidence,
+    complete_answers,
+    make_card,
+    plan_verification,
+    recommend,
+    render_markdown,
+    start_verification,
+)
 
 ensure_navigation()
 
@@ -78,7 +87,7 @@ with left:
         format_func=lambda n: f"{n}  ·  {next(r.kind for r in records if r.name == n)}",
     )
 with right:
-    models = [m.name for m in list_models(ws, "bi-encoder")] or ["all-MiniLM-L6-v2"]
+    models = [m.name for m in list_models(ws, "bi-encoder")] or [DEFAULT_BI_ENCODER]
     model = st.selectbox(
         "Bi-encoder", models, key="wiz_model", help="Measurements and checks use this model."
     )
@@ -88,7 +97,7 @@ if dataset:
     try:
         with st.spinner(f"Measuring {dataset} with {model}…"):
             measured = services.wizard_measurements(dataset, model)
-    except (ModelNotAvailable, StoreError, ValueError, OSError) as err:
+    except (LabError, OSError) as err:
         st.error(f"Could not measure {dataset}: {err}")
 
 # pre-fill when the dataset or the model changes
@@ -225,7 +234,7 @@ if step_i == 2:
         )
         try:
             plan = plan_verification(rec, ds, ws, model=model, reranker=reranker, include_extras=extras)
-        except ValueError as err:
+        except LabError as err:
             st.error(str(err))
             plan = None
         if plan is not None:
@@ -309,7 +318,7 @@ if step_i == 3:
             "Reranker depth k",
             min_value=1,
             max_value=1000,
-            value=int((rec.get("reranker") or {}).get("top_k") or 50),
+            value=int((rec.get("reranker") or {}).get("top_k") or DEFAULT_RERANK_DEPTH),
             key="wiz_g_k",
         )
         options = [NO_RERANKER, *rerankers]

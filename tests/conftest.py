@@ -31,7 +31,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def ws(isolated_home: Path):
-    from core.store import Workspace
+    from core.runtime import Workspace
 
     return Workspace(isolated_home)
 
@@ -46,7 +46,7 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def persistent_ws():
     """A workspace kept between test sessions (embedding cache for integration tests)."""
-    from core.store import Workspace
+    from core.runtime import Workspace
 
     PERSISTENT_HOME.mkdir(parents=True, exist_ok=True)
     return Workspace(PERSISTENT_HOME)

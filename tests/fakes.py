@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.progress import ProgressFn, report
+from core.runtime import Reporter, report
 
 _TOKEN = re.compile(r"\w+")
 
@@ -25,7 +25,7 @@ class HashingEncoder:
         self.encoded = 0
 
     def encode(
-        self, texts: Sequence[str], *, batch_size: int = 32, progress: ProgressFn | None = None
+        self, texts: Sequence[str], *, batch_size: int = 32, progress: Reporter | None = None
     ) -> np.ndarray:
         self.calls += 1
         self.encoded += len(texts)

@@ -1,5 +1,6 @@
 """Command-line interface. Each sub-command lives in its own module with ``register(subparsers)``;
-the handler returns an exit code. User errors print one line on stderr and exit 2."""
+the handler returns an exit code. A :class:`~core.runtime.LabError` prints one line on stderr and exits 2;
+any other exception is a bug and keeps its traceback."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import argparse
 import importlib
 import json
 import sys
+import time
 from typing import Any
 
-__all__ = ["COMMAND_MODULES", "main", "print_json"]
+from core.runtime import Cancelled, LabError, Progress, Reporter, one_line
+
+__all__ = ["COMMAND_MODULES", "line_printer", "main", "print_json"]
 
 # sub-command modules, in the order shown by --help
 COMMAND_MODULES = [
@@ -25,13 +29,21 @@ COMMAND_MODULES = [
 ]
 
 
-def user_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean bad input rather than a bug: shown as one line, exit code 2."""
-    from core.datasets import DataImportError
-    from core.models import ModelNotAvailable
-    from core.store import StoreError
+def line_printer(every_s: float = 2.0, stream: Any = None) -> Reporter:
+    """A reporter for the terminal: log lines as they come, progress as plain lines at most every
+    ``every_s`` seconds (and when a stage completes)."""
+    last = {"t": 0.0}
 
-    return (DataImportError, StoreError, ModelNotAvailable, KeyError, ValueError, FileNotFoundError)
+    def show(p: Progress) -> None:
+        out = stream or sys.stderr
+        now = time.monotonic()
+        if p.is_log:
+            print(p.message, file=out, flush=True)
+        elif now - last["t"] >= every_s or (p.total and p.done >= p.total):
+            last["t"] = now
+            print(p.message or f"{p.stage} {p.done:,}/{p.total:,}", file=out, flush=True)
+
+    return show
 
 
 def print_json(obj: Any) -> None:
@@ -60,10 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except user_errors() as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-        print(f"error: {' '.join(str(message).split())}", file=sys.stderr)  # always one line
-        return 2
-    except KeyboardInterrupt:
+    except (Cancelled, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
         return 130
+    except LabError as err:
+        print(f"error: {one_line(err)}", file=sys.stderr)  # always one line
+        return 2

@@ -12,7 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.cli import print_json
+from core.classify import RUN_KIND, ClassifyConfig
+from core.cli import line_printer, print_json
+from core.data import LabeledDataset, resolve_dataset
+from core.models import resolve_model
+from core.runtime import InvalidInput, jobs, open_workspace
+from core.training import PAIR_LOSSES, SetFitConfig
 
 JSON_KEYS = (
     "dataset",
@@ -28,8 +33,6 @@ JSON_KEYS = (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from core.training.setfit import PAIR_LOSSES, SetFitConfig
-
     d = SetFitConfig()
     p = sub.add_parser(
         "classify",
@@ -65,11 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def build_config(args: argparse.Namespace) -> dict:
     """The job config for these arguments (the Classify page builds the same one)."""
-    from core.classification import ClassifyConfig
-    from core.training.setfit import SetFitConfig
-
     if args.seeds < 1:
-        raise ValueError("--seeds must be at least 1")
+        raise InvalidInput("--seeds must be at least 1")
     setfit = SetFitConfig(
         head=args.head,
         loss=args.loss,
@@ -92,32 +92,26 @@ def build_config(args: argparse.Namespace) -> dict:
     config["save_model"] = bool(args.save_model or args.register)
     if args.register:
         if args.method != "setfit":
-            raise ValueError("--register needs --method setfit")
+            raise InvalidInput("--register needs --method setfit")
         config["register_as"] = args.register
     return config
 
 
 def _classify(args: argparse.Namespace) -> int:
-    from core.classify_jobs import RUN_KIND
-    from core.datasets import LabeledDataset, resolve_dataset
-    from core.jobs import run_inline
-    from core.models import resolve_model
-    from core.store import open_workspace
-
     ws = open_workspace()
     config = build_config(args)
     ds = resolve_dataset(ws, args.dataset)  # user errors (unknown dataset / model) exit 2 before any work
     if not isinstance(ds, LabeledDataset):
-        raise ValueError(f"{args.dataset!r} is a {ds.kind} dataset; classify needs labelled texts.")
+        raise InvalidInput(f"{args.dataset!r} is a {ds.kind} dataset; classify needs labelled texts.")
     resolve_model(args.body, ws)
     if args.register and ws.get_model(args.register) is not None:
-        raise ValueError(f"A model named {args.register!r} is already registered.")
+        raise InvalidInput(f"A model named {args.register!r} is already registered.")
 
     def echo(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
     title = f"{args.method} · {ds.name} · N={args.n_per_class} × {args.seeds} seeds"
-    run = run_inline(ws, RUN_KIND, config, title=title, echo=echo)
+    run = jobs.run_inline(ws, RUN_KIND, config, title=title, watch=line_printer())
     if run.status != "done" or not run.result:
         print(f"error: run {run.id} {run.status}: {run.error or 'no result'}", file=sys.stderr)
         return 1

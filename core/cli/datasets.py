@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from core.cli import print_json
+from core.data import import_dataset, scan_data_dir
+from core.runtime import StoreError, open_workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,9 +49,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from core.datasets import import_dataset
-    from core.store import open_workspace
-
     ws = open_workspace()
     options = {
         "kind": args.kind,
@@ -68,15 +67,11 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from core.store import open_workspace
-
     print_json([r.summary | {"name": r.name} for r in open_workspace().list_datasets()])
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    from core.store import StoreError, open_workspace
-
     record = open_workspace().get_dataset(args.name)
     if record is None:
         raise StoreError(f"No dataset named {args.name!r}.")
@@ -85,22 +80,16 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _rename(args: argparse.Namespace) -> int:
-    from core.store import open_workspace
-
     open_workspace().rename_dataset(args.name, args.new_name)
     return 0
 
 
 def _delete(args: argparse.Namespace) -> int:
-    from core.store import open_workspace
-
     open_workspace().delete_dataset(args.name)
     return 0
 
 
 def _scan(args: argparse.Namespace) -> int:
-    from core.datasets import scan_data_dir
-
     print_json(
         [
             {"name": s.name, "kind": s.kind, "path": str(s.path), "description": s.description}

@@ -8,6 +8,19 @@ import sys
 import time
 
 from core.cli import print_json
+from core.data import RetrievalDataset, resolve_dataset
+from core.encoding import (
+    EmbeddingCache,
+    backend_statuses,
+    encode_corpus,
+    encode_parallel,
+    estimate_encode_time,
+    format_duration,
+    make_encoder,
+    truncation_stats,
+)
+from core.models import DEFAULT_BI_ENCODER
+from core.runtime import InvalidInput, detect_device, open_workspace
 
 BACKEND_CHOICES = ["torch", "onnx", "onnx-int8", "bf16"]
 
@@ -15,7 +28,7 @@ BACKEND_CHOICES = ["torch", "onnx", "onnx-int8", "bf16"]
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("encode", help="encode a corpus into the embedding cache (backends, ETA, truncation)")
     p.add_argument("--dataset", help="workspace dataset name, or a BEIR folder / zip path")
-    p.add_argument("--model", default="all-MiniLM-L6-v2", help="bi-encoder")
+    p.add_argument("--model", default=DEFAULT_BI_ENCODER, help="bi-encoder")
     p.add_argument(
         "--backend",
         default="torch",
@@ -32,13 +45,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _encode(args: argparse.Namespace) -> int:
-    from core.backends import backend_statuses, encode_parallel, estimate_encode_time, truncation_stats
-    from core.backends.estimate import format_duration
-    from core.config import detect_device
-    from core.datasets import RetrievalDataset, resolve_dataset
-    from core.embeddings import EmbeddingCache, encode_corpus, get_encoder
-    from core.store import open_workspace
-
     if args.list_backends:
         device = detect_device()
         rows = [s.__dict__ | {"device": device} for s in backend_statuses(device)]
@@ -50,13 +56,13 @@ def _encode(args: argparse.Namespace) -> int:
                 print(f"{r['backend']:<10} {state}{'  (' + r['note'] + ')' if r['note'] else ''}")
         return 0
     if not args.dataset:
-        raise ValueError("encode needs --dataset (or --list-backends).")
+        raise InvalidInput("encode needs --dataset (or --list-backends).")
     ws = open_workspace()
     ds = resolve_dataset(ws, args.dataset, kind="retrieval")
     if not isinstance(ds, RetrievalDataset):
-        raise ValueError(f"{args.dataset!r} is a classification dataset; encode needs a retrieval corpus.")
+        raise InvalidInput(f"{args.dataset!r} is a classification dataset; encode needs a retrieval corpus.")
     texts = list(ds.doc_texts())
-    encoder = get_encoder(args.model, ws, backend=args.backend, max_seq_length=args.max_seq_length)
+    encoder = make_encoder(args.model, ws, backend=args.backend, max_seq_length=args.max_seq_length)
     plan = encoder.plan
     say = (lambda m: print(m, file=sys.stderr)) if not args.json or sys.stderr.isatty() else (lambda m: None)
     if plan.reason:

@@ -6,8 +6,11 @@ import argparse
 import sys
 
 from core.cli import print_json
-
-STRATEGIES = ("bm25", "dense", "hybrid", "rerank")
+from core.data import RetrievalDataset, resolve_dataset
+from core.evaluate import STRATEGIES, CompareOptions, run_comparison, save_comparison
+from core.models import DEFAULT_BI_ENCODER
+from core.retrieval import DEFAULT_RERANK_DEPTH
+from core.runtime import InvalidInput, NotFound, Progress, Reporter, open_workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,25 +19,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_evaluate)
 
 
-def default_options(**overrides: object) -> argparse.Namespace:
-    """The CLI's options with their defaults, updated with ``overrides`` (the page builds its specs
-    from these, so the same choices give the same specs — and the same numbers — as the CLI)."""
-    parser = argparse.ArgumentParser(add_help=False)
-    _add_arguments(parser)
-    args = parser.parse_args(["--dataset", str(overrides.get("dataset", "-"))])
-    unknown = set(overrides) - set(vars(args))
-    if unknown:
-        raise ValueError(f"Unknown evaluate options: {sorted(unknown)}")
-    for key, value in overrides.items():
-        setattr(args, key, value)
-    return args
-
-
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", required=True, help="workspace dataset name, or a BEIR folder / zip path")
     p.add_argument("--split", default=None, help="split to evaluate (default: test)")
-    p.add_argument("--strategies", default="bm25,dense,hybrid", help="comma list of bm25,dense,hybrid,rerank")
-    p.add_argument("--model", default="all-MiniLM-L6-v2", help="bi-encoder for dense / hybrid")
+    p.add_argument("--strategies", default="bm25,dense,hybrid", help=f"comma list of {','.join(STRATEGIES)}")
+    p.add_argument("--model", default=DEFAULT_BI_ENCODER, help="bi-encoder for dense / hybrid")
     p.add_argument(
         "--backend",
         default="torch",
@@ -53,7 +42,12 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reranker", default=None, help="cross-encoder for rerank (folder, trained model or hub id)"
     )
-    p.add_argument("--rerank-top-k", type=int, default=50, help="how many first-stage results to rescore")
+    p.add_argument(
+        "--rerank-top-k",
+        type=int,
+        default=DEFAULT_RERANK_DEPTH,
+        help="how many first-stage results to rescore",
+    )
     p.add_argument(
         "--rerank-first-stage",
         choices=["bm25", "dense", "hybrid"],
@@ -84,88 +78,28 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
-def build_specs(args: argparse.Namespace, splits: list[str]) -> dict:
-    """Strategy specs from CLI-style options (shared with the page and the wizard)."""
-    from core.retrieval import BM25Spec, DenseSpec, HybridSpec, RerankSpec
-
-    names = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    unknown = [n for n in names if n not in STRATEGIES]
-    if unknown or not names:
-        raise ValueError(f"Unknown strategies {unknown}; choose from {', '.join(STRATEGIES)}.")
-    tune = args.tune_split
-    if tune == "auto":  # train, unless that is the split being evaluated (no tuning on the test data)
-        evaluated = getattr(args, "split", None) or ("test" if "test" in splits else splits[-1])
-        tune = "train" if "train" in splits and evaluated != "train" else None
-    elif tune in ("none", ""):
-        tune = None
-    bm25 = BM25Spec(
-        stemmer="english" if getattr(args, "stemming", True) else None,
-        stopwords="en" if getattr(args, "stopwords", True) else None,
-    )
-    dense = DenseSpec(
-        model=args.model,
-        backend=args.backend,
-        index=args.index,
-        max_seq_length=getattr(args, "max_seq_length", None),
-    )
-    hybrid = HybridSpec(
-        sparse=bm25,
-        dense=dense,
-        fusion=args.fusion,
-        alpha=args.alpha,
-        norm=args.norm,
-        rrf_k=args.rrf_k,
-        tune_split=tune if args.fusion == "convex" else None,
-    )
-    specs: dict = {}
-    for name in names:
-        if name == "bm25":
-            specs[name] = bm25
-        elif name == "dense":
-            specs[name] = dense
-        elif name == "hybrid":
-            specs[name] = hybrid
-        elif name == "rerank":
-            if not args.reranker:
-                raise ValueError(
-                    "rerank needs --reranker: a cross-encoder folder, a model trained on the Adapt page, or a hub id "
-                    "when online (no pretrained cross-encoder can be installed offline; see MODELS.md)."
-                )
-            first = {"bm25": bm25, "dense": dense, "hybrid": hybrid}[
-                getattr(args, "rerank_first_stage", "hybrid")
-            ]
-            specs[name] = RerankSpec(
-                first_stage=first,
-                reranker=args.reranker,
-                top_k=args.rerank_top_k,
-                backend=getattr(args, "rerank_backend", None) or args.backend,
-            )
-    extra = [b.strip() for b in (getattr(args, "check_backends", "") or "").split(",") if b.strip()]
-    if extra:
-        from core.backends import backend_variants
-
-        specs = backend_variants(specs, extra)
-    return specs
-
-
 def _evaluate(args: argparse.Namespace) -> int:
-    from core.comparison import run_comparison, save_comparison
-    from core.datasets import RetrievalDataset, resolve_dataset
-    from core.store import open_workspace
-
     ws = open_workspace()
     ds = resolve_dataset(ws, args.dataset, kind="retrieval")
     if not isinstance(ds, RetrievalDataset):
-        raise ValueError(
+        raise InvalidInput(
             f"{args.dataset!r} is a classification dataset; evaluate needs corpus, queries and qrels."
         )
     split = args.split or ds.default_split
     if split not in ds.splits:
-        raise ValueError(f"Dataset {ds.name!r} has no split {split!r}; it has {ds.splits}.")
-    specs = build_specs(args, ds.splits)
+        raise NotFound(f"Dataset {ds.name!r} has no split {split!r}; it has {ds.splits}.")
+    options = CompareOptions.from_args(args)
+    specs = options.specs(ds.splits)
     progress = _progress_printer() if sys.stderr.isatty() or not args.json else None
     rep = run_comparison(
-        ds, split, specs, ws=ws, k=args.k, baseline=args.baseline, stat_test=args.stat_test, progress=progress
+        ds,
+        split,
+        specs,
+        ws=ws,
+        k=options.k,
+        baseline=options.baseline,
+        stat_test=options.stat_test,
+        progress=progress,
     )
     run_id = save_comparison(ws, rep)
     if progress is not None:
@@ -177,18 +111,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress_printer():  # type: ignore[no-untyped-def]
-    def show(p) -> None:  # type: ignore[no-untyped-def]
-        if p.stage == "strategy":
-            print(f"\r{p.message:<90}", end="", file=sys.stderr, flush=True)
-        elif p.total:
-            bar = "#" * int(30 * p.fraction)
-            print(
-                f"\r  {p.stage:<7} [{bar:<30}] {p.done:>6}/{p.total:<6} {p.message:<30}",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
+def _progress_printer() -> Reporter:
+    """One line on stderr, rewritten in place: the overall bar and what is being done."""
+
+    def show(p: Progress) -> None:
+        if p.is_log:
+            print(f"\r{p.message:<110}", file=sys.stderr, flush=True)
+            return
+        bar = "#" * int(30 * p.fraction)
+        print(f"\r[{bar:<30}] {p.message[:78]:<78}", end="", file=sys.stderr, flush=True)
 
     return show
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from core.cli import print_json
+from core.models import list_models, model_fingerprint, resolve_model
+from core.runtime import detect_device, is_offline, open_workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,18 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from core.models import list_models
-    from core.store import open_workspace
-
     print_json([m.__dict__ for m in list_models(open_workspace(), args.kind)])
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    from core.config import detect_device, is_offline
-    from core.models import model_fingerprint, resolve_model
-    from core.store import open_workspace
-
     info = resolve_model(args.name, open_workspace())
     print_json(
         info.__dict__

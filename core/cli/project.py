@@ -9,12 +9,24 @@ import time
 from pathlib import Path
 
 from core.cli import print_json
+from core.explore import (
+    ExploreRequest,
+    ProjectionSettings,
+    explore,
+    figure_html,
+    make_compare_figure,
+    make_projection_figure,
+    points_csv,
+    quiet_model_loading,
+)
+from core.models import DEFAULT_BI_ENCODER
+from core.runtime import InvalidInput, open_workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("project", help="UMAP / PCA map of a dataset's embeddings (HTML), silhouette by label")
     p.add_argument("--dataset", required=True, help="workspace dataset name, or a dataset folder / file path")
-    p.add_argument("--model", default="all-MiniLM-L6-v2", help="bi-encoder (name, folder or trained model)")
+    p.add_argument("--model", default=DEFAULT_BI_ENCODER, help="bi-encoder (name, folder or trained model)")
     p.add_argument("--compare-model", default=None, help="a second model shown side by side (before / after)")
     p.add_argument("--method", choices=["umap", "pca"], default="umap")
     p.add_argument("--dims", type=int, choices=[2, 3], default=2, help="2-D or 3-D map")
@@ -41,9 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """The :class:`core.projection.ExploreRequest` these options describe."""
-    from core.projection import ExploreRequest, ProjectionSettings
-
+    """The :class:`core.explore.ExploreRequest` these options describe."""
     splits = tuple(s.strip() for raw in (args.split or []) for s in raw.split(",") if s.strip())
     settings = ProjectionSettings(
         method=args.method,
@@ -65,14 +75,11 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _project(args: argparse.Namespace) -> int:
-    from core.projection import explore, quiet_model_loading
-    from core.store import open_workspace
-
     quiet_model_loading()
     started = time.perf_counter()
     out = Path(args.out).expanduser()
     if out.suffix.lower() not in (".html", ".htm"):
-        raise ValueError(f"--out must be an .html file, got {args.out!r}")
+        raise InvalidInput(f"--out must be an .html file, got {args.out!r}")
     request = request_from_args(args)
     ws = open_workspace()
     progress = _progress_printer() if sys.stderr.isatty() else None  # a terminal: a live progress line
@@ -84,12 +91,11 @@ def _project(args: argparse.Namespace) -> int:
 
     # the figure builders live with the page's components (pure plotly, no streamlit), so that the
     # page and the command line draw the same picture
-    from components.explore_views import figure_html, make_compare_figure, make_projection_figure, points_csv
 
     points = result.points
     color = args.color or ("label" if "label" in points.columns else "split")
     if color not in points.columns:
-        raise ValueError(
+        raise InvalidInput(
             f"cannot colour by {color!r}: choose from {', '.join(c for c in ('label', 'split') if c in points.columns)}"
         )
     title = f"{result.dataset} · {result.method.upper()} · {len(points):,} of {result.total:,} points"

@@ -8,7 +8,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.cli import print_json
+from core.cli import line_printer, print_json
+from core.data import RetrievalDataset, resolve_dataset
+from core.models import DEFAULT_BI_ENCODER
+from core.retrieval import DEFAULT_RERANK_DEPTH
+from core.runtime import InvalidInput, NotFound, open_workspace
+from core.wizard import (
+    complete_answers,
+    make_card,
+    measure_answers,
+    plan_verification,
+    recommend,
+    reranker_available,
+    run_gotchas,
+    run_verification_inline,
+    validate_answers,
+    write_bundle,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dataset", default=None, help="workspace dataset name or path, to measure missing answers"
     )
-    p.add_argument("--model", default="all-MiniLM-L6-v2", help="bi-encoder the measurements and checks use")
+    p.add_argument("--model", default=DEFAULT_BI_ENCODER, help="bi-encoder the measurements and checks use")
     p.add_argument("--reranker", default=None, help="a pretrained cross-encoder to verify a rerank with")
     p.add_argument("--verify", action="store_true", help="run the comparison (and short runs) that test it")
     p.add_argument(
@@ -45,30 +61,29 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def read_answers(path: str) -> dict[str, Any]:
     """The answers file as a dict (``-`` reads stdin); bad JSON is a user error."""
-    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotFound(f"answers file {path} not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidInput(f"answers file {path} cannot be read: {err}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"answers file {path} is not valid JSON: {err}") from None
+        raise InvalidInput(f"answers file {path} is not valid JSON: {err}") from None
     if not isinstance(data, dict):
-        raise ValueError(f"answers file {path} must hold a JSON object of name: value.")
+        raise InvalidInput(f"answers file {path} must hold a JSON object of name: value.")
     return data
 
 
 def _recommend(args: argparse.Namespace) -> int:
-    from core.wizard import complete_answers, recommend, validate_answers
-
     given = validate_answers(read_answers(args.answers))  # fail fast, before loading anything
     if (args.verify or args.gotchas) and not args.dataset:
-        raise ValueError("--verify and --gotchas need --dataset (the data to measure on).")
+        raise InvalidInput("--verify and --gotchas need --dataset (the data to measure on).")
     ws = ds = None
     measured_values: dict[str, Any] = {}
     measured_notes: dict[str, str] = {}
     if args.dataset:
-        from core.datasets import resolve_dataset
-        from core.store import open_workspace
-        from core.wizard_measure import measure_answers
-
         ws = open_workspace()
         ds = resolve_dataset(ws, args.dataset)
         m = measure_answers(ds, ws, model=args.model, progress=_progress(args))
@@ -79,14 +94,10 @@ def _recommend(args: argparse.Namespace) -> int:
     out["measured"] = {k: v for k, v in measured_notes.items() if sources.get(k) == "measured"}
     reranker = args.reranker
     if ws is not None and reranker is None and answers.reranker_available:
-        from core.wizard_measure import reranker_available
-
         reranker = reranker_available(ws)[1][0]
     if args.verify:
-        from core.wizard_verify import plan_verification, run_verification_inline
-
         if args.short_steps < 1 or args.short_seeds < 1:
-            raise ValueError("--short-steps and --short-seeds must be at least 1.")
+            raise InvalidInput("--short-steps and --short-seeds must be at least 1.")
         plan = plan_verification(
             out,
             ds,
@@ -97,21 +108,16 @@ def _recommend(args: argparse.Namespace) -> int:
             short_steps=args.short_steps,
             short_seeds=args.short_seeds,
         )
-        echo = (lambda msg: print(msg, file=sys.stderr)) if not args.json else None
-        out["evidence"] = run_verification_inline(ws, plan, out, echo=echo)
+        watch = line_printer() if not args.json else None
+        out["evidence"] = run_verification_inline(ws, plan, out, watch=watch)
     gotchas = None
     if args.gotchas:
-        from core.datasets import RetrievalDataset
-        from core.gotchas import run_gotchas
-
         if not isinstance(ds, RetrievalDataset):
-            raise ValueError("--gotchas needs a retrieval dataset (corpus, queries, qrels).")
-        rerank_k = (out.get("reranker") or {}).get("top_k") or 50
+            raise InvalidInput("--gotchas needs a retrieval dataset (corpus, queries, qrels).")
+        rerank_k = (out.get("reranker") or {}).get("top_k") or DEFAULT_RERANK_DEPTH
         gotchas = run_gotchas(ds, ws, model=args.model, rerank_k=int(rerank_k), reranker=reranker)
         out["gotchas"] = gotchas
     if args.bundle:
-        from core.bundle import make_card, write_bundle
-
         card = make_card(
             out,
             dataset=ds.name if ds is not None else "your-dataset",

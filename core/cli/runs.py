@@ -6,6 +6,7 @@ import argparse
 import time
 
 from core.cli import print_json
+from core.runtime import InvalidInput, NotFound, jobs, open_workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,27 +49,21 @@ def _row(run) -> dict:  # type: ignore[no-untyped-def]
 def _get(ws, run_id: str):  # type: ignore[no-untyped-def]
     run = ws.get_run(run_id)
     if run is None:
-        raise KeyError(f"No run {run_id!r} (see `python -m core runs list`).")
+        raise NotFound(f"No run {run_id!r} (see `python -m core runs list`).")
     return run
 
 
 def _list(args: argparse.Namespace) -> int:
-    from core.jobs import reconcile
-    from core.store import open_workspace
-
     ws = open_workspace()
-    reconcile(ws)
+    jobs.reconcile(ws)
     status = tuple(s.strip() for s in args.status.split(",")) if args.status else None
     print_json([_row(r) for r in ws.list_runs(kind=args.kind, status=status, limit=args.limit)])
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    from core.jobs import reconcile
-    from core.store import open_workspace
-
     ws = open_workspace()
-    reconcile(ws)
+    jobs.reconcile(ws)
     run = _get(ws, args.run_id)
     out = _row(run)
     out.update(config=run.config, result=run.result)
@@ -80,17 +75,14 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _cancel(args: argparse.Namespace) -> int:
-    from core.jobs import cancel, reconcile
-    from core.store import open_workspace
-
     ws = open_workspace()
     run = _get(ws, args.run_id)
     if not run.is_active:
-        raise ValueError(f"Run {run.id} is already {run.status}.")
-    cancel(ws, run.id)
+        raise InvalidInput(f"Run {run.id} is already {run.status}.")
+    jobs.cancel(ws, run.id)
     deadline = time.time() + args.wait
     while time.time() < deadline:
-        reconcile(ws)
+        jobs.reconcile(ws)
         run = _get(ws, args.run_id)
         if not run.is_active:
             break
@@ -100,10 +92,7 @@ def _cancel(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
-    from core.jobs import delete
-    from core.store import open_workspace
-
     ws = open_workspace()
-    delete(ws, args.run_id)
+    jobs.delete(ws, args.run_id)
     print_json({"deleted": args.run_id})
     return 0

@@ -8,7 +8,13 @@ import sys
 import time
 from typing import Any
 
+from core.adapt import summarize
 from core.cli import print_json
+from core.data import RetrievalDataset, resolve_dataset
+from core.models import DEFAULT_BI_ENCODER
+from core.retrieval import DEFAULT_RERANK_DEPTH
+from core.runtime import InvalidInput, Progress, Reporter, jobs, open_workspace
+from core.training import train_config
 
 METHODS = ("mlm", "tsdae", "contrastive", "cross-encoder")
 
@@ -17,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="adapt a model: MLM, TSDAE, contrastive or cross-encoder fine-tuning")
     p.add_argument("method", choices=METHODS)
     p.add_argument("--dataset", required=True, help="workspace dataset name, or a BEIR folder / zip path")
-    p.add_argument("--base", default="all-MiniLM-L6-v2", help="base model (name, trained model or folder)")
+    p.add_argument("--base", default=DEFAULT_BI_ENCODER, help="base model (name, trained model or folder)")
     p.add_argument("--name", default=None, help="name to register the trained model under")
     p.add_argument(
         "--negatives", choices=["bm25", "dense", "both"], default="bm25", help="hard-negative miner"
@@ -47,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="cross-encoder: first stage",
     )
     p.add_argument("--first-stage-model", default=None, help="cross-encoder: bi-encoder of the first stage")
-    p.add_argument("--rerank-top-k", type=int, default=50)
+    p.add_argument("--rerank-top-k", type=int, default=DEFAULT_RERANK_DEPTH)
     p.add_argument("--json", action="store_true", help="print only the JSON result")
     p.set_defaults(handler=_train)
 
@@ -97,10 +103,15 @@ def job_config(args: argparse.Namespace, dataset: str) -> dict[str, Any]:
     return config
 
 
-def _bar() -> Any:
+def _bar(echo: Any) -> Reporter:
+    """A one-line progress bar on stderr; log lines go to ``echo``."""
     state = {"t0": time.time(), "last": 0.0}
 
-    def show(step: int, total: int | None, loss: float | None, message: str | None) -> None:
+    def show(p: Progress) -> None:
+        if p.is_log:
+            echo(p.message)
+            return
+        step, total, loss, message = p.done, p.total, p.loss, p.message
         now = time.time()
         if now - state["last"] < 0.2 and loss is None:
             return
@@ -120,20 +131,14 @@ def _bar() -> Any:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from core.adaptation import summarize
-    from core.datasets import RetrievalDataset, resolve_dataset
-    from core.jobs import run_inline
-    from core.store import open_workspace
-
     ws = open_workspace()
     ds = resolve_dataset(ws, args.dataset, kind="retrieval")
     if not isinstance(ds, RetrievalDataset):
-        raise ValueError(
+        raise InvalidInput(
             f"{args.dataset!r} is a classification dataset; train needs corpus, queries and qrels."
         )
     dataset = ds.name if ws.get_dataset(ds.name) is not None else args.dataset
     config = job_config(args, dataset)
-    from core.adaptation import train_config
 
     train_config(args.method, args.base, "/tmp/unused", config["train"])  # bad settings: exit 2 before work
     quiet = args.json and not sys.stderr.isatty()
@@ -142,13 +147,12 @@ def _train(args: argparse.Namespace) -> int:
         if not quiet:
             print(f"\r{message:<100}", file=sys.stderr, flush=True)
 
-    run = run_inline(
+    run = jobs.run_inline(
         ws,
         "adapt",
         config,
         title=f"{args.method} · {ds.name} · {args.base}",
-        echo=echo,
-        on_progress=None if quiet else _bar(),
+        watch=None if quiet else _bar(echo),
     )
     if not quiet:
         print(file=sys.stderr)

@@ -1,38 +1,54 @@
-"""Retrieval strategies behind one contract: ``search(queries, k) -> list[Hits]``.
+"""retrieval — first stages and rerankers behind one contract: ``search(queries, k) -> list[Hits]``.
 
-Build them from frozen specs with :class:`RetrieverBuilder`::
-
-    builder = RetrieverBuilder(Corpus.from_dataset(ds), ws)
-    hits = builder.build(HybridSpec()).search(["what causes x?"], k=10)
+BM25 (bm25s), dense (FAISS exact / HNSW, and PCA-reduced), hybrid fusion (ranx), cross-encoder reranking
+(:func:`make_reranker`), the frozen strategy specs and the :class:`RetrieverBuilder` that turns specs into
+retrievers sharing indexes and vectors. Imports runtime, data, models and encoding.
 """
 
 from core.retrieval.base import Corpus, Hits, Retriever, results_to_run
 from core.retrieval.bm25 import BM25Retriever, BM25Spec
-from core.retrieval.dense import DenseRetriever, DenseSpec, hnsw_recall
+from core.retrieval.dense import DenseRetriever, DenseSpec, build_faiss_index, hnsw_recall
+from core.retrieval.pca import PCADenseRetriever, fit_pca
 from core.retrieval.hybrid import HybridRetriever, HybridSpec, alpha_sweep, fuse_runs
-from core.retrieval.rerank import CrossEncoderReranker, Reranker, RerankRetriever, RerankSpec
-from core.retrieval.spec import RetrieverBuilder, StrategySpec, default_specs, spec_from_dict, spec_to_dict
+from core.retrieval.rerank import (
+    CrossEncoderReranker,
+    DEFAULT_RERANK_DEPTH,
+    RerankRetriever,
+    RerankSpec,
+    Reranker,
+    make_reranker,
+)
+from core.retrieval.spec import StrategySpec, backend_variants, default_specs, spec_from_dict, spec_to_dict
+from core.retrieval.builder import EncoderFactory, RerankerFactory, RetrieverBuilder
 
 __all__ = [
     "BM25Retriever",
     "BM25Spec",
     "Corpus",
     "CrossEncoderReranker",
+    "DEFAULT_RERANK_DEPTH",
     "DenseRetriever",
     "DenseSpec",
+    "EncoderFactory",
     "Hits",
     "HybridRetriever",
     "HybridSpec",
+    "PCADenseRetriever",
     "RerankRetriever",
     "RerankSpec",
     "Reranker",
+    "RerankerFactory",
     "Retriever",
     "RetrieverBuilder",
     "StrategySpec",
     "alpha_sweep",
+    "backend_variants",
+    "build_faiss_index",
     "default_specs",
+    "fit_pca",
     "fuse_runs",
     "hnsw_recall",
+    "make_reranker",
     "results_to_run",
     "spec_from_dict",
     "spec_to_dict",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -36,13 +37,11 @@ class Corpus:
 
     @classmethod
     def from_dataset(cls, ds) -> Corpus:  # type: ignore[no-untyped-def]
-        """Corpus of a :class:`core.datasets.RetrievalDataset`."""
+        """Corpus of a :class:`core.data.RetrievalDataset`."""
         return cls(tuple(ds.doc_ids), tuple(ds.doc_texts()), ds.fingerprint)
 
     @classmethod
     def from_texts(cls, doc_ids: Sequence[str], texts: Sequence[str]) -> Corpus:
-        import hashlib
-
         h = hashlib.sha256()
         for did, text in zip(doc_ids, texts, strict=True):
             h.update(f"{did}\x00{text}\x01".encode())

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.progress import ProgressFn, report
 from core.retrieval.base import Corpus, Hits
+from core.runtime import Reporter, report
 
 __all__ = ["BM25Retriever", "BM25Spec"]
 
@@ -33,7 +33,7 @@ class BM25Spec:
 class BM25Retriever:
     """Lexical retrieval; scores of documents sharing no term with the query are 0 and are not returned."""
 
-    def __init__(self, corpus: Corpus, spec: BM25Spec = BM25Spec(), *, progress: ProgressFn | None = None):
+    def __init__(self, corpus: Corpus, spec: BM25Spec = BM25Spec(), *, progress: Reporter | None = None):
         import bm25s
         from bm25s.tokenization import Tokenizer
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.embeddings import EmbeddingCache, Encoder, encode_corpus
-from core.progress import ProgressFn, report
+from core.encoding import EmbeddingCache, Encoder, encode_corpus
+from core.models import DEFAULT_BI_ENCODER
 from core.retrieval.base import Corpus, Hits
+from core.runtime import InvalidInput, Reporter, report
 
 __all__ = ["DenseRetriever", "DenseSpec", "build_faiss_index", "hnsw_recall"]
 
@@ -25,7 +26,7 @@ class DenseSpec:
     """Bi-encoder settings. ``index``: ``exact`` or ``hnsw``."""
 
     kind: str = "dense"
-    model: str = "all-MiniLM-L6-v2"
+    model: str = DEFAULT_BI_ENCODER
     backend: str = "torch"
     index: str = "exact"
     hnsw_m: int = 32
@@ -54,7 +55,7 @@ def build_faiss_index(vectors: np.ndarray, spec: DenseSpec):  # type: ignore[no-
         index.hnsw.efConstruction = spec.hnsw_ef_construction
         index.hnsw.efSearch = spec.hnsw_ef_search
     else:
-        raise ValueError(f"Unknown index type {spec.index!r}: use 'exact' or 'hnsw'.")
+        raise InvalidInput(f"Unknown index type {spec.index!r}: use 'exact' or 'hnsw'.")
     index.add(vectors)
     return index
 
@@ -69,7 +70,7 @@ class DenseRetriever:
         spec: DenseSpec = DenseSpec(),
         *,
         cache: EmbeddingCache | None = None,
-        progress: ProgressFn | None = None,
+        progress: Reporter | None = None,
     ):
         self.spec = spec
         self.name = spec.label

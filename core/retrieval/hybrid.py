@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from core.retrieval.base import Hits, Retriever
 from core.retrieval.bm25 import BM25Spec
 from core.retrieval.dense import DenseSpec
+from core.runtime import InvalidInput
 
 __all__ = ["HybridRetriever", "HybridSpec", "alpha_sweep", "fuse_runs"]
 
@@ -38,11 +39,11 @@ class HybridSpec:
 
     def __post_init__(self) -> None:
         if self.fusion not in ("rrf", "convex"):
-            raise ValueError(f"Unknown fusion {self.fusion!r}: use 'rrf' or 'convex'.")
+            raise InvalidInput(f"Unknown fusion {self.fusion!r}: use 'rrf' or 'convex'.")
         if self.norm not in _RANX_NORM:
-            raise ValueError(f"Unknown normalisation {self.norm!r}: use 'minmax' or 'zscore'.")
+            raise InvalidInput(f"Unknown normalisation {self.norm!r}: use 'minmax' or 'zscore'.")
         if not 0.0 <= self.alpha <= 1.0:
-            raise ValueError(f"alpha must be within [0, 1], got {self.alpha}.")
+            raise InvalidInput(f"alpha must be within [0, 1], got {self.alpha}.")
 
     @property
     def label(self) -> str:
@@ -110,8 +111,6 @@ class HybridRetriever:
         self.last_fusion_s = 0.0
 
     def with_alpha(self, alpha: float) -> HybridRetriever:
-        from dataclasses import replace
-
         return HybridRetriever(self.sparse, self.dense, replace(self.spec, alpha=float(alpha)))
 
     def component_runs(self, queries: Sequence[str]) -> tuple[dict, dict]:

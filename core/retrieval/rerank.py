@@ -9,12 +9,26 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from core.encoding import OnnxCrossEncoder, ensure_onnx_export, plan_backend
+from core.models import cross_encoder_head_is_trained, load_cross_encoder, resolve_model
 from core.retrieval.base import Corpus, Hits, Retriever
 from core.retrieval.bm25 import BM25Spec
 from core.retrieval.dense import DenseSpec
 from core.retrieval.hybrid import HybridSpec
+from core.runtime import Workspace
 
-__all__ = ["CrossEncoderReranker", "RerankRetriever", "RerankSpec", "Reranker"]
+__all__ = [
+    "DEFAULT_RERANK_DEPTH",
+    "CrossEncoderReranker",
+    "RerankRetriever",
+    "RerankSpec",
+    "Reranker",
+    "make_reranker",
+]
+
+DEFAULT_RERANK_DEPTH = 50  # first-stage results the cross-encoder rescores
+DEFAULT_RERANK_BATCH = 32
+DEFAULT_RERANK_MAX_LENGTH = 512
 
 
 class Reranker(Protocol):
@@ -33,10 +47,10 @@ class RerankSpec:
     kind: str = "rerank"
     first_stage: BM25Spec | DenseSpec | HybridSpec = field(default_factory=HybridSpec)
     reranker: str = ""
-    top_k: int = 50
-    batch_size: int = 32
-    max_length: int = 512
-    backend: str = "torch"  # torch | onnx | onnx-int8 | bf16 (core.backends)
+    top_k: int = DEFAULT_RERANK_DEPTH
+    batch_size: int = DEFAULT_RERANK_BATCH
+    max_length: int = DEFAULT_RERANK_MAX_LENGTH
+    backend: str = "torch"  # torch | onnx | onnx-int8 | bf16 (core.encoding)
 
     @property
     def label(self) -> str:
@@ -49,7 +63,7 @@ class CrossEncoderReranker:
     """A sentence-transformers ``CrossEncoder``; ``head_trained`` is False when its classification head
     was freshly initialised (a bi-encoder folder): such a reranker ranks at random."""
 
-    def __init__(self, model: Any, name: str, head_trained: bool, batch_size: int = 32):
+    def __init__(self, model: Any, name: str, head_trained: bool, batch_size: int = DEFAULT_RERANK_BATCH):
         self.model = model
         self.name = name
         self.head_trained = head_trained
@@ -95,3 +109,39 @@ class RerankRetriever:
             out.append(Hits(tuple(ids[:k]), tuple(vals[:k])))
         self.rerank_s = time.perf_counter() - t0
         return out
+
+
+def make_reranker(
+    model: str,
+    ws: Workspace | None = None,
+    *,
+    backend: str = "torch",
+    batch_size: int = DEFAULT_RERANK_BATCH,
+    max_length: int = DEFAULT_RERANK_MAX_LENGTH,
+    device: str | None = None,
+) -> Reranker:
+    """A cross-encoder reranker (``score(query, passages)``) on ``backend``; ``plan`` as for encoders."""
+    plan = plan_backend(backend, device)
+    info = resolve_model(model, ws, kind="cross-encoder")
+    trained = cross_encoder_head_is_trained(info.location)
+    reranker: Any
+    if plan.backend in ("onnx", "onnx-int8"):
+        int8 = plan.backend == "onnx-int8"
+        folder = ensure_onnx_export(model, ws, kind="cross-encoder", int8=int8)
+        reranker = OnnxCrossEncoder(
+            folder,
+            name=info.name,
+            head_trained=trained,
+            int8=int8,
+            batch_size=batch_size,
+            max_length=max_length,
+        )
+    else:
+        ce = load_cross_encoder(model, ws, device=plan.device, max_length=max_length)
+        if plan.precision in ("bf16", "fp16"):
+            import torch
+
+            ce.to(torch.bfloat16 if plan.precision == "bf16" else torch.float16)
+        reranker = CrossEncoderReranker(ce, info.name, trained, batch_size)
+    reranker.plan = plan
+    return reranker

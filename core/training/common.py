@@ -4,6 +4,7 @@ transformers ``TrainingArguments`` they all build, and the cancel / progress bri
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -11,12 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.progress import Cancelled
-from core.training.callbacks import TrainCallbacks, hf_callback
+from core.runtime import InvalidInput, Reporter, detect_device, log
+from core.training.callbacks import hf_callback
 
 __all__ = [
     "Triples",
-    "check_common",
     "hf_args",
     "quiet_libraries",
     "run_trainer",
@@ -36,10 +36,10 @@ class Triples:
 
     def __post_init__(self) -> None:
         if not (len(self.anchors) == len(self.positives) == len(self.negatives)):
-            raise ValueError("anchors, positives and negatives must have the same length.")
+            raise InvalidInput("anchors, positives and negatives must have the same length.")
         widths = {len(n) for n in self.negatives}
         if len(widths) > 1:
-            raise ValueError("every row needs the same number of negatives.")
+            raise InvalidInput("every row needs the same number of negatives.")
 
     def __len__(self) -> int:
         return len(self.anchors)
@@ -74,28 +74,8 @@ class Triples:
         return cls(tuple(anchors), tuple(positives), tuple(negs)), dropped
 
 
-def check_common(cfg: Any) -> None:
-    """Validation shared by every trainer config."""
-    if not cfg.base:
-        raise ValueError("Choose a base model.")
-    if cfg.epochs <= 0 and (cfg.max_steps is None or cfg.max_steps <= 0):
-        raise ValueError("Train for at least one step: epochs > 0 or max_steps > 0.")
-    if cfg.max_steps is not None and cfg.max_steps == 0:
-        raise ValueError("max_steps must be positive (or left empty).")
-    if cfg.batch_size < 1:
-        raise ValueError("batch_size must be at least 1.")
-    if not 0 < cfg.learning_rate < 1:
-        raise ValueError("learning_rate must be between 0 and 1 (e.g. 2e-5).")
-    if cfg.max_seq_length is not None and not 8 <= cfg.max_seq_length <= 8192:
-        raise ValueError("max_seq_length must be between 8 and 8192.")
-    if not 0 <= cfg.warmup < 1:
-        raise ValueError("warmup is a fraction of the steps, in [0, 1).")
-
-
 def training_device() -> str:
     """cuda when present (or whatever ESL_DEVICE forces), else cpu."""
-    from core.config import detect_device
-
     return detect_device()
 
 
@@ -143,9 +123,7 @@ def scratch_dir(output_dir: str | Path) -> Iterator[Path]:
 
 def quiet_libraries() -> None:
     """No tqdm bars or per-log dict prints from transformers / datasets / sentence-transformers: a job
-    reports through its callbacks, and ``--json`` output must stay clean."""
-    import os
-
+    reports through its reporter, and ``--json`` output must stay clean."""
     os.environ["TQDM_DISABLE"] = "1"
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     with contextlib.suppress(Exception):
@@ -160,15 +138,13 @@ def quiet_libraries() -> None:
         datasets.utils.logging.set_verbosity_error()
 
 
-def run_trainer(trainer: Any, callbacks: TrainCallbacks) -> int:
-    """Train with progress / loss / stop reporting; raises :class:`Cancelled` when stopped on request
-    (so nothing gets saved). Returns the number of optimizer steps done."""
-    from transformers.trainer_callback import PrinterCallback
+def run_trainer(trainer: Any, reporter: Reporter | None) -> int:
+    """Train with step and loss reports to ``reporter``; a :class:`~core.runtime.Cancelled` raised by the
+    reporter ends training (nothing gets saved). Returns the number of optimizer steps done."""
+    from transformers.trainer_callback import PrinterCallback  # heavy: transformers imports torch
 
     trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout
-    trainer.add_callback(hf_callback(callbacks))
-    callbacks.on_log(f"training on {training_device()}")
+    trainer.add_callback(hf_callback(reporter))
+    log(reporter, f"training on {training_device()}")
     trainer.train()
-    if callbacks.should_stop():
-        raise Cancelled("cancelled by the user")
     return int(trainer.state.global_step)

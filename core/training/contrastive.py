@@ -6,16 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.training.callbacks import TrainCallbacks
+from core.models import load_sentence_transformer, quiet_transformers
+from core.runtime import InvalidInput, Reporter, log
 from core.training.common import (
     Triples,
-    check_common,
     hf_args,
     quiet_libraries,
     run_trainer,
     scratch_dir,
     training_device,
 )
+from core.training.config import TrainConfig
 
 __all__ = ["LOSSES", "ContrastiveConfig", "train"]
 
@@ -23,13 +24,11 @@ LOSSES = ("mnrl", "cached-mnrl")
 
 
 @dataclass(frozen=True)
-class ContrastiveConfig:
+class ContrastiveConfig(TrainConfig):
     """``loss``: ``mnrl`` or ``cached-mnrl`` (GradCache: big batches in ``mini_batch_size`` memory).
     ``max_seq_length`` truncates texts while training only (a speed knob on CPU); the saved model keeps
     the base model's length."""
 
-    base: str
-    output_dir: str
     loss: str = "mnrl"
     epochs: float = 1.0
     max_steps: int | None = None
@@ -41,17 +40,17 @@ class ContrastiveConfig:
     max_seq_length: int | None = 256
     seed: int = 42
 
-    def __post_init__(self) -> None:
-        check_common(self)
+    def validate(self) -> None:
+        super().validate()
         if self.loss not in LOSSES:
-            raise ValueError(f"Unknown loss {self.loss!r}: use one of {', '.join(LOSSES)}.")
+            raise InvalidInput(f"Unknown loss {self.loss!r}: use one of {', '.join(LOSSES)}.")
         if self.batch_size < 2:
-            raise ValueError("MultipleNegativesRankingLoss needs batch_size >= 2 (in-batch negatives).")
+            raise InvalidInput("MultipleNegativesRankingLoss needs batch_size >= 2 (in-batch negatives).")
         if self.mini_batch_size < 1:
-            raise ValueError("mini_batch_size must be at least 1.")
+            raise InvalidInput("mini_batch_size must be at least 1.")
 
 
-def train(config: ContrastiveConfig, data: Triples, callbacks: TrainCallbacks | None = None) -> Path:
+def train(config: ContrastiveConfig, data: Triples, reporter: Reporter | None = None) -> Path:
     """Fine-tune ``config.base`` on ``data``; saves a sentence-transformer and returns its path."""
     from datasets import Dataset
     from sentence_transformers.base.sampler import BatchSamplers
@@ -59,11 +58,8 @@ def train(config: ContrastiveConfig, data: Triples, callbacks: TrainCallbacks | 
     from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 
-    from core.models import load_sentence_transformer, quiet_transformers
-
-    callbacks = callbacks or TrainCallbacks()
     if len(data) < 2:
-        raise ValueError("Contrastive training needs at least 2 (query, positive) pairs.")
+        raise InvalidInput("Contrastive training needs at least 2 (query, positive) pairs.")
     quiet_transformers()
     quiet_libraries()
     model = load_sentence_transformer(config.base, device=training_device())
@@ -76,8 +72,9 @@ def train(config: ContrastiveConfig, data: Triples, callbacks: TrainCallbacks | 
         )
     else:
         loss = losses.MultipleNegativesRankingLoss(model, scale=config.scale)
-    callbacks.on_log(
-        f"{len(data):,} rows with {data.num_negatives} hard negative(s) each; batch {config.batch_size}"
+    log(
+        reporter,
+        f"{len(data):,} rows with {data.num_negatives} hard negative(s) each; batch {config.batch_size}",
     )
     with scratch_dir(config.output_dir) as scratch:
         trainer = SentenceTransformerTrainer(
@@ -91,7 +88,7 @@ def train(config: ContrastiveConfig, data: Triples, callbacks: TrainCallbacks | 
             train_dataset=Dataset.from_dict(data.columns()),
             loss=loss,
         )
-        run_trainer(trainer, callbacks)
+        run_trainer(trainer, reporter)
     model.max_seq_length = original_len
     model.save(str(config.output_dir))
     return Path(config.output_dir)

@@ -11,16 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.training.callbacks import TrainCallbacks
+from core.models import cross_encoder_head_is_trained, quiet_transformers, resolve_model
+from core.runtime import InvalidInput, Reporter, log
 from core.training.common import (
     Triples,
-    check_common,
     hf_args,
     quiet_libraries,
     run_trainer,
     scratch_dir,
     training_device,
 )
+from core.training.config import TrainConfig
 
 __all__ = ["CE_LOSSES", "CrossEncoderConfig", "train"]
 
@@ -28,15 +29,13 @@ CE_LOSSES = ("mnrl", "lambda", "listnet", "bce")
 
 
 @dataclass(frozen=True)
-class CrossEncoderConfig:
+class CrossEncoderConfig(TrainConfig):
     """``in_batch_negatives``: extra negatives per query drawn from the batch (``mnrl`` only).
     ``learning_rate`` defaults to 1e-4: a cross-encoder built from a bi-encoder starts with a random
     one-logit head, and on SciFact at 2e-5 its loss stayed at chance for a whole epoch, while at 1e-4 it
     learned within 40 steps (README, Adapt: from the 3-epoch contrastive model it reranked to nDCG@10
     0.689 instead of 0.332)."""
 
-    base: str
-    output_dir: str
     loss: str = "mnrl"
     epochs: float = 2.0
     max_steps: int | None = None
@@ -47,12 +46,14 @@ class CrossEncoderConfig:
     max_seq_length: int | None = 256
     seed: int = 42
 
-    def __post_init__(self) -> None:
-        check_common(self)
+    def validate(self) -> None:
+        super().validate()
         if self.loss not in CE_LOSSES:
-            raise ValueError(f"Unknown cross-encoder loss {self.loss!r}: use one of {', '.join(CE_LOSSES)}.")
+            raise InvalidInput(
+                f"Unknown cross-encoder loss {self.loss!r}: use one of {', '.join(CE_LOSSES)}."
+            )
         if self.in_batch_negatives < 0:
-            raise ValueError("in_batch_negatives cannot be negative.")
+            raise InvalidInput("in_batch_negatives cannot be negative.")
 
 
 def _dataset(data: Triples, loss: str):  # type: ignore[no-untyped-def]
@@ -78,20 +79,17 @@ def _dataset(data: Triples, loss: str):  # type: ignore[no-untyped-def]
     )
 
 
-def train(config: CrossEncoderConfig, data: Triples, callbacks: TrainCallbacks | None = None) -> Path:
+def train(config: CrossEncoderConfig, data: Triples, reporter: Reporter | None = None) -> Path:
     """Fine-tune a cross-encoder from ``config.base``; saves a ``CrossEncoder`` folder, returns its path."""
     import torch
     from sentence_transformers.cross_encoder import CrossEncoder, losses
     from sentence_transformers.cross_encoder.trainer import CrossEncoderTrainer
     from sentence_transformers.cross_encoder.training_args import CrossEncoderTrainingArguments
 
-    from core.models import quiet_transformers, resolve_model
-
-    callbacks = callbacks or TrainCallbacks()
     if len(data) < 2:
-        raise ValueError("Cross-encoder training needs at least 2 (query, positive) pairs.")
+        raise InvalidInput("Cross-encoder training needs at least 2 (query, positive) pairs.")
     if config.loss != "mnrl" and data.num_negatives == 0:
-        raise ValueError(f"The {config.loss} loss needs mined negatives (num_negatives >= 1).")
+        raise InvalidInput(f"The {config.loss} loss needs mined negatives (num_negatives >= 1).")
     quiet_transformers()
     quiet_libraries()
     info = resolve_model(config.base, kind="cross-encoder")
@@ -102,10 +100,9 @@ def train(config: CrossEncoderConfig, data: Triples, callbacks: TrainCallbacks |
         device=training_device(),
         trust_remote_code=False,
     )
-    from core.models import cross_encoder_head_is_trained
 
     if not cross_encoder_head_is_trained(info.location):
-        callbacks.on_log("new one-logit classification head on the base encoder (random until trained)")
+        log(reporter, "new one-logit classification head on the base encoder (random until trained)")
     if config.loss == "mnrl":
         loss = losses.MultipleNegativesRankingLoss(model, num_negatives=config.in_batch_negatives)
     elif config.loss == "lambda":
@@ -115,7 +112,7 @@ def train(config: CrossEncoderConfig, data: Triples, callbacks: TrainCallbacks |
     else:
         neg_per_pos = max(1, data.num_negatives)
         loss = losses.BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(float(neg_per_pos)))
-    callbacks.on_log(f"{len(data):,} queries with {data.num_negatives} hard negative(s); loss {config.loss}")
+    log(reporter, f"{len(data):,} queries with {data.num_negatives} hard negative(s); loss {config.loss}")
     with scratch_dir(config.output_dir) as scratch:
         trainer = CrossEncoderTrainer(
             model=model,
@@ -123,6 +120,6 @@ def train(config: CrossEncoderConfig, data: Triples, callbacks: TrainCallbacks |
             train_dataset=_dataset(data, config.loss),
             loss=loss,
         )
-        run_trainer(trainer, callbacks)
+        run_trainer(trainer, reporter)
     model.save(str(config.output_dir))
     return Path(config.output_dir)

@@ -7,25 +7,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.training.callbacks import TrainCallbacks
+from core.models import load_sentence_transformer, quiet_transformers
+from core.runtime import InvalidInput, Reporter, log
 from core.training.common import (
-    check_common,
     hf_args,
     quiet_libraries,
     run_trainer,
     scratch_dir,
     training_device,
 )
+from core.training.config import TrainConfig
 
 __all__ = ["MLMConfig", "train"]
 
 
 @dataclass(frozen=True)
-class MLMConfig:
+class MLMConfig(TrainConfig):
     """``base``: a bi-encoder (name or folder); ``mlm_probability``: share of tokens masked."""
 
-    base: str
-    output_dir: str
     mlm_probability: float = 0.15
     epochs: float = 1.0
     max_steps: int | None = None
@@ -35,34 +34,29 @@ class MLMConfig:
     max_seq_length: int | None = 128
     seed: int = 42
 
-    def __post_init__(self) -> None:
-        check_common(self)
+    def validate(self) -> None:
+        super().validate()
         if not 0 < self.mlm_probability < 1:
-            raise ValueError("mlm_probability must be between 0 and 1 (0.15 is the usual rate).")
+            raise InvalidInput("mlm_probability must be between 0 and 1 (0.15 is the usual rate).")
 
 
-def train(config: MLMConfig, data: Sequence[str], callbacks: TrainCallbacks | None = None) -> Path:
+def train(config: MLMConfig, data: Sequence[str], reporter: Reporter | None = None) -> Path:
     """Continue masked-language-model pretraining of ``config.base`` on ``data`` (texts); saves a
     sentence-transformer (mean pooling) to ``config.output_dir`` and returns that path."""
     from datasets import Dataset
     from sentence_transformers.sentence_transformer.modules import Pooling
     from transformers import AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer
 
-    from core.models import load_sentence_transformer, quiet_transformers
-
-    callbacks = callbacks or TrainCallbacks()
     texts = [t for t in data if t and t.strip()]
     if not texts:
-        raise ValueError("MLM needs text: the corpus is empty.")
+        raise InvalidInput("MLM needs text: the corpus is empty.")
     quiet_transformers()
     quiet_libraries()
     st_model = load_sentence_transformer(config.base, device=training_device())
     location = st_model.transformers_model.config._name_or_path
     tokenizer = AutoTokenizer.from_pretrained(location)
     mlm_model = AutoModelForMaskedLM.from_pretrained(location)
-    callbacks.on_log(
-        "MLM head: new weights unless the base shipped one (expected: it is only used in training)"
-    )
+    log(reporter, "MLM head: new weights unless the base shipped one (expected: it is only used in training)")
     max_len = config.max_seq_length or st_model.max_seq_length
     dataset = Dataset.from_dict({"text": texts}).map(
         lambda b: tokenizer(b["text"], truncation=True, max_length=max_len, return_special_tokens_mask=True),
@@ -79,7 +73,7 @@ def train(config: MLMConfig, data: Sequence[str], callbacks: TrainCallbacks | No
             train_dataset=dataset,
             data_collator=collator,
         )
-        run_trainer(trainer, callbacks)
+        run_trainer(trainer, reporter)
     # wrap the adapted encoder back into the sentence-transformer: same tokenizer, mean pooling
     encoder = mlm_model.base_model.to("cpu")
     missing, unexpected = st_model.transformers_model.load_state_dict(encoder.state_dict(), strict=False)

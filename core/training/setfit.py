@@ -9,23 +9,30 @@ cap is applied as a step limit, and the pair generator stops once it has enough 
 from __future__ import annotations
 
 import contextlib
+import logging as py_logging
 import math
+import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from core.models import DEFAULT_BI_ENCODER
-from core.progress import Cancelled
-from core.training.callbacks import TrainCallbacks, hf_callback
+from core.data import FewShotSample, LabeledDataset, sample_per_class
+from core.models import DEFAULT_BI_ENCODER, load_sentence_transformer
+from core.runtime import InvalidInput, Reporter, Workspace, configure_environment, detect_device, log, report
+from core.training.callbacks import TRAIN_STAGE, hf_callback
 
-if TYPE_CHECKING:
-    from core.classification import FewShotSample
-    from core.datasets import LabeledDataset
-    from core.store import Workspace
-
-__all__ = ["PairPlan", "SetFitConfig", "fit_setfit", "load_setfit", "pair_plan", "save_setfit", "train"]
+__all__ = [
+    "PAIR_LOSSES",
+    "PairPlan",
+    "SetFitConfig",
+    "fit_setfit",
+    "load_setfit",
+    "pair_plan",
+    "save_setfit",
+    "train",
+]
 
 
 PAIR_LOSSES = ("cosent", "cosine")
@@ -63,16 +70,16 @@ class SetFitConfig:
 
     def __post_init__(self) -> None:
         if self.head not in ("logistic", "differentiable"):
-            raise ValueError(f"head must be 'logistic' or 'differentiable', got {self.head!r}")
+            raise InvalidInput(f"head must be 'logistic' or 'differentiable', got {self.head!r}")
         if self.loss not in PAIR_LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(PAIR_LOSSES)}, got {self.loss!r}")
+            raise InvalidInput(f"loss must be one of {', '.join(PAIR_LOSSES)}, got {self.loss!r}")
         for name in ("n_per_class", "num_iterations", "epochs", "batch_size", "head_epochs"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise InvalidInput(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_pairs is not None and self.max_pairs < 2:
-            raise ValueError(f"max_pairs must be at least 2 (or None for no cap), got {self.max_pairs}")
+            raise InvalidInput(f"max_pairs must be at least 2 (or None for no cap), got {self.max_pairs}")
         if self.body_learning_rate <= 0:
-            raise ValueError("body_learning_rate must be positive")
+            raise InvalidInput("body_learning_rate must be positive")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,7 +90,7 @@ class SetFitConfig:
         known = {f.name for f in fields(cls)}
         extra = set(data) - known
         if extra:
-            raise ValueError(f"Unknown SetFit settings: {sorted(extra)}")
+            raise InvalidInput(f"Unknown SetFit settings: {sorted(extra)}")
         return cls(**data)
 
 
@@ -114,8 +121,6 @@ def pair_plan(config: SetFitConfig, n_train: int) -> PairPlan:
 
 
 def _quiet() -> None:
-    import logging as py_logging
-
     with contextlib.suppress(ImportError):
         import datasets
 
@@ -134,8 +139,6 @@ def _quiet() -> None:
 
 def _load_body(config: SetFitConfig, ws: Workspace | None) -> Any:
     """A fresh copy of the body (training changes its weights, so never a shared cached instance)."""
-    from core.models import load_sentence_transformer
-
     body = load_sentence_transformer(config.body, ws)
     if config.max_seq_length:
         body.max_seq_length = min(int(config.max_seq_length), int(body.max_seq_length or 10**6))
@@ -159,21 +162,19 @@ def _make_head(config: SetFitConfig, dim: int, n_labels: int, device: Any) -> An
 def fit_setfit(
     config: SetFitConfig,
     sample: FewShotSample,
-    callbacks: TrainCallbacks | None = None,
+    reporter: Reporter | None = None,
     *,
     ws: Workspace | None = None,
     output_dir: Path | str | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Train a ``SetFitModel`` on ``sample`` in memory. Returns the model and facts about the run
-    (pair plan, steps done, seconds, last loss). Raises :class:`~core.progress.Cancelled` on request."""
-    import tempfile
-
+    (pair plan, steps done, seconds, last loss). A :class:`~core.runtime.Cancelled` raised by ``reporter``
+    stops it."""
     _quiet()
     from datasets import Dataset
     from setfit import SetFitModel, Trainer, TrainingArguments
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    callbacks = callbacks or TrainCallbacks()
     multi = bool(sample.multi_label)
     config = replace(config, multi_label=multi)
     labels = list(sample.label_names)
@@ -213,7 +214,7 @@ def fit_setfit(
         logging_first_step=False,
         max_length=config.max_seq_length,
     )
-    bridge = hf_callback(callbacks)
+    bridge = hf_callback(reporter)
     trainer = Trainer(
         model=model,
         args=args,
@@ -226,22 +227,20 @@ def fit_setfit(
         st_trainer.pop_callback(cb)
     st_trainer.args.disable_tqdm = True
     st_trainer.args.dataloader_pin_memory = False  # CPU runs: avoids a warning per run
-    callbacks.on_log(
+    log(
+        reporter,
         f"SetFit N={config.n_per_class} seed={config.seed}: {len(sample)} texts, {plan.pairs} pairs"
         + (f" (capped from {plan.wanted_pairs})" if plan.capped else "")
-        + f", {plan.steps} steps"
+        + f", {plan.steps} steps",
     )
     try:
         warnings.filterwarnings("ignore", message=".*pin_memory.*no accelerator.*")
         trainer.train_embeddings(*trainer.dataset_to_parameters(trainer.train_dataset), args=args)
-        if callbacks.should_stop():
-            raise Cancelled("cancelled by the user")
+        report(reporter, TRAIN_STAGE, plan.steps, plan.steps, "training the classification head")
         trainer.train_classifier(*trainer.dataset_to_parameters(trainer.train_dataset), args=args)
     finally:
         if scratch is not None:
             scratch.cleanup()
-    if callbacks.should_stop():
-        raise Cancelled("cancelled by the user")
     model.model_body.eval()
     state = st_trainer.state
     info = {
@@ -280,8 +279,6 @@ def save_setfit(model: Any, path: Path | str, card: str | None = None) -> Path:
 
 def load_setfit(path: Path | str, device: str | None = None) -> Any:
     """Load a saved SetFit model folder (local files only)."""
-    from core.config import configure_environment, detect_device
-
     configure_environment()
     _quiet()
     from setfit import SetFitModel
@@ -292,21 +289,17 @@ def load_setfit(path: Path | str, device: str | None = None) -> Any:
 def train(
     config: SetFitConfig,
     data: LabeledDataset | FewShotSample,
-    callbacks: TrainCallbacks | None = None,
+    reporter: Reporter | None = None,
     *,
     ws: Workspace | None = None,
     output_dir: Path | str | None = None,
 ) -> Path:
     """Train SetFit and save it; returns the saved folder. ``data`` is a labelled dataset (N per class
     are then sampled from its train split with ``config.n_per_class`` and ``config.seed``) or a sample."""
-    from core.classification import FewShotSample, sample_per_class
-
     sample = (
         data if isinstance(data, FewShotSample) else sample_per_class(data, config.n_per_class, config.seed)
     )
-    model, _info = fit_setfit(config, sample, callbacks, ws=ws)
+    model, _info = fit_setfit(config, sample, reporter, ws=ws)
     if output_dir is None:
-        from core.store import Workspace
-
         output_dir = (ws or Workspace()).staging_dir() / "setfit-model"
     return save_setfit(model, output_dir)

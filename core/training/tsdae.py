@@ -9,25 +9,24 @@ from pathlib import Path
 
 import numpy as np
 
-from core.training.callbacks import TrainCallbacks
+from core.models import load_sentence_transformer, quiet_transformers
+from core.runtime import InvalidInput, Reporter, log
 from core.training.common import (
-    check_common,
     hf_args,
     quiet_libraries,
     run_trainer,
     scratch_dir,
     training_device,
 )
+from core.training.config import TrainConfig
 
 __all__ = ["TSDAEConfig", "delete_noise", "train"]
 
 
 @dataclass(frozen=True)
-class TSDAEConfig:
+class TSDAEConfig(TrainConfig):
     """``del_ratio``: share of words deleted from the input the decoder has to reconstruct."""
 
-    base: str
-    output_dir: str
     del_ratio: float = 0.6
     epochs: float = 1.0
     max_steps: int | None = None
@@ -37,10 +36,10 @@ class TSDAEConfig:
     max_seq_length: int | None = 128
     seed: int = 42
 
-    def __post_init__(self) -> None:
-        check_common(self)
+    def validate(self) -> None:
+        super().validate()
         if not 0 < self.del_ratio < 1:
-            raise ValueError("del_ratio must be between 0 and 1 (0.6 in the TSDAE paper).")
+            raise InvalidInput("del_ratio must be between 0 and 1 (0.6 in the TSDAE paper).")
 
 
 def delete_noise(text: str, del_ratio: float = 0.6, rng: np.random.Generator | None = None) -> str:
@@ -59,7 +58,7 @@ def delete_noise(text: str, del_ratio: float = 0.6, rng: np.random.Generator | N
     return TreebankWordDetokenizer().detokenize([w for w, k in zip(words, keep, strict=True) if k])
 
 
-def train(config: TSDAEConfig, data: Sequence[str], callbacks: TrainCallbacks | None = None) -> Path:
+def train(config: TSDAEConfig, data: Sequence[str], reporter: Reporter | None = None) -> Path:
     """TSDAE on ``data`` (texts); saves the encoder as a sentence-transformer and returns its path."""
     from datasets import Dataset
     from sentence_transformers.sentence_transformer.datasets import DenoisingAutoEncoderDataset
@@ -67,12 +66,9 @@ def train(config: TSDAEConfig, data: Sequence[str], callbacks: TrainCallbacks | 
     from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 
-    from core.models import load_sentence_transformer, quiet_transformers
-
-    callbacks = callbacks or TrainCallbacks()
     texts = [t for t in data if t and t.strip()]
     if not texts:
-        raise ValueError("TSDAE needs text: the corpus is empty.")
+        raise InvalidInput("TSDAE needs text: the corpus is empty.")
     quiet_transformers()
     quiet_libraries()
     model = load_sentence_transformer(config.base, device=training_device())
@@ -85,9 +81,7 @@ def train(config: TSDAEConfig, data: Sequence[str], callbacks: TrainCallbacks | 
     # noise is drawn anew each time a row is read: (damaged, original) pairs, in the loss's order
     dataset.set_transform(lambda b: {"noisy": [noisy.noise_fn(t) for t in b["text"]], "text": b["text"]})
     loss = DenoisingAutoEncoderLoss(model, tie_encoder_decoder=True)
-    callbacks.on_log(
-        "TSDAE decoder: cross-attention weights are new (expected; the decoder is dropped after)"
-    )
+    log(reporter, "TSDAE decoder: cross-attention weights are new (expected; the decoder is dropped after)")
     with scratch_dir(config.output_dir) as scratch:
         trainer = SentenceTransformerTrainer(
             model=model,
@@ -97,7 +91,7 @@ def train(config: TSDAEConfig, data: Sequence[str], callbacks: TrainCallbacks | 
             train_dataset=dataset,
             loss=loss,
         )
-        run_trainer(trainer, callbacks)
+        run_trainer(trainer, reporter)
     model.max_seq_length = original_len
     model.save(str(config.output_dir))
     return Path(config.output_dir)

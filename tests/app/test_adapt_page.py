@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import jobs
-from core.datasets import import_dataset
+from core.data import import_dataset
+from core.runtime import jobs
 from tests.tiny_data import write_beir
 
 pytestmark = pytest.mark.app

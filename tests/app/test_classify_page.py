@@ -17,7 +17,7 @@ PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "classify.py")
 
 @pytest.fixture
 def tiny_dataset(ws, tmp_path: Path, data_dir: Path) -> str:
-    from core.datasets import import_dataset
+    from core.data import import_dataset
 
     folder = tmp_path / "tiny"
     folder.mkdir()
@@ -44,8 +44,8 @@ def test_page_setup_without_runs(ws, data_dir):
 
 
 def test_page_runs_job_and_matches_cli(ws, tiny_dataset, capsys):
-    from core import jobs
     from core.cli import main
+    from core.runtime import jobs
 
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     at.selectbox(key="cls_dataset").set_value(tiny_dataset)
@@ -121,7 +121,7 @@ def test_page_runs_job_and_matches_cli(ws, tiny_dataset, capsys):
 
 
 def test_page_learning_curve_job(ws, tiny_dataset):
-    from core import jobs
+    from core.runtime import jobs
 
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     at.selectbox(key="cls_dataset").set_value(tiny_dataset)

@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import jobs
-from core.comparison import load_comparison
-from core.datasets import import_dataset
+from core.data import import_dataset
+from core.evaluate import load_comparison
 from core.models import TINY_MODEL, resolve_model
-from core.store import Workspace
+from core.runtime import Workspace, jobs
 from tests.tiny_data import PETS_CORPUS, PETS_QRELS, PETS_QUERIES, write_beir
 
 pytestmark = pytest.mark.app

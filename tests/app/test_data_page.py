@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.datasets import import_dataset
-from core.store import Workspace
+from core.data import import_dataset
+from core.runtime import Workspace
 from tests.tiny_data import CORPUS, write_beir, write_labeled
 
 pytestmark = pytest.mark.app

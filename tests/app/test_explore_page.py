@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import jobs
-from core.datasets import import_dataset
+from core.data import import_dataset
+from core.explore import ExploreRequest, ProjectionSettings, explore
 from core.models import resolve_model
-from core.projection import ExploreRequest, ProjectionSettings, explore
-from core.store import Workspace
+from core.runtime import Workspace, jobs
 from tests.tiny_data import write_beir, write_labeled
 
 pytestmark = pytest.mark.app

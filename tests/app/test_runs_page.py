@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import jobs
+from core.runtime import jobs
 
 pytestmark = pytest.mark.app
 

@@ -41,10 +41,10 @@ def test_sidebar_shows_the_chosen_backend_and_its_precision():
 
 # -- Compare page: backend choice, truncation share, quality guard --------------------------------------
 def test_compare_page_runs_dense_on_two_backends_and_shows_the_quality_table(tmp_path, ws):
-    from core import jobs
-    from core.comparison import load_comparison
-    from core.datasets import import_dataset
+    from core.data import import_dataset
+    from core.evaluate import load_comparison
     from core.models import TINY_MODEL
+    from core.runtime import jobs
     from tests.tiny_data import PETS_CORPUS, PETS_QRELS, PETS_QUERIES, write_beir
 
     folder = write_beir(tmp_path / "pets", corpus=PETS_CORPUS, queries=PETS_QUERIES, qrels=PETS_QRELS)
@@ -81,7 +81,7 @@ def test_compare_page_runs_dense_on_two_backends_and_shows_the_quality_table(tmp
 
 def test_compare_page_estimates_the_encode_and_offers_a_faster_backend(tmp_path, ws, monkeypatch):
     import components.backend_views as views
-    from core.datasets import import_dataset
+    from core.data import import_dataset
     from core.models import TINY_MODEL
     from tests.tiny_data import PETS_CORPUS, PETS_QRELS, PETS_QUERIES, write_beir
 
@@ -93,7 +93,7 @@ def test_compare_page_estimates_the_encode_and_offers_a_faster_backend(tmp_path,
     at.selectbox(key="cmp_model").select(TINY_MODEL).run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(f"Encoding {len(PETS_CORPUS)} documents with **torch**" in i.value for i in at.info)
-    from core.backends import backend_statuses
+    from core.encoding import backend_statuses
 
     faster = views.faster_backend(backend_statuses("cpu"), "torch")  # bf16 on CPUs with AVX512-BF16
     switch = at.button(key="cmp_enc_eta_switch")

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import jobs
-from core.datasets import import_dataset
-from core.store import Workspace
+from core.data import import_dataset
+from core.runtime import Workspace, jobs
 from tests.tiny_data import write_labeled
 from tests.wizard_data import write_topics_beir
 

@@ -7,11 +7,10 @@ import time
 
 import pytest
 
-from core import jobs
-from core.adaptation import build_triples, train_config
-from core.mining import MiningConfig, mine_dataset
+from core.adapt import MiningConfig, build_triples, mine_dataset
 from core.models import TINY_MODEL, resolve_model
-from core.training.callbacks import TrainCallbacks
+from core.runtime import jobs
+from core.training import TRAINERS, train_config
 
 pytestmark = pytest.mark.integration
 
@@ -27,21 +26,23 @@ def slice_dir(tmp_path_factory, data_dir):
 
 @pytest.fixture(scope="module")
 def slice_ds(slice_dir):
-    from core.datasets import load_path
+    from core.data import load_path
 
     return load_path(slice_dir, name="scifact-slice")
 
 
 def _recorder():  # type: ignore[no-untyped-def]
     seen: dict = {"steps": [], "losses": [], "logs": []}
-    cb = TrainCallbacks(
-        on_progress=lambda s, t, loss: (
-            seen["steps"].append((s, t)),
-            loss is not None and seen["losses"].append(loss),
-        ),
-        on_log=seen["logs"].append,
-    )
-    return cb, seen
+
+    def reporter(p):  # type: ignore[no-untyped-def]
+        if p.is_log:
+            seen["logs"].append(p.message)
+            return
+        seen["steps"].append((p.done, p.total))
+        if p.loss is not None:
+            seen["losses"].append(p.loss)
+
+    return reporter, seen
 
 
 @pytest.mark.parametrize(
@@ -60,10 +61,7 @@ def test_train_function_runs_a_few_steps_and_the_saved_model_reloads(method, ext
         mined = mine_dataset(slice_ds, MiningConfig(num_negatives=2, skip_top=1, depth=10), split="train")
         data, _ = build_triples(slice_ds, mined, "train", 2)
     callbacks, seen = _recorder()
-    module = {"cross-encoder": "cross_encoder"}.get(method, method)
-    import importlib
-
-    path = importlib.import_module(f"core.training.{module}").train(cfg, data, callbacks)
+    path = TRAINERS[method].train(cfg, data, callbacks)
     assert path == out and (out / "config.json").exists()
     assert seen["steps"][-1] == (2, 2) and seen["losses"]
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["model"]  # trainer scratch removed
@@ -82,7 +80,7 @@ def test_train_function_runs_a_few_steps_and_the_saved_model_reloads(method, ext
 
 
 def test_adapt_job_chains_mlm_into_contrastive_and_registers_with_before_after(ws, slice_dir):
-    from core.datasets import import_dataset
+    from core.data import import_dataset
 
     import_dataset(ws, slice_dir, name="sl")
     mlm = jobs.run_inline(
@@ -133,7 +131,7 @@ def test_adapt_job_chains_mlm_into_contrastive_and_registers_with_before_after(w
 
 
 def test_cross_encoder_job_is_judged_against_its_first_stage(ws, slice_dir):
-    from core.datasets import import_dataset
+    from core.data import import_dataset
 
     import_dataset(ws, slice_dir, name="sl")
     run = jobs.run_inline(
@@ -164,7 +162,7 @@ def test_cross_encoder_job_is_judged_against_its_first_stage(ws, slice_dir):
 
 
 def test_cancel_stops_real_training_in_a_worker_and_registers_nothing(ws, slice_dir):
-    from core.datasets import import_dataset
+    from core.data import import_dataset
 
     import_dataset(ws, slice_dir, name="sl")
     run_id = jobs.submit(
@@ -199,9 +197,9 @@ def test_dense_mining_agrees_with_sentence_transformers_mine_hard_negatives(slic
     from datasets import Dataset
     from sentence_transformers.util import mine_hard_negatives
 
-    from core.embeddings import get_encoder
+    from core.encoding import make_encoder
 
-    enc = get_encoder(TINY_MODEL, device="cpu")
+    enc = make_encoder(TINY_MODEL, device="cpu")
     cfg = MiningConfig(
         method="dense", num_negatives=3, skip_top=0, depth=30, relative_margin=0.05, model=TINY_MODEL
     )

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.backends import backend_variants, make_backend_encoder
-from core.comparison import run_comparison
-from core.datasets import RetrievalDataset, load_path
-from core.retrieval import DenseSpec
+from core.data import RetrievalDataset, load_path
+from core.encoding import make_encoder
+from core.evaluate import run_comparison
+from core.retrieval import DenseSpec, backend_variants
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -39,9 +39,9 @@ def scifact_slice(data_dir) -> RetrievalDataset:
 
 def test_backends_stay_close_to_torch_fp32_in_vectors_and_ndcg(scifact_slice, persistent_ws):
     texts = scifact_slice.doc_texts()[:24]
-    ref = make_backend_encoder(MODEL, persistent_ws, backend="torch", device="cpu").encode(texts)
+    ref = make_encoder(MODEL, persistent_ws, backend="torch", device="cpu").encode(texts)
     for backend, floor in COSINE_FLOOR.items():
-        enc = make_backend_encoder(MODEL, persistent_ws, backend=backend, device="cpu")
+        enc = make_encoder(MODEL, persistent_ws, backend=backend, device="cpu")
         if enc.plan.fell_back:  # e.g. bf16 on a CPU without AVX512-BF16: says why, runs torch
             assert enc.plan.reason
             continue

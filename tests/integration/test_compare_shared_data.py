@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from core.comparison import load_comparison, run_comparison
-from core.datasets import load_retrieval_beir
-from core.embeddings import get_encoder
-from core.evaluation import evaluate_run
+from core.data import load_retrieval_beir
+from core.encoding import make_encoder
+from core.evaluate import evaluate_run, load_comparison, run_comparison
 from core.retrieval import Corpus, DenseSpec, RetrieverBuilder, default_specs
 from tests.conftest import PERSISTENT_HOME
 
@@ -58,7 +57,7 @@ def scifact(data_dir):
 
 @pytest.fixture(scope="module")
 def minilm(persistent_ws):
-    return get_encoder("all-MiniLM-L6-v2", persistent_ws)
+    return make_encoder("all-MiniLM-L6-v2", persistent_ws)
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +137,7 @@ def test_cranfield_graded_qrels_end_to_end_via_cli(data_dir, tmp_path):
         assert set(numbers) == JSON_KEYS
         assert 0.0 < numbers["ndcg@10"] < 1.0
     # nDCG used the grades: binarising the qrels changes it
-    from core.store import Workspace
+    from core.runtime import Workspace
 
     ws = Workspace(home)
     run = ws.list_runs(kind="evaluate")[0]

@@ -27,18 +27,14 @@ def tiny_sst2(tmp_path: Path, data_dir: Path) -> Path:
 def test_train_save_reload_predict(tiny_sst2: Path, ws, loss: str):
     from sentence_transformers import SentenceTransformer
 
-    from core.classification import sample_per_class
-    from core.datasets import load_path
-    from core.training.callbacks import TrainCallbacks
-    from core.training.setfit import SetFitConfig, fit_setfit, load_setfit, pair_plan, save_setfit
+    from core.data import load_path, sample_per_class
+    from core.training import SetFitConfig, fit_setfit, load_setfit, pair_plan, save_setfit
 
     ds = load_path(tiny_sst2)
     cfg = SetFitConfig(body="bert-tiny", n_per_class=4, seed=0, max_pairs=32, batch_size=8, loss=loss)
     sample = sample_per_class(ds, 4, 0)
     steps = []
-    model, info = fit_setfit(
-        cfg, sample, TrainCallbacks(on_progress=lambda s, t, loss: steps.append(s)), ws=ws
-    )
+    model, info = fit_setfit(cfg, sample, lambda p: p.is_log or steps.append(p.done), ws=ws)
     plan = pair_plan(cfg, len(sample))
     assert plan.capped and info["pairs"] == 32
     assert info["steps"] == plan.steps == 4 and max(steps) == 4
@@ -55,15 +51,20 @@ def test_train_save_reload_predict(tiny_sst2: Path, ws, loss: str):
 
 
 def test_cancel_stops_training(tiny_sst2: Path, ws):
-    from core.classification import sample_per_class
-    from core.datasets import load_path
-    from core.progress import Cancelled
-    from core.training.callbacks import TrainCallbacks
-    from core.training.setfit import SetFitConfig, fit_setfit
+    from core.data import load_path, sample_per_class
+    from core.runtime import Cancelled
+    from core.training import SetFitConfig, fit_setfit
 
     ds = load_path(tiny_sst2)
     seen = []
-    callbacks = TrainCallbacks(on_progress=lambda s, t, loss: seen.append(s), should_stop=lambda: bool(seen))
+
+    def callbacks(p):  # type: ignore[no-untyped-def]  # a reporter that asks to stop after the first step
+        if p.is_log:
+            return
+        if seen:
+            raise Cancelled("cancelled by the user")
+        seen.append(p.done)
+
     with pytest.raises(Cancelled):
         fit_setfit(
             SetFitConfig(body="bert-tiny", max_pairs=160, batch_size=8), sample_per_class(ds, 4, 0), callbacks
@@ -72,10 +73,10 @@ def test_cancel_stops_training(tiny_sst2: Path, ws):
 
 
 def test_single_run_job_saves_and_registers(tiny_sst2: Path, ws):
-    from core.classification import ClassifyConfig
-    from core.jobs import run_inline
+    from core.classify import ClassifyConfig
     from core.models import load_sentence_transformer, resolve_model
-    from core.training.setfit import SetFitConfig, load_setfit
+    from core.runtime import jobs
+    from core.training import SetFitConfig, load_setfit
 
     config = ClassifyConfig(
         dataset=str(tiny_sst2),
@@ -84,7 +85,7 @@ def test_single_run_job_saves_and_registers(tiny_sst2: Path, ws):
         seeds=(0, 1),
         setfit=SetFitConfig(max_pairs=32, batch_size=8),
     ).to_dict() | {"register_as": "tiny-setfit"}
-    run = run_inline(ws, "setfit_run", config)
+    run = jobs.run_inline(ws, "setfit_run", config)
     assert run.status == "done", run.error
     result = run.result
     assert {s["method"] for s in result["summary"]} == {"setfit", "logreg", "zeroshot"}

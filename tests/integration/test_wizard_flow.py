@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from core.cli import main
-from core.datasets import import_dataset, load_dataset
-from core.store import Workspace
-from core.wizard_verify import plan_verification
+from core.data import import_dataset, load_dataset
+from core.runtime import Workspace
+from core.wizard import plan_verification
 from tests.wizard_data import write_topics_beir
 
 pytestmark = pytest.mark.integration
@@ -128,7 +128,7 @@ def test_recommend_verify_gotchas_bundle_and_run_the_exported_script(capsys, tmp
 
 
 def test_raw_encoder_knows_whether_a_model_normalises():
-    from core.gotchas import raw_encoder
+    from core.wizard import raw_encoder
 
     minilm, normalises = raw_encoder("all-MiniLM-L6-v2")
     assert normalises is True

@@ -12,7 +12,7 @@ from components.adapt_views import (
     verdict_text,
 )
 from components.runs_views import fmt_seconds, loss_frame, make_loss_figure, runs_frame
-from core.store import RunEvent
+from core.runtime import RunEvent
 
 EVAL = {
     "split": "test",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.adaptation import build_triples, subset_queries, train_config, train_fields, verdict
-from core.mining import mine_negatives
-from core.training.common import Triples
+from core.adapt import build_triples, mine_negatives, subset_queries, train_fields, verdict
+from core.training import Triples, train_config
 
 
 @pytest.mark.parametrize(
@@ -54,8 +53,8 @@ def test_triples_repeat_the_last_negative_and_drop_rows_without_any():
 
 
 def test_build_triples_from_a_dataset_and_mined_negatives(tmp_path):
-    from core.datasets import load_path
-    from core.mining import MiningConfig, bm25_scorer
+    from core.adapt import MiningConfig, bm25_scorer
+    from core.data import load_path
     from core.retrieval import BM25Retriever, Corpus
     from tests.tiny_data import write_beir
 
@@ -85,7 +84,7 @@ def test_build_triples_from_a_dataset_and_mined_negatives(tmp_path):
 
 
 def test_subset_queries_and_verdict(tmp_path):
-    from core.datasets import load_path
+    from core.data import load_path
     from tests.tiny_data import write_beir
 
     ds = load_path(write_beir(tmp_path / "b"))

@@ -11,10 +11,10 @@ from components.backend_views import (
     faster_backend,
     make_backend_quality_figure,
 )
-from core.backends import backend_statuses, backend_variants
-from core.comparison import run_comparison
-from core.datasets import RetrievalDataset
-from core.retrieval import BM25Spec, Corpus, DenseSpec, RetrieverBuilder
+from core.data import RetrievalDataset
+from core.encoding import backend_statuses
+from core.evaluate import run_comparison
+from core.retrieval import BM25Spec, Corpus, DenseSpec, RetrieverBuilder, backend_variants
 
 NO_BF16 = frozenset({"avx2", "avx512f", "avx512_vnni"})
 WITH_BF16 = frozenset({"avx2", "avx512f", "avx512_bf16"})

@@ -10,26 +10,22 @@ import threading
 import numpy as np
 import pytest
 
-from core.backends import (
+from core.encoding import (
     BACKENDS,
-    backend_statuses,
-    backend_variants,
-    estimate_encode_time,
-    make_backend_encoder,
-    make_backend_reranker,
-    plan_backend,
-    truncation_stats,
-)
-from core.embeddings import (
     EmbeddingCache,
     EncodeSettings,
+    backend_statuses,
     encode_corpus,
     encode_in_batches,
     encoder_cache_key,
+    estimate_encode_time,
+    make_encoder,
+    plan_backend,
     token_lengths,
+    truncation_stats,
 )
 from core.models import TINY_MODEL
-from core.retrieval import BM25Spec, DenseSpec, HybridSpec
+from core.retrieval import BM25Spec, DenseSpec, HybridSpec, backend_variants, make_reranker
 
 TEXTS = [
     "the cat sat on the mat",
@@ -49,14 +45,14 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def tiny_home(tmp_path_factory):
     """One workspace for the module, so bert-tiny is exported and quantised once."""
-    from core.store import Workspace
+    from core.runtime import Workspace
 
     return Workspace(tmp_path_factory.mktemp("backends-home"))
 
 
 @pytest.fixture(scope="module")
 def torch_vectors(tiny_home):
-    return make_backend_encoder(TINY_MODEL, tiny_home, backend="torch", device="cpu").encode(TEXTS)
+    return make_encoder(TINY_MODEL, tiny_home, backend="torch", device="cpu").encode(TEXTS)
 
 
 # -- plans and fallbacks ------------------------------------------------------------------------------
@@ -98,8 +94,8 @@ def test_statuses_say_why_a_backend_is_unavailable():
 
 def test_fallen_back_encoder_shares_torchs_cache_key_and_says_why(tiny_home):
     plan = plan_backend("bf16", "cpu", flags=NO_BF16)
-    enc = make_backend_encoder(TINY_MODEL, tiny_home, backend="bf16", plan=plan)
-    ref = make_backend_encoder(TINY_MODEL, tiny_home, backend="torch", device="cpu")
+    enc = make_encoder(TINY_MODEL, tiny_home, backend="bf16", plan=plan)
+    ref = make_encoder(TINY_MODEL, tiny_home, backend="torch", device="cpu")
     assert enc.plan.reason and enc.fingerprint == ref.fingerprint
 
 
@@ -116,7 +112,7 @@ def test_cache_key_differs_per_backend_and_precision_and_keeps_old_fp32_keys():
 
 def test_embedding_cache_never_mixes_vectors_of_different_backends(tiny_home, torch_vectors):
     cache = EmbeddingCache(tiny_home)
-    encoders = {b: make_backend_encoder(TINY_MODEL, tiny_home, backend=b, device="cpu") for b in BACKENDS}
+    encoders = {b: make_encoder(TINY_MODEL, tiny_home, backend=b, device="cpu") for b in BACKENDS}
     assert len({e.fingerprint for e in encoders.values()}) == len(BACKENDS)
     stored = {}
     for backend, enc in encoders.items():  # same corpus fingerprint for all
@@ -133,7 +129,7 @@ def test_embedding_cache_never_mixes_vectors_of_different_backends(tiny_home, to
 # -- round trips --------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("backend", "threshold"), [("onnx", 0.9999), ("onnx-int8", 0.99), ("bf16", 0.999)])
 def test_backend_vectors_match_torch_fp32(tiny_home, torch_vectors, backend, threshold):
-    enc = make_backend_encoder(TINY_MODEL, tiny_home, backend=backend, device="cpu")
+    enc = make_encoder(TINY_MODEL, tiny_home, backend=backend, device="cpu")
     assert enc.plan.backend == backend
     vecs = enc.encode(TEXTS, batch_size=2)
     assert vecs.shape == torch_vectors.shape and vecs.dtype == np.float32
@@ -142,21 +138,19 @@ def test_backend_vectors_match_torch_fp32(tiny_home, torch_vectors, backend, thr
 
 
 def test_onnx_files_are_cached_in_the_workspace_and_reused(tiny_home):
-    make_backend_encoder(TINY_MODEL, tiny_home, backend="onnx-int8")
+    make_encoder(TINY_MODEL, tiny_home, backend="onnx-int8")
     files = sorted((tiny_home.home / "cache" / "onnx").glob("*/bi-encoder/*.onnx"))
     assert [f.name for f in files] == ["model-int8.onnx", "model.onnx"]
     stamps = [f.stat().st_mtime_ns for f in files]
-    make_backend_encoder(TINY_MODEL, tiny_home, backend="onnx-int8")
+    make_encoder(TINY_MODEL, tiny_home, backend="onnx-int8")
     assert [f.stat().st_mtime_ns for f in files] == stamps
 
 
 def test_max_seq_length_reaches_the_onnx_tokenizer(tiny_home):
     long = [TEXTS[1]]
-    full = make_backend_encoder(TINY_MODEL, tiny_home, backend="onnx", device="cpu").encode(long)
-    cut = make_backend_encoder(TINY_MODEL, tiny_home, backend="onnx", max_seq_length=8).encode(long)
-    ref = make_backend_encoder(TINY_MODEL, tiny_home, backend="torch", max_seq_length=8, device="cpu").encode(
-        long
-    )
+    full = make_encoder(TINY_MODEL, tiny_home, backend="onnx", device="cpu").encode(long)
+    cut = make_encoder(TINY_MODEL, tiny_home, backend="onnx", max_seq_length=8).encode(long)
+    ref = make_encoder(TINY_MODEL, tiny_home, backend="torch", max_seq_length=8, device="cpu").encode(long)
     assert _cos(cut, ref)[0] > 0.9999 and _cos(cut, full)[0] < 0.999
 
 
@@ -172,8 +166,8 @@ def saved_cross_encoder(tmp_path_factory):
 
 @pytest.mark.parametrize(("backend", "atol"), [("onnx", 1e-4), ("onnx-int8", 0.02), ("bf16", 0.01)])
 def test_reranker_backends_keep_the_score_contract(tiny_home, saved_cross_encoder, backend, atol):
-    ref = make_backend_reranker(saved_cross_encoder, tiny_home, backend="torch", device="cpu", batch_size=2)
-    other = make_backend_reranker(saved_cross_encoder, tiny_home, backend=backend, device="cpu", batch_size=2)
+    ref = make_reranker(saved_cross_encoder, tiny_home, backend="torch", device="cpu", batch_size=2)
+    other = make_reranker(saved_cross_encoder, tiny_home, backend=backend, device="cpu", batch_size=2)
     assert other.plan.backend == backend and other.head_trained
     want, got = ref.score("cats in parks", TEXTS), other.score("cats in parks", TEXTS)
     assert got.shape == (len(TEXTS),) and got.dtype == np.float32
@@ -216,15 +210,15 @@ def test_token_lengths_decide_the_order_when_given():
 
 
 def test_token_lengths_are_capped_at_the_max_sequence_length(tiny_home):
-    enc = make_backend_encoder(TINY_MODEL, tiny_home, backend="torch", device="cpu")
+    enc = make_encoder(TINY_MODEL, tiny_home, backend="torch", device="cpu")
     full = token_lengths(enc.tokenizer, TEXTS)
     assert full.max() > 16
     assert token_lengths(enc.tokenizer, TEXTS, cap=16).tolist() == [min(n, 16) for n in full]
 
 
 def test_sorted_and_unsorted_batching_give_the_same_vectors(tiny_home):
-    enc = make_backend_encoder(TINY_MODEL, tiny_home, backend="onnx", device="cpu")
-    unsorted = make_backend_encoder(TINY_MODEL, tiny_home, backend="onnx", device="cpu", sort_by_length=False)
+    enc = make_encoder(TINY_MODEL, tiny_home, backend="onnx", device="cpu")
+    unsorted = make_encoder(TINY_MODEL, tiny_home, backend="onnx", device="cpu", sort_by_length=False)
     assert np.allclose(enc.encode(TEXTS, batch_size=2), unsorted.encode(TEXTS, batch_size=2), atol=1e-5)
 
 
@@ -246,7 +240,7 @@ def test_prepared_batches_run_ahead_in_a_thread_and_keep_the_input_order():
 
 def test_tokenize_ahead_gives_the_vectors_of_plain_encoding(tiny_home, torch_vectors):
     """The GPU path (tokenize the next batches in a thread, run the model's forward pass) on the CPU."""
-    from core.embeddings import SentenceTransformerEncoder
+    from core.encoding import SentenceTransformerEncoder
     from core.models import load_sentence_transformer
 
     model = load_sentence_transformer(TINY_MODEL, tiny_home, device="cpu")
@@ -266,7 +260,7 @@ def test_tokenize_ahead_gives_the_vectors_of_plain_encoding(tiny_home, torch_vec
 
 
 def test_token_lengths_in_threads_match_one_thread(tiny_home):
-    enc = make_backend_encoder(TINY_MODEL, tiny_home, backend="torch", device="cpu")
+    enc = make_encoder(TINY_MODEL, tiny_home, backend="torch", device="cpu")
     texts = [t + f" {i}" for i in range(40) for t in TEXTS]
     one = token_lengths(enc.tokenizer, texts, chunk=16, threads=1)
     assert token_lengths(enc.tokenizer, texts, chunk=16, threads=3).tolist() == one.tolist()
@@ -292,7 +286,7 @@ def test_estimate_extrapolates_from_a_timed_sample(fake_encoder):
 
 
 def test_truncation_share_counts_documents_longer_than_the_cap(tiny_home):
-    enc = make_backend_encoder(TINY_MODEL, tiny_home, backend="torch", device="cpu")
+    enc = make_encoder(TINY_MODEL, tiny_home, backend="torch", device="cpu")
     lengths = token_lengths(enc.tokenizer, TEXTS)
     stats = truncation_stats(enc.tokenizer, TEXTS, 12)
     assert stats.checked == len(TEXTS) and stats.max_tokens == lengths.max()
@@ -313,7 +307,7 @@ def test_backend_variants_add_one_dense_strategy_per_backend():
 
 def test_fp16_precision_of_the_gpu_path_converts_the_model_and_keys_the_cache(tiny_home, torch_vectors):
     """What torch does on a CUDA device (fp16), run on the CPU: same vectors within fp16 error."""
-    from core.embeddings import SentenceTransformerEncoder
+    from core.encoding import SentenceTransformerEncoder
     from core.models import load_sentence_transformer
 
     model = load_sentence_transformer(TINY_MODEL, tiny_home, device="cpu")

@@ -7,8 +7,15 @@ import json
 import py_compile
 import zipfile
 
-from core.bundle import bundle_zip, make_card, pipeline_spec, render_script, write_bundle
-from core.wizard import complete_answers, recommend
+from core.wizard import (
+    bundle_zip,
+    complete_answers,
+    make_card,
+    pipeline_spec,
+    recommend,
+    render_script,
+    write_bundle,
+)
 from tests.wizard_data import PCA_ROWS
 
 EVIDENCE = {

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.classification import (
+from core.classify import (
     ClassifyConfig,
     evaluate_predictions,
     frozen_vectors,
@@ -17,13 +17,11 @@ from core.classification import (
     label_text,
     logreg_predict,
     run_classification,
-    sample_per_class,
-    stratified_subset,
     summarize,
     zero_shot_predict,
 )
-from core.datasets import LabeledDataset
-from core.training.setfit import SetFitConfig, pair_plan
+from core.data import LabeledDataset, sample_per_class, stratified_subset
+from core.training import SetFitConfig, pair_plan
 
 TOPICS = {
     "sports": ["football", "goal", "match", "team", "league", "coach"],
@@ -180,7 +178,7 @@ def test_summarize_mean_and_std():
 
 # -- baselines with the fake encoder ---------------------------------------------------------------
 def test_frozen_vectors_are_cached(ws, fake_encoder):
-    from core.embeddings import EmbeddingCache
+    from core.encoding import EmbeddingCache
 
     cache = EmbeddingCache(ws)
     texts = ["one text", "another text"]
@@ -220,7 +218,9 @@ def test_run_classification_baselines_same_samples_and_deterministic(ws, fake_en
     ds = make_dataset()
     cfg = ClassifyConfig(dataset="topics", methods=("logreg", "zeroshot"), n_values=(2, 8), seeds=(0, 1, 2))
     seen = []
-    result = run_classification(cfg, ds, ws=ws, encoder=fake_encoder, progress=lambda *a: seen.append(a))
+    result = run_classification(
+        cfg, ds, ws=ws, encoder=fake_encoder, reporter=lambda p: p.is_log or seen.append((p.done, p.total))
+    )
     assert len(result.rows) == 2 * 2 * 3
     assert {(r.method, r.n_per_class) for r in result.rows} == {
         (m, n) for m in ("logreg", "zeroshot") for n in (2, 8)
@@ -251,11 +251,15 @@ def test_run_classification_skips_zero_shot_for_numeric_labels(ws, fake_encoder)
 
 
 def test_run_classification_stops_on_request(ws, fake_encoder):
-    from core.progress import Cancelled
+    from core.runtime import Cancelled
 
     cfg = ClassifyConfig(dataset="topics", methods=("logreg",), seeds=(0,))
+
+    def stop(p):  # the job's reporter raises Cancelled once the user asked to stop
+        raise Cancelled("cancelled by the user")
+
     with pytest.raises(Cancelled):
-        run_classification(cfg, make_dataset(), ws=ws, encoder=fake_encoder, should_stop=lambda: True)
+        run_classification(cfg, make_dataset(), ws=ws, encoder=fake_encoder, reporter=stop)
 
 
 def test_test_limit_scores_a_slice(ws, fake_encoder):

@@ -8,7 +8,7 @@ from core.cli import build_parser, main
 
 
 def test_arguments_map_to_the_job_config():
-    from core.classification import ClassifyConfig
+    from core.classify import ClassifyConfig
     from core.cli.classify import build_config
 
     args = build_parser().parse_args(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.cli import main
-from core.store import Workspace
+from core.runtime import Workspace
 from tests.tiny_data import LABELED, workspace_state, write_beir, write_labeled
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from core import jobs
 from core.cli import main
+from core.runtime import jobs
 from tests.tiny_data import write_beir
 
 

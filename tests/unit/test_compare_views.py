@@ -33,8 +33,7 @@ from components.compare_views import (
     win_loss_frame,
     win_loss_summary,
 )
-from core.comparison import ComparisonReport, StrategyResult
-from core.evaluation import METRICS
+from core.evaluate import METRICS, ComparisonReport, StrategyResult
 
 
 def _result(name, ndcg, per_query, latency, *, warnings=(), extra=None):

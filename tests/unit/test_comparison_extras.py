@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.cli.evaluate import build_specs, default_options
-from core.comparison import run_comparison
+from core.evaluate import CompareOptions, run_comparison
 from core.retrieval import BM25Spec, DenseSpec, HybridSpec, RerankSpec
 from tests.unit.test_retrieval_core import OverlapReranker, _builder, tiny  # noqa: F401  (fixture)
 
@@ -79,34 +78,40 @@ def test_baseline_must_be_a_chosen_strategy(tiny, fake_encoder):  # noqa: F811
 
 
 def test_page_options_build_the_cli_specs():
-    specs = build_specs(
-        default_options(
-            strategies="bm25,dense,hybrid,rerank",
-            stemming=False,
-            stopwords=False,
-            index="hnsw",
-            reranker="my-ce",
-            rerank_first_stage="bm25",
-            rerank_top_k=20,
-        ),
-        ["train", "test"],
-    )
+    specs = CompareOptions(
+        strategies="bm25,dense,hybrid,rerank",
+        stemming=False,
+        stopwords=False,
+        index="hnsw",
+        reranker="my-ce",
+        rerank_first_stage="bm25",
+        rerank_top_k=20,
+    ).specs(["train", "test"])
     bm25 = BM25Spec(stemmer=None, stopwords=None)
     assert specs["bm25"] == bm25
     assert specs["dense"] == DenseSpec(index="hnsw")
     assert specs["hybrid"] == HybridSpec(sparse=bm25, dense=DenseSpec(index="hnsw"), tune_split="train")
     assert specs["rerank"] == RerankSpec(first_stage=bm25, reranker="my-ce", top_k=20)
     # CLI defaults: stemming and stop-words on, alpha tuned on train unless train is evaluated
-    defaults = build_specs(default_options(), ["train", "test"])
+    defaults = CompareOptions().specs(["train", "test"])
     assert defaults["bm25"] == BM25Spec() and defaults["hybrid"].tune_split == "train"
-    on_train = build_specs(default_options(split="train"), ["train", "test"])
+    on_train = CompareOptions(split="train").specs(["train", "test"])
     assert on_train["hybrid"].tune_split is None
-    rrf = build_specs(default_options(fusion="rrf", rrf_k=10), ["train", "test"])["hybrid"]
+    rrf = CompareOptions(fusion="rrf", rrf_k=10).specs(["train", "test"])["hybrid"]
     assert rrf.fusion == "rrf" and rrf.rrf_k == 10 and rrf.tune_split is None
     with pytest.raises(ValueError, match="Unknown evaluate options"):
-        default_options(bogus=1)
+        CompareOptions.from_dict({"bogus": 1})
     with pytest.raises(ValueError, match="rerank needs --reranker"):
-        build_specs(default_options(strategies="rerank"), ["test"])
+        CompareOptions(strategies="rerank").specs(["test"])
+
+
+def test_cli_arguments_give_the_same_options_as_the_page():
+    from core.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["evaluate", "--dataset", "d", "--strategies", "bm25,rerank", "--reranker", "x"]
+    )
+    assert CompareOptions.from_args(args) == CompareOptions(strategies=("bm25", "rerank"), reranker="x")
 
 
 def test_latency_and_index_time_are_recorded(tiny, fake_encoder):  # noqa: F811
@@ -132,7 +137,8 @@ def test_a_query_batch_is_encoded_once_but_single_queries_every_time(tiny, fake_
 def test_a_sentence_transformers_cross_encoder_folder_counts_as_trained(tmp_path):
     import json
 
-    from core.models import _guess_kind, cross_encoder_head_is_trained
+    from core.models import cross_encoder_head_is_trained
+    from core.models.registry import _guess_kind
 
     ce = tmp_path / "ce"
     ce.mkdir()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.config import detect_device, get_settings
+from core.runtime import detect_device, get_settings
 
 
 def test_settings_follow_the_environment(tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from components.data_views import (
     split_overview_table,
     word_count_table,
 )
-from core.datasets import load_classification, load_retrieval_beir
+from core.data import load_classification, load_retrieval_beir
 from tests.tiny_data import write_beir, write_labeled
 
 QRELS = pd.DataFrame(

@@ -11,14 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core.datasets import (
-    DataImportError,
-    import_dataset,
-    load_classification,
-    load_retrieval_files,
-    save_dataset,
-)
-from core.store import StoreError, Workspace
+from core.data import import_dataset, load_classification, load_retrieval_files, save_dataset
+from core.runtime import DataImportError, StoreError, Workspace
 from tests.tiny_data import (
     CORPUS,
     LABELED,

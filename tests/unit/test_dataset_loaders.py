@@ -9,7 +9,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from core.datasets import (
+from core.data import (
     LabeledDataset,
     RetrievalDataset,
     dataset_summary,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.explore_views import (
+from core.explore import (
     LEGEND_LIMIT,
     color_options,
     figure_html,

@@ -7,8 +7,7 @@ import json
 import sys
 import zipfile
 
-from core.extra_models import install_mpnet, mpnet_target
-from core.models import resolve_model
+from core.models import install_mpnet, mpnet_target, resolve_model
 
 
 def _fake_installed_parts(root, files: dict[str, bytes], parts: int = 5) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.datasets import load_path
-from core.gotchas import EXPECTED_RERANK_MS, PCADenseRetriever, cosine_vs_dot, pca_tradeoff, reranker_latency
-from core.retrieval import Corpus, DenseRetriever
+from core.data import load_path
+from core.retrieval import Corpus, DenseRetriever, PCADenseRetriever
+from core.wizard import EXPECTED_RERANK_MS, cosine_vs_dot, pca_tradeoff, reranker_latency
 from tests.wizard_data import write_topics_beir
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from core import jobs
+from core.runtime import jobs, scheduler
 
 
 def _staged(ws, run_id: str) -> list:
@@ -68,7 +68,7 @@ def test_cancel_stops_a_running_job_within_seconds(ws):
 
 
 def test_a_worker_deaf_to_sigterm_is_killed_after_the_grace_period(ws, monkeypatch):
-    monkeypatch.setattr(jobs, "KILL_GRACE_S", 1.0)
+    monkeypatch.setattr(scheduler, "KILL_GRACE_S", 1.0)
     run_id = jobs.submit(
         ws, "sleep", {"steps": 1000, "delay": 0.05, "ignore_term": True, "model_name": "m-deaf"}
     )
@@ -144,7 +144,7 @@ def test_delete_refuses_active_runs_and_removes_finished_ones(ws):
 def test_run_inline_reports_progress_and_records_the_run(ws):
     seen = []
     run = jobs.run_inline(
-        ws, "sleep", {"steps": 3, "delay": 0.0}, on_progress=lambda s, t, loss, m: seen.append((s, t))
+        ws, "sleep", {"steps": 3, "delay": 0.0}, watch=lambda p: p.is_log or seen.append((p.done, p.total))
     )
     assert run.status == "done" and run.queue is None
     assert seen == [(1, 3), (2, 3), (3, 3)]

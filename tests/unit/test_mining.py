@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.mining import MiningConfig, MiningResult, mine_dataset, mine_negatives
+from core.adapt import MiningConfig, MiningResult, mine_dataset, mine_negatives
 
 DOCS = ["p", "judged2", "top", "close", "n1", "n2", "n3", "n4"]
 
@@ -119,7 +119,7 @@ def test_config_validation(kwargs, message):
 
 
 def test_mine_dataset_with_bm25_and_a_fake_dense_encoder(tmp_path, fake_encoder):
-    from core.datasets import load_path
+    from core.data import load_path
     from tests.tiny_data import write_beir
 
     ds = load_path(write_beir(tmp_path / "b"))

@@ -6,13 +6,8 @@ import json
 
 import pytest
 
-from core.models import (
-    DEFAULT_BI_ENCODER,
-    ModelNotAvailable,
-    list_models,
-    load_sentence_transformer,
-    resolve_model,
-)
+from core.models import DEFAULT_BI_ENCODER, list_models, load_sentence_transformer, resolve_model
+from core.runtime import ModelNotAvailable
 
 
 @pytest.fixture(autouse=True)

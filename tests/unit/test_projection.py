@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.datasets import LabeledDataset, RetrievalDataset
-from core.projection import (
+from core.data import LabeledDataset, RetrievalDataset
+from core.explore import (
     ExploreRequest,
     ProjectionSettings,
     align_procrustes,
@@ -138,7 +138,7 @@ def test_umap_projection_separates_blobs_and_caches_its_compile(monkeypatch):
     import os
     from pathlib import Path
 
-    from core import projection
+    from core.explore import projection
 
     x, labels = blobs(n_per=25)
     coords, reducer = fit_projection(x, ProjectionSettings(method="umap", n_neighbors=10))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.projection import ExploreRequest, ProjectionSettings, explore
-from core.query_overlay import query_overlay, strategy_specs
+from core.explore import ExploreRequest, ProjectionSettings, explore, query_overlay, strategy_specs
 from tests.fakes import HashingEncoder
 from tests.unit.test_projection import labeled, retrieval
 

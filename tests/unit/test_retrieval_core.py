@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.comparison import load_comparison, run_comparison, save_comparison
-from core.datasets import RetrievalDataset
+from core.data import RetrievalDataset
+from core.evaluate import load_comparison, run_comparison, save_comparison
 from core.retrieval import (
     BM25Spec,
     Corpus,
@@ -152,7 +152,7 @@ class _FixedRetriever:
         self.per_query = per_query
 
     def search(self, queries, k):  # type: ignore[no-untyped-def]
-        from core.retrieval.base import Hits
+        from core.retrieval import Hits
 
         out = []
         for i, _ in enumerate(queries):
@@ -167,7 +167,7 @@ def test_alpha_sweep_scores_every_alpha_like_fusing_and_evaluating_each_one(empt
     when BM25 found nothing for a query (the slow path keeps the dense ranking there)."""
     from ranx import Qrels, Run, evaluate
 
-    from core.retrieval.hybrid import HybridRetriever, alpha_sweep, fuse_runs
+    from core.retrieval import HybridRetriever, alpha_sweep, fuse_runs
 
     rng = np.random.default_rng(0)
     docs = [f"d{i}" for i in range(30)]

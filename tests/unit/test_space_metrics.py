@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.projection import exact_cosine_knn
-from core.space_metrics import (
+from core.explore import (
     cluster_agreement,
+    exact_cosine_knn,
     hdbscan_clusters,
     kmeans_clusters,
     knn_indices,

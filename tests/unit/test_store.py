@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from core.datasets import import_dataset, load_dataset
-from core.store import StoreError, Workspace
+from core.data import import_dataset, load_dataset
+from core.runtime import StoreError, Workspace
 from tests.tiny_data import workspace_state, write_beir, write_labeled
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,8 +53,8 @@ def test_everything_survives_a_restart(ws, tmp_path):
     proc = _python(
         """
         import json
-        from core.datasets import load_dataset
-        from core.store import Workspace
+        from core.data import load_dataset
+        from core.runtime import Workspace
         ws = Workspace()
         ds = load_dataset(ws, "cls")
         print(json.dumps({
@@ -82,8 +82,8 @@ def test_everything_survives_a_restart(ws, tmp_path):
 WRITER = """
 import sys, time
 from pathlib import Path
-from core.datasets import import_dataset
-from core.store import Workspace
+from core.data import import_dataset
+from core.runtime import Workspace
 who, beir, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 ws = Workspace()
 while not go.exists():
@@ -179,7 +179,7 @@ def test_killed_import_is_invisible_and_its_staging_is_cleaned(ws, tmp_path):
     proc = _python(
         """
         import time
-        from core.store import Workspace
+        from core.runtime import Workspace
         def write(folder):
             (folder / "corpus.parquet").write_bytes(b"half")
             print("staged", flush=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.datasets import load_path
+from core.data import load_path
 from core.retrieval import BM25Retriever, Corpus, DenseRetriever
-from core.wizard_measure import (
+from core.wizard import (
     bm25_dense_overlap,
     labelled_pairs,
     load_tokenizer,
@@ -82,7 +82,7 @@ def test_measure_retrieval_answers(topics, fake_encoder, tokenizer, ws):
 def test_large_corpus_is_sampled_and_baseline_left_to_verification(
     topics, fake_encoder, tokenizer, monkeypatch
 ):
-    import core.wizard_measure as wm
+    import core.wizard.measure as wm
 
     monkeypatch.setattr(wm, "FULL_CORPUS_MAX_DOCS", 10)
     m = measure_answers(topics, None, encoder=fake_encoder, tokenizer=tokenizer, max_docs=30)

@@ -9,7 +9,6 @@ import pytest
 
 from core.wizard import (
     RERANKER_WARNING,
-    RULE_BY_ID,
     RULES,
     Answers,
     Fact,
@@ -21,6 +20,7 @@ from core.wizard import (
     recommend,
     validate_answers,
 )
+from core.wizard.rules import RULE_BY_ID
 
 RETRIEVAL_BIG = {"task": "retrieval", "corpus_size": 1_000_000, "latency_budget_ms": 2_000}
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from core.comparison import run_comparison, save_comparison
-from core.datasets import load_path
+from core.data import load_path
+from core.evaluate import run_comparison, save_comparison
 from core.retrieval import Corpus, RetrieverBuilder, spec_from_dict
-from core.wizard import complete_answers, recommend
-from core.wizard_verify import (
+from core.wizard import (
     VerifyPlan,
     assess,
     collect_evidence,
+    complete_answers,
     find_matching_comparison,
     format_p,
     plan_verification,
+    recommend,
 )
 from tests.tiny_data import write_labeled
 from tests.wizard_data import write_topics_beir

@@ -1,0 +1,55 @@
+"""classify — few-shot classification: SetFit against frozen-embedding and zero-shot baselines.
+
+Seeded experiments (methods × N × seeds on the same samples), their metrics, learning curves, the
+``setfit_run`` / ``setfit_curve`` jobs, model cards and registration. Imports training, encoding and below.
+"""
+
+from core.classify.experiment import (
+    ClassifyConfig,
+    ClassifyResult,
+    EvalReport,
+    METHODS,
+    RunScore,
+    evaluate_predictions,
+    frozen_vectors,
+    has_label_names,
+    label_text,
+    logreg_predict,
+    run_classification,
+    summarize,
+    texts_fingerprint,
+    zero_shot_predict,
+)
+from core.classify.jobs import (
+    CURVE_KIND,
+    RUN_KIND,
+    classify_curve_job,
+    classify_run_job,
+    model_card,
+    model_meta,
+    register_setfit_model,
+)
+
+__all__ = [
+    "CURVE_KIND",
+    "ClassifyConfig",
+    "ClassifyResult",
+    "EvalReport",
+    "METHODS",
+    "RUN_KIND",
+    "RunScore",
+    "classify_curve_job",
+    "classify_run_job",
+    "evaluate_predictions",
+    "frozen_vectors",
+    "has_label_names",
+    "label_text",
+    "logreg_predict",
+    "model_card",
+    "model_meta",
+    "register_setfit_model",
+    "run_classification",
+    "summarize",
+    "texts_fingerprint",
+    "zero_shot_predict",
+]

@@ -1,0 +1,86 @@
+"""encoding — texts to vectors.
+
+The :class:`Encoder` contract, the sentence-transformers encoder, the torch / ONNX / int8 / bf16 backends and
+what each becomes on this machine (:func:`plan_backend`), the one :func:`make_encoder` factory, the on-disk
+embedding cache, time estimates before long encodes, and multi-process encoding. Imports runtime, data and
+models.
+"""
+
+from core.encoding.backends import (
+    BACKENDS,
+    BACKEND_DESCRIPTIONS,
+    BackendPlan,
+    BackendStatus,
+    backend_statuses,
+    bf16_support,
+    cpu_flags,
+    onnx_support,
+    plan_backend,
+)
+from core.encoding.embeddings import (
+    EmbeddingCache,
+    EncodeSettings,
+    Encoder,
+    SentenceTransformerEncoder,
+    encode_corpus,
+    encode_in_batches,
+    encoder_cache_key,
+    normalize_rows,
+    token_lengths,
+)
+from core.encoding.estimate import (
+    EncodeEstimate,
+    TruncationStats,
+    estimate_encode_time,
+    format_duration,
+    truncation_stats,
+)
+from core.encoding.onnx import (
+    OnnxCrossEncoder,
+    OnnxEncoder,
+    cpu_threads,
+    export_bi_encoder,
+    export_cross_encoder,
+    onnx_files,
+    quantize_int8,
+)
+from core.encoding.parallel import encode_parallel
+from core.encoding.factory import encoder_fingerprint, ensure_onnx_export, folder_lock, make_encoder
+
+__all__ = [
+    "BACKENDS",
+    "BACKEND_DESCRIPTIONS",
+    "BackendPlan",
+    "BackendStatus",
+    "EmbeddingCache",
+    "EncodeEstimate",
+    "EncodeSettings",
+    "Encoder",
+    "OnnxCrossEncoder",
+    "OnnxEncoder",
+    "SentenceTransformerEncoder",
+    "TruncationStats",
+    "backend_statuses",
+    "bf16_support",
+    "cpu_flags",
+    "cpu_threads",
+    "encode_corpus",
+    "encode_in_batches",
+    "encode_parallel",
+    "encoder_cache_key",
+    "encoder_fingerprint",
+    "ensure_onnx_export",
+    "estimate_encode_time",
+    "export_bi_encoder",
+    "export_cross_encoder",
+    "folder_lock",
+    "format_duration",
+    "make_encoder",
+    "normalize_rows",
+    "onnx_files",
+    "onnx_support",
+    "plan_backend",
+    "quantize_int8",
+    "token_lengths",
+    "truncation_stats",
+]

@@ -1,0 +1,206 @@
+"""What a comparison is asked to do, as one frozen value: :class:`CompareOptions`.
+
+The CLI fills it from its arguments, the Compare page from its widgets and the wizard from a
+recommendation; :meth:`CompareOptions.specs` turns it into strategy specs, so the same choices give the same
+specs (and the same numbers) wherever they were made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.encoding import BACKENDS
+from core.models import DEFAULT_BI_ENCODER
+from core.retrieval import (
+    DEFAULT_RERANK_DEPTH,
+    BM25Spec,
+    DenseSpec,
+    HybridSpec,
+    RerankSpec,
+    StrategySpec,
+    backend_variants,
+    spec_from_dict,
+    spec_to_dict,
+)
+from core.runtime import InvalidInput
+
+__all__ = ["DEFAULT_K", "STAT_TESTS", "STRATEGIES", "CompareOptions", "EvaluateJob"]
+
+STRATEGIES = ("bm25", "dense", "hybrid", "rerank")
+STAT_TESTS = ("student", "fisher", "wilcoxon")
+FIRST_STAGES = ("bm25", "dense", "hybrid")
+DEFAULT_K = 100  # results per query (Recall@100 needs 100)
+_CHOICES = {
+    "backend": BACKENDS,
+    "rerank_first_stage": FIRST_STAGES,
+    "fusion": ("convex", "rrf"),
+    "norm": ("minmax", "zscore"),
+    "index": ("exact", "hnsw"),
+    "stat_test": STAT_TESTS,
+}
+
+
+def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """A comma list or a sequence of names, stripped, empty ones dropped."""
+    if value is None:
+        return ()
+    parts = value.split(",") if isinstance(value, str) else value
+    return tuple(str(p).strip() for p in parts if str(p).strip())
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    """One comparison's choices. ``tune_split``: ``auto`` (train, unless train is evaluated), ``none``, or a
+    split name; ``check_backends``: extra backends the dense strategy is also evaluated with."""
+
+    strategies: tuple[str, ...] = ("bm25", "dense", "hybrid")
+    split: str | None = None
+    model: str = DEFAULT_BI_ENCODER
+    backend: str = "torch"
+    rerank_backend: str | None = None
+    max_seq_length: int | None = None
+    check_backends: tuple[str, ...] = ()
+    reranker: str | None = None
+    rerank_top_k: int = DEFAULT_RERANK_DEPTH
+    rerank_first_stage: str = "hybrid"
+    stemming: bool = True
+    stopwords: bool = True
+    k: int = DEFAULT_K
+    fusion: str = "convex"
+    norm: str = "minmax"
+    alpha: float = 0.5
+    rrf_k: int = 60
+    tune_split: str = "auto"
+    index: str = "exact"
+    baseline: str | None = None
+    stat_test: str = "student"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "strategies", _names(self.strategies))
+        object.__setattr__(self, "check_backends", _names(self.check_backends))
+        unknown = [n for n in self.strategies if n not in STRATEGIES]
+        if unknown or not self.strategies:
+            raise InvalidInput(f"Unknown strategies {unknown}; choose from {', '.join(STRATEGIES)}.")
+        for name, allowed in _CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise InvalidInput(
+                    f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}."
+                )
+        if self.k < 1 or self.rerank_top_k < 1:
+            raise InvalidInput("k and the rerank depth must be at least 1.")
+        if self.baseline is not None and self.baseline not in self.strategies:
+            raise InvalidInput(
+                f"Baseline {self.baseline!r} is not among the strategies {list(self.strategies)}."
+            )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CompareOptions:
+        """Options from a mapping (a stored config, keyword overrides); keys that are not options are an
+        error."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - fields
+        if unknown:
+            raise InvalidInput(f"Unknown evaluate options: {sorted(unknown)}")
+        return cls(**dict(data))
+
+    @classmethod
+    def from_args(cls, args: Any) -> CompareOptions:
+        """Options from an argparse namespace (its other attributes, such as ``dataset``, are left out)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in vars(args).items() if k in fields})
+
+    def resolved_tune_split(self, splits: Sequence[str]) -> str | None:
+        """The split alpha is tuned on: never the evaluated one, ``None`` for RRF or a fixed alpha."""
+        if self.fusion != "convex":
+            return None
+        if self.tune_split == "auto":
+            evaluated = self.split or ("test" if "test" in splits else splits[-1])
+            return "train" if "train" in splits and evaluated != "train" else None
+        return None if self.tune_split in ("none", "") else self.tune_split
+
+    def specs(self, splits: Sequence[str]) -> dict[str, StrategySpec]:
+        """The strategy specs these options describe, keyed by strategy name (backend variants added)."""
+        bm25 = BM25Spec(
+            stemmer="english" if self.stemming else None, stopwords="en" if self.stopwords else None
+        )
+        dense = DenseSpec(
+            model=self.model, backend=self.backend, index=self.index, max_seq_length=self.max_seq_length
+        )
+        hybrid = HybridSpec(
+            sparse=bm25,
+            dense=dense,
+            fusion=self.fusion,
+            alpha=self.alpha,
+            norm=self.norm,
+            rrf_k=self.rrf_k,
+            tune_split=self.resolved_tune_split(list(splits)),
+        )
+        first_stages: dict[str, StrategySpec] = {"bm25": bm25, "dense": dense, "hybrid": hybrid}
+        specs: dict[str, StrategySpec] = {}
+        for name in self.strategies:
+            if name != "rerank":
+                specs[name] = first_stages[name]
+                continue
+            if not self.reranker:
+                raise InvalidInput(
+                    "rerank needs --reranker: a cross-encoder folder, a model trained on the Adapt page, or a "
+                    "hub id when online (no pretrained cross-encoder can be installed offline; see MODELS.md)."
+                )
+            specs[name] = RerankSpec(
+                first_stage=first_stages[self.rerank_first_stage],
+                reranker=self.reranker,
+                top_k=self.rerank_top_k,
+                backend=self.rerank_backend or self.backend,
+            )
+        return backend_variants(specs, self.check_backends) if self.check_backends else specs
+
+
+@dataclass(frozen=True)
+class EvaluateJob:
+    """The config of an ``evaluate`` job, parsed once at the job boundary (:meth:`from_dict`)."""
+
+    dataset: str
+    strategies: Mapping[str, Mapping[str, Any]]  # strategy name -> spec dict (core.retrieval.spec_to_dict)
+    split: str | None = None
+    k: int = DEFAULT_K
+    baseline: str | None = None
+    stat_test: str = "student"
+    latency_sample: int = 50
+
+    def __post_init__(self) -> None:
+        if not self.strategies:
+            raise InvalidInput("Choose at least one strategy.")
+        if self.stat_test not in STAT_TESTS:
+            raise InvalidInput(f"stat_test must be one of {', '.join(STAT_TESTS)}, got {self.stat_test!r}.")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EvaluateJob:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - fields
+        if unknown:
+            raise InvalidInput(f"Unknown evaluate job settings: {sorted(unknown)}")
+        values = {k: v for k, v in data.items() if v is not None or k in ("split", "baseline")}
+        return cls(**values)
+
+    @classmethod
+    def build(cls, dataset: str, options: CompareOptions, splits: Sequence[str]) -> EvaluateJob:
+        """The job that runs ``options`` on ``dataset`` (whose splits are ``splits``)."""
+        return cls(
+            dataset=dataset,
+            strategies={n: spec_to_dict(s) for n, s in options.specs(splits).items()},
+            split=options.split,
+            k=options.k,
+            baseline=options.baseline,
+            stat_test=options.stat_test,
+        )
+
+    def specs(self) -> dict[str, StrategySpec]:
+        return {name: spec_from_dict(dict(d)) for name, d in self.strategies.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["strategies"] = {n: dict(d) for n, d in self.strategies.items()}
+        return data

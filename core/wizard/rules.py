@@ -1,0 +1,628 @@
+"""Decision wizard: answers in, a concrete embedding strategy out, each decision with the rule that made it.
+
+The rules are data: :data:`RULES` is a table of :class:`Rule` records. A rule fires when all of its
+conditions (:class:`When`: field, operator, value) hold over the *facts* — the answers plus a few numbers
+derived from them (estimated cross-encoder and dense-search latency, index size, the largest rerank depth
+that fits the budget; see :func:`derive_facts`). A fired rule sets recommendation fields; when two rules set
+the same field, the higher priority wins and the other is kept in the rationale as overridden.
+:func:`recommend` is pure: no model is loaded, nothing is measured here (see ``core.wizard``).
+Questions, answers and their validation live in :mod:`core.wizard` (re-exported here).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import operator
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.retrieval import DEFAULT_RERANK_DEPTH
+from core.wizard.answers import (
+    QUESTION_BY_NAME,
+    QUESTIONS,
+    Answers,
+    estimate_domain,
+)
+
+__all__ = [
+    "RERANKER_WARNING",
+    "RULES",
+    "Fact",
+    "FiredRule",
+    "Recommendation",
+    "Rule",
+    "When",
+    "derive_facts",
+    "recommend",
+]
+
+
+# --- thresholds and cost estimates (typical numbers; the gotcha checks measure them on the user's data) ---
+RERANK_MS_PER_PAIR = {"cpu": 5.0, "gpu": 0.5}  # MiniLM-L6-sized cross-encoder, ~256 tokens per pair
+QUERY_ENCODE_MS = {"cpu": 15.0, "gpu": 3.0}  # one short query through a MiniLM-sized bi-encoder
+FLAT_SEARCH_MS_PER_MDIM = 0.2  # exact inner-product scan: ms per million (documents × dimensions)
+BM25_MS = 5.0  # one BM25 query (sparse matrix) on a mid-sized corpus
+RERANK_K = DEFAULT_RERANK_DEPTH  # default depth of the rerank
+MIN_RERANK_K = 10  # below this, reranking is not worth it
+MIN_TRAIN_PAIRS = 100  # labelled query–document pairs needed for contrastive fine-tuning
+SETFIT_MAX_LABELS = 100  # fewer labels per class than this: SetFit
+FINETUNE_MIN_LABELS = 1000  # more labels per class than this: full fine-tuning of a small classifier
+MEDIOCRE_NDCG = 0.5  # measured nDCG@10 of the dense baseline below this is mediocre
+INDEX_MEMORY_GB = 8.0  # a flat float32 index bigger than this is costly to keep in RAM
+
+RERANKER_WARNING = (
+    "No pretrained cross-encoder can be installed offline here (no PyPI package carries an MS MARCO / BGE "
+    "reranker). A cross-encoder built from a bi-encoder has an untrained head and ranks at random; one "
+    "fine-tuned on SciFact's 809 training queries made the hybrid top-50 worse (nDCG@10 0.12–0.52 against 0.73 "
+    "without it). Public rerankers are trained on ~500k queries: use a reranker only if you bring a pretrained "
+    "one (a local folder, or a hub id when online), and keep it only if the Verify step shows it helps."
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# facts derived from the answers
+# --------------------------------------------------------------------------------------------------
+def derive_facts(a: Answers) -> dict[str, Any]:
+    """The answers plus estimated costs the rules compare against the budget."""
+    hw = "gpu" if a.gpu else "cpu"
+    pair_ms = RERANK_MS_PER_PAIR[hw]
+    search_ms = a.corpus_size * a.embedding_dim / 1e6 * FLAT_SEARCH_MS_PER_MDIM
+    dense_ms = QUERY_ENCODE_MS[hw] + search_ms
+    first_stage_ms = dense_ms + BM25_MS
+    room = a.latency_budget_ms - first_stage_ms
+    k_fit = max(0, int(room // pair_ms)) if room > 0 else 0
+    index_gb = a.corpus_size * a.embedding_dim * 4 / 1e9
+    facts = a.to_dict()
+    facts.update(
+        hardware=hw,
+        rerank_ms_per_pair=pair_ms,
+        rerank_ms=RERANK_K * pair_ms,
+        rerank_k=RERANK_K,
+        cross_encoder_full_ms=a.corpus_size * pair_ms,
+        dense_search_ms=round(search_ms, 2),
+        dense_ms=round(dense_ms, 2),
+        first_stage_ms=round(first_stage_ms, 2),
+        first_stage_plus_rerank_ms=round(first_stage_ms + RERANK_K * pair_ms, 2),
+        rerank_k_fit=min(k_fit, RERANK_K),
+        index_gb=round(index_gb, 3),
+        serve_ms_per_query=round(first_stage_ms, 2),
+        workers_needed=max(1, math.ceil(a.throughput_qps * first_stage_ms / 1000.0)),
+        reduced_dim=_reduced_dim(a, QUERY_ENCODE_MS[hw]),
+        min_train_pairs=MIN_TRAIN_PAIRS,
+        setfit_max_labels=SETFIT_MAX_LABELS,
+        finetune_min_labels=FINETUNE_MIN_LABELS,
+        mediocre_ndcg=MEDIOCRE_NDCG,
+        min_rerank_k=MIN_RERANK_K,
+        index_memory_gb=INDEX_MEMORY_GB,
+        domain_evidence=_domain_evidence(a),
+        reranker_status=(
+            "a pretrained reranker is available here"
+            if a.reranker_available
+            else "no pretrained reranker is available here"
+        ),
+    )
+    return facts
+
+
+def _reduced_dim(a: Answers, encode_ms: float) -> int:
+    """The largest of 256 / 128 / 64 (below the current dimension) whose exact search fits the budget."""
+    candidates = [d for d in (256, 128, 64) if d < a.embedding_dim] or [max(1, a.embedding_dim // 2)]
+    for dim in candidates:
+        if encode_ms + a.corpus_size * dim / 1e6 * FLAT_SEARCH_MS_PER_MDIM <= a.latency_budget_ms:
+            return dim
+    return candidates[-1]
+
+
+def _domain_evidence(a: Answers) -> str:
+    estimate = estimate_domain(a.fragmentation, a.bm25_dense_overlap)
+    return f" (measured: {estimate[1]})" if estimate else ""
+
+
+# --------------------------------------------------------------------------------------------------
+# the rule table
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Fact:
+    """A reference to another fact, usable as a condition value or as a value a rule sets."""
+
+    name: str
+
+
+_OPS = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "in": lambda x, y: x in y,
+    "not in": lambda x, y: x not in y,
+}
+
+
+@dataclass(frozen=True)
+class When:
+    """A condition: ``facts[field] <op> value``; ``value`` may be a :class:`Fact`. A comparison with a
+    missing (None) fact is False, so rules on unmeasured signals do not fire."""
+
+    field: str
+    op: str
+    value: Any = None
+
+    def holds(self, facts: Mapping[str, Any]) -> bool:
+        left = facts[self.field]
+        right = facts[self.value.name] if isinstance(self.value, Fact) else self.value
+        if self.op == "is none":
+            return left is None
+        if self.op == "not none":
+            return left is not None
+        if left is None or right is None:
+            return False
+        return bool(_OPS[self.op](left, right))
+
+    def describe(self) -> str:
+        value = self.value.name if isinstance(self.value, Fact) else repr(self.value)
+        return f"{self.field} {self.op}" + ("" if self.op in ("is none", "not none") else f" {value}")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the table: when every condition holds, set ``sets`` (field -> value or Fact) and say why."""
+
+    id: str
+    title: str
+    when: tuple[When, ...]
+    because: str  # rationale, formatted with the facts
+    sets: tuple[tuple[str, Any], ...] = ()
+    priority: int = 10
+    warnings: tuple[str, ...] = ()
+    advice: str = ""  # what to do, formatted with the facts
+
+    def fires(self, facts: Mapping[str, Any]) -> bool:
+        return all(w.holds(facts) for w in self.when)
+
+
+RETRIEVAL = When("task", "==", "retrieval")
+DENSE_TASKS = When("task", "in", ("retrieval", "similarity"))
+TOO_BIG_FOR_CE = When("cross_encoder_full_ms", ">", Fact("latency_budget_ms"))
+
+RULES: tuple[Rule, ...] = (
+    # --- retrieval architecture -----------------------------------------------------------------
+    Rule(
+        "large-corpus-bi-encoder",
+        "Large corpus → bi-encoder first stage",
+        (RETRIEVAL, TOO_BIG_FOR_CE),
+        "A cross-encoder would score all {corpus_size:,} documents per query (~{cross_encoder_full_ms:,.0f} ms at "
+        "~{rerank_ms_per_pair} ms a pair on {hardware}), far over the {latency_budget_ms:,.0f} ms budget; a "
+        "bi-encoder encodes the corpus once and answers from a vector index in ~{dense_ms:,.0f} ms.",
+        sets=(("first_stage", "dense"),),
+        priority=10,
+    ),
+    Rule(
+        "small-corpus-cross-encoder",
+        "Small corpus, loose latency → a cross-encoder alone is viable",
+        (RETRIEVAL, When("cross_encoder_full_ms", "<=", Fact("latency_budget_ms"))),
+        "Scoring all {corpus_size:,} documents with a cross-encoder takes ~{cross_encoder_full_ms:,.0f} ms on "
+        "{hardware}, within the {latency_budget_ms:,.0f} ms budget: no first-stage recall is lost. But "
+        "{reranker_status}.",
+        sets=(("first_stage", "cross-encoder"), ("reranker", "cross-encoder (all documents)")),
+        priority=10,
+        warnings=(RERANKER_WARNING,),
+        advice="Without a pretrained cross-encoder, keep the bi-encoder (or hybrid) ranking the Verify step "
+        "measures as best.",
+    ),
+    Rule(
+        "scale-and-precision-rerank",
+        "Large corpus and room in the budget → first stage + cross-encoder rerank of the top-k",
+        (RETRIEVAL, TOO_BIG_FOR_CE, When("first_stage_plus_rerank_ms", "<=", Fact("latency_budget_ms"))),
+        "A first stage (~{first_stage_ms:,.0f} ms) plus a cross-encoder over its top {rerank_k} "
+        "(~{rerank_ms:,.0f} ms) fits the {latency_budget_ms:,.0f} ms budget: recall from the index, precision "
+        "from the cross-encoder. But {reranker_status}.",
+        sets=(("reranker", "cross-encoder"), ("rerank_top_k", Fact("rerank_k"))),
+        priority=10,
+        warnings=(RERANKER_WARNING,),
+    ),
+    Rule(
+        "reranker-smaller-k",
+        "A reranker at k=50 breaks the budget → rerank fewer candidates",
+        (
+            RETRIEVAL,
+            TOO_BIG_FOR_CE,
+            When("first_stage_plus_rerank_ms", ">", Fact("latency_budget_ms")),
+            When("rerank_k_fit", ">=", MIN_RERANK_K),
+        ),
+        "Reranking the top {rerank_k} costs ~{rerank_ms:,.0f} ms on {hardware} (typically 100–500 ms on CPU), "
+        "over what the {latency_budget_ms:,.0f} ms budget leaves after the first stage; the top {rerank_k_fit} "
+        "fits. But {reranker_status}.",
+        sets=(("reranker", "cross-encoder"), ("rerank_top_k", Fact("rerank_k_fit"))),
+        priority=20,
+        warnings=(RERANKER_WARNING,),
+        advice="Rerank only the top {rerank_k_fit}, or serve the reranker on a GPU.",
+    ),
+    Rule(
+        "reranker-breaks-budget",
+        "No room for a reranker in the latency budget",
+        (
+            RETRIEVAL,
+            TOO_BIG_FOR_CE,
+            When("first_stage_plus_rerank_ms", ">", Fact("latency_budget_ms")),
+            When("rerank_k_fit", "<", MIN_RERANK_K),
+        ),
+        "A cross-encoder costs ~{rerank_ms_per_pair} ms a pair on {hardware} (100–500 ms for a typical top-50); "
+        "after the first stage (~{first_stage_ms:,.0f} ms) the {latency_budget_ms:,.0f} ms budget leaves room "
+        "for fewer than {min_rerank_k} pairs.",
+        sets=(("reranker", None), ("rerank_top_k", None)),
+        priority=20,
+        advice="Skip the reranker; spend the effort on fine-tuning the bi-encoder instead, or raise the budget / "
+        "serve on a GPU.",
+    ),
+    Rule(
+        "jargon-hybrid-adapt",
+        "Specialised domain / high tokenizer fragmentation → hybrid with BM25 + domain adaptation",
+        (RETRIEVAL, When("domain", "==", "specialised")),
+        "The domain is specialised{domain_evidence}: rare terms the tokenizer shreds into pieces are matched "
+        "exactly by BM25, so fuse BM25 with the bi-encoder, and adapt the bi-encoder to the domain "
+        "(TSDAE or MLM on the corpus, then contrastive fine-tuning when labelled pairs exist).",
+        sets=(("first_stage", "hybrid"),),
+        priority=20,
+    ),
+    Rule(
+        "domain-adapt-then-contrastive",
+        "Specialised domain with text and labels → TSDAE (or MLM), then contrastive fine-tuning",
+        (
+            DENSE_TASKS,
+            When("domain", "==", "specialised"),
+            When("unlabeled_text", "==", True),
+            When("labelled_pairs", ">=", MIN_TRAIN_PAIRS),
+        ),
+        "Unlabeled domain text teaches the encoder the vocabulary (TSDAE denoising or MLM), and "
+        "{labelled_pairs:,} labelled pairs (≥ {min_train_pairs}) then teach it what relevant means.",
+        sets=(("adaptation", ("tsdae", "contrastive")),),
+        priority=20,
+    ),
+    Rule(
+        "unlabeled-only-tsdae",
+        "Unlabeled text only → TSDAE",
+        (
+            DENSE_TASKS,
+            When("domain", "==", "specialised"),
+            When("unlabeled_text", "==", True),
+            When("labelled_pairs", "<", MIN_TRAIN_PAIRS),
+        ),
+        "With unlabeled text from a specialised domain but fewer than {min_train_pairs} labelled pairs "
+        "({labelled_pairs:,}), TSDAE (a denoising auto-encoder on sentences) is the unsupervised adaptation "
+        "that works best for sentence embeddings.",
+        sets=(("adaptation", ("tsdae",)),),
+        priority=15,
+    ),
+    Rule(
+        "generic-zero-shot",
+        "Generic domain without labels → keep the pretrained bi-encoder",
+        (
+            DENSE_TASKS,
+            When("domain", "==", "generic"),
+            When("labelled_pairs", "<", MIN_TRAIN_PAIRS),
+        ),
+        "The pretrained bi-encoder was trained on about a billion generic sentence pairs; without labelled "
+        "pairs ({labelled_pairs:,} < {min_train_pairs}), unsupervised adaptation on generic text rarely beats it.",
+        sets=(("adaptation", None),),
+        priority=5,
+        advice="Label {min_train_pairs}+ query–document pairs if the Verify step shows the quality is not enough.",
+    ),
+    Rule(
+        "labelled-pairs-contrastive",
+        "Labelled pairs → contrastive fine-tuning with hard negatives",
+        (DENSE_TASKS, When("labelled_pairs", ">=", MIN_TRAIN_PAIRS)),
+        "{labelled_pairs:,} labelled query–document pairs are enough for contrastive fine-tuning "
+        "(MultipleNegativesRankingLoss with mined hard negatives) of the bi-encoder.",
+        sets=(("adaptation", ("contrastive",)),),
+        priority=15,
+    ),
+    Rule(
+        "mediocre-hard-negatives",
+        "Mediocre retrieval → improve hard negatives before changing the architecture",
+        (
+            RETRIEVAL,
+            When("baseline_ndcg10", "<", MEDIOCRE_NDCG),
+            When("labelled_pairs", ">=", MIN_TRAIN_PAIRS),
+        ),
+        "The zero-shot bi-encoder reaches nDCG@10 {baseline_ndcg10:.3f} (< {mediocre_ndcg}) on this data. "
+        "Before a bigger model or a reranker, fine-tune on the {labelled_pairs:,} pairs with better hard "
+        "negatives: mined from BM25 and the dense model, with false negatives filtered out.",
+        sets=(("negatives", "bm25+dense mined, false negatives filtered"),),
+        priority=25,
+        advice="Mine negatives from both BM25 and the dense model, drop judged positives and near-duplicates "
+        "of the positive, review them on the Adapt page, then fine-tune.",
+    ),
+    Rule(
+        "mediocre-no-labels",
+        "Mediocre retrieval without labels → label pairs first",
+        (
+            RETRIEVAL,
+            When("baseline_ndcg10", "<", MEDIOCRE_NDCG),
+            When("labelled_pairs", "<", MIN_TRAIN_PAIRS),
+        ),
+        "The zero-shot bi-encoder reaches only nDCG@10 {baseline_ndcg10:.3f} and there are "
+        "{labelled_pairs:,} labelled pairs: a few hundred judged (query, relevant document) pairs are worth "
+        "more than any architecture change.",
+        advice="Label {min_train_pairs}+ query–document pairs (e.g. from search logs or by judging the hybrid "
+        "top 10), then fine-tune with mined hard negatives.",
+        priority=25,
+    ),
+    Rule(
+        "dimension-breaks-budget",
+        "Large dimension breaks the latency budget → reduce the dimension / use HNSW",
+        (DENSE_TASKS, When("dense_ms", ">", Fact("latency_budget_ms"))),
+        "An exact search over {corpus_size:,} × {embedding_dim}-d vectors takes ~{dense_ms:,.0f} ms, over the "
+        "{latency_budget_ms:,.0f} ms budget.",
+        sets=(("dimension", Fact("reduced_dim")), ("index", "hnsw")),
+        priority=10,
+        advice="Reduce the vectors to {reduced_dim}-d with PCA fitted on the corpus (the Gotchas step measures "
+        "the quality cost) and use an HNSW index.",
+    ),
+    Rule(
+        "index-memory",
+        "Index too big for memory → reduce the dimension",
+        (DENSE_TASKS, When("index_gb", ">", INDEX_MEMORY_GB)),
+        "{corpus_size:,} × {embedding_dim}-d float32 vectors need ~{index_gb:,.1f} GB of RAM.",
+        sets=(("dimension", Fact("reduced_dim")),),
+        priority=5,
+        advice="PCA to {reduced_dim}-d (measured in the Gotchas step) or product quantisation.",
+    ),
+    Rule(
+        "throughput-workers",
+        "Throughput beyond one worker",
+        (DENSE_TASKS, When("workers_needed", ">", 1)),
+        "At ~{serve_ms_per_query:,.0f} ms a query, {throughput_qps:,.0f} queries/s need ~{workers_needed} "
+        "busy workers on {hardware}.",
+        advice="Batch queries, add replicas, or serve the encoder on a GPU.",
+        priority=5,
+    ),
+    Rule(
+        "similarity-bi-encoder",
+        "Similarity / dedup → bi-encoder with cosine on normalised vectors",
+        (When("task", "==", "similarity"),),
+        "Pairwise similarity over {corpus_size:,} texts needs vectors that can be compared in bulk: a bi-encoder "
+        "with L2-normalised vectors (cosine = dot product) in a vector index; a cross-encoder would need "
+        "every pair.",
+        sets=(("first_stage", "dense"), ("similarity", "cosine")),
+        priority=10,
+        advice="Pick the duplicate threshold on a few hundred labelled pairs.",
+    ),
+    # --- classification -------------------------------------------------------------------------
+    Rule(
+        "no-labels-zero-shot",
+        "No labels → zero-shot by similarity to label names",
+        (When("task", "==", "classification"), When("labels_per_class", "==", 0)),
+        "Without labelled examples, compare each text's embedding with the embeddings of the label names.",
+        sets=(("classifier", "zero-shot"),),
+        priority=20,
+        advice="Label 8–16 examples per class and SetFit will usually beat zero-shot.",
+    ),
+    Rule(
+        "few-labels-setfit",
+        "Fewer than 100 labels per class → SetFit",
+        (
+            When("task", "==", "classification"),
+            When("labels_per_class", ">", 0),
+            When("labels_per_class", "<", SETFIT_MAX_LABELS),
+        ),
+        "With {labels_per_class:,} labelled examples per class (< {setfit_max_labels}), SetFit (contrastive "
+        "fine-tuning of the bi-encoder on pairs, then a logistic-regression head) beats a classifier on frozen "
+        "embeddings and needs no prompts.",
+        sets=(("classifier", "setfit"),),
+        priority=10,
+    ),
+    Rule(
+        "mid-labels-frozen-logreg",
+        "100–1,000 labels per class → logistic regression on frozen embeddings (SetFit optional)",
+        (
+            When("task", "==", "classification"),
+            When("labels_per_class", ">=", SETFIT_MAX_LABELS),
+            When("labels_per_class", "<=", FINETUNE_MIN_LABELS),
+        ),
+        "With {labels_per_class:,} examples per class a linear head on frozen embeddings is strong and cheap; "
+        "SetFit's pair generation grows quadratically and gains less at this size.",
+        sets=(("classifier", "logreg"),),
+        priority=10,
+    ),
+    Rule(
+        "abundant-labels-finetune",
+        "More than 1,000 labels per class → full fine-tuning of a small classifier",
+        (When("task", "==", "classification"), When("labels_per_class", ">", FINETUNE_MIN_LABELS)),
+        "With {labels_per_class:,} examples per class (> {finetune_min_labels:,}), fine-tuning all weights of a "
+        "small transformer classifier (e.g. MiniLM with a classification head) uses the labels best.",
+        sets=(("classifier", "fine-tune"),),
+        priority=10,
+    ),
+    # --- hardware -------------------------------------------------------------------------------
+    Rule(
+        "cpu-only-training",
+        "No GPU → keep adaptation runs short",
+        (
+            When("gpu", "==", False),
+            When("task", "!=", "classification"),
+            When("labelled_pairs", ">=", MIN_TRAIN_PAIRS),
+        ),
+        "Training on CPU is ~50× slower than on a GPU (one contrastive epoch on SciFact: minutes on CPU, ~4 s "
+        "on an H100).",
+        advice="Use a MiniLM-sized model, limit max steps, cache corpus embeddings, and schedule long runs.",
+        priority=5,
+    ),
+)
+RULE_BY_ID = {r.id: r for r in RULES}
+
+
+# --------------------------------------------------------------------------------------------------
+# evaluating the table
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FiredRule:
+    """A rule that fired, with its rationale filled in and the fields it decided (or lost)."""
+
+    id: str
+    title: str
+    rationale: str
+    decides: tuple[str, ...]
+    overridden: tuple[str, ...]
+    advice: str = ""
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The decisions, the rule behind each, and everything needed to explain them."""
+
+    answers: Answers
+    sources: dict[str, str]
+    decisions: dict[str, Any]
+    decided_by: dict[str, str]
+    fired: tuple[FiredRule, ...]
+    facts: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        return self.answers.task
+
+    @property
+    def first_stage(self) -> str | None:
+        return self.decisions.get("first_stage")
+
+    @property
+    def reranker(self) -> dict[str, Any] | None:
+        kind = self.decisions.get("reranker")
+        if not kind:
+            return None
+        top_k = self.decisions.get("rerank_top_k")
+        if self.first_stage == "cross-encoder":
+            top_k = self.answers.corpus_size
+        return {
+            "model": "cross-encoder",
+            "top_k": top_k,
+            "available": self.answers.reranker_available,
+            "warning": RERANKER_WARNING,
+        }
+
+    @property
+    def adaptation(self) -> dict[str, Any] | None:
+        steps = self.decisions.get("adaptation")
+        if not steps:
+            return None
+        return {"steps": list(steps), "negatives": self.decisions.get("negatives", "bm25 mined")}
+
+    @property
+    def classifier(self) -> str | None:
+        return self.decisions.get("classifier")
+
+    @property
+    def warnings(self) -> list[str]:
+        seen: list[str] = []
+        for f in self.fired:
+            for w in f.warnings:
+                if w not in seen:
+                    seen.append(w)
+        return seen
+
+    @property
+    def strategy(self) -> str:
+        """A one-line name of the whole strategy."""
+        if self.task == "classification":
+            names = {
+                "setfit": "SetFit classifier",
+                "logreg": "logistic regression on frozen embeddings",
+                "fine-tune": "fine-tuned small classifier",
+                "zero-shot": "zero-shot by label-name similarity",
+            }
+            return names.get(self.classifier or "", "classifier")
+        parts = []
+        first = self.first_stage or "dense"
+        if first == "cross-encoder":
+            parts.append("cross-encoder over all documents")
+            if not self.answers.reranker_available:
+                parts[-1] += " (only with a pretrained cross-encoder)"
+        else:
+            parts.append({"dense": "bi-encoder", "hybrid": "hybrid BM25 + bi-encoder"}.get(first, first))
+            if self.reranker:
+                parts.append(f"cross-encoder rerank@{self.reranker['top_k']}")
+                if not self.answers.reranker_available:
+                    parts[-1] += " (only with a pretrained cross-encoder)"
+        if self.decisions.get("dimension"):
+            parts.append(f"PCA {self.answers.embedding_dim}→{self.decisions['dimension']}-d")
+        if self.adaptation:
+            parts.append("adapted by " + " → ".join(self.adaptation["steps"]))
+        return " + ".join(parts)
+
+    def to_json(self, evidence: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The CLI's output shape."""
+        return {
+            "strategy": self.strategy,
+            "task": self.task,
+            "first_stage": self.first_stage,
+            "reranker": self.reranker,
+            "adaptation": self.adaptation,
+            "classifier": self.classifier,
+            "index": {
+                "dimension": self.decisions.get("dimension") or self.answers.embedding_dim,
+                "type": self.decisions.get("index", "exact"),
+                "similarity": self.decisions.get("similarity", "cosine"),
+            },
+            "rationale": [f.to_json() for f in self.fired],
+            "warnings": self.warnings,
+            "evidence": dict(evidence or {}),
+            "answers": self.answers.to_dict(),
+            "answer_sources": dict(self.sources),
+            "defaulted": [
+                n
+                for n, s in self.sources.items()
+                if s == "default" and QUESTION_BY_NAME[n].asked and self.task in QUESTION_BY_NAME[n].tasks
+            ],
+        }
+
+
+def _resolve(value: Any, facts: Mapping[str, Any]) -> Any:
+    return facts[value.name] if isinstance(value, Fact) else value
+
+
+def recommend(
+    answers: Answers,
+    sources: Mapping[str, str] | None = None,
+    rules: tuple[Rule, ...] = RULES,
+) -> Recommendation:
+    """Evaluate the rule table over the answers."""
+    facts = derive_facts(answers)
+    fired = [r for r in rules if r.fires(facts)]
+    winners: dict[str, Rule] = {}
+    for rule in sorted(fired, key=lambda r: -r.priority):  # stable: table order breaks ties
+        for name, _ in rule.sets:
+            winners.setdefault(name, rule)
+    decisions = {}
+    for name, rule in winners.items():
+        value = dict(rule.sets)[name]
+        decisions[name] = _resolve(value, facts)
+    records = []
+    for rule in fired:
+        names = tuple(n for n, _ in rule.sets)
+        records.append(
+            FiredRule(
+                id=rule.id,
+                title=rule.title,
+                rationale=rule.because.format(**facts),
+                decides=tuple(n for n in names if winners[n] is rule),
+                overridden=tuple(f"{n} (by {winners[n].id})" for n in names if winners[n] is not rule),
+                advice=rule.advice.format(**facts),
+                warnings=rule.warnings if any(winners[n] is rule for n in names) else (),
+            )
+        )
+    return Recommendation(
+        answers=answers,
+        sources=dict(sources or {q.name: "given" for q in QUESTIONS}),
+        decisions=decisions,
+        decided_by={name: rule.id for name, rule in winners.items()},
+        fired=tuple(records),
+        facts=facts,
+    )
