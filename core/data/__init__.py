@@ -7,39 +7,30 @@ workspace and lookup by name or path, and seeded samples (N per class, stratifie
 only.
 """
 
-from core.data.readers import Record, TABLE_SUFFIXES, Table, read_table, read_text
-from core.data.datasets import (
-    DataSource,
-    Dataset,
-    LabeledDataset,
-    RetrievalDataset,
-    TableInfo,
+from core.data.datasets import Dataset, LabeledDataset, RetrievalDataset, dataset_summary
+from core.data.fields import split_of_file
+from core.data.labeled_loaders import TableInfo, inspect_table, load_classification
+from core.data.readers import TABLE_SUFFIXES, Record, Table, read_table, read_text
+from core.data.retrieval_loaders import load_retrieval_beir, load_retrieval_files
+from core.data.sampling import FewShotSample, sample_per_class, stratified_subset
+from core.data.sources import DataSource, detect_kind, load_path, scan_data_dir
+from core.data.stored import (
     cleanup_stale_files,
-    dataset_summary,
-    detect_kind,
     import_dataset,
-    inspect_table,
-    load_classification,
     load_dataset,
-    load_path,
-    load_retrieval_beir,
-    load_retrieval_files,
     resolve_dataset,
     save_dataset,
-    scan_data_dir,
-    split_of_file,
     staged_files,
 )
-from core.data.sampling import FewShotSample, sample_per_class, stratified_subset
 
 __all__ = [
+    "TABLE_SUFFIXES",
     "DataSource",
     "Dataset",
     "FewShotSample",
     "LabeledDataset",
     "Record",
     "RetrievalDataset",
-    "TABLE_SUFFIXES",
     "Table",
     "TableInfo",
     "cleanup_stale_files",

@@ -1,12 +1,11 @@
 """The runs half of the workspace: runs (jobs and stored results) and their events (progress, log lines).
 
-:class:`RunTable` is mixed into :class:`~core.runtime.store.Workspace`; it uses the workspace's connections
-and folders.
+:class:`RunTable` opens its connections through its base, :class:`~core.runtime.database.Database`;
+:class:`~core.runtime.store.Workspace` builds on it with the datasets and models tables.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import sqlite3
@@ -15,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from core.runtime.database import Database
 from core.runtime.errors import StoreError
 from core.runtime.records import RunEvent, RunRecord
 
@@ -25,16 +25,8 @@ def _loads(text: str | None) -> Any:
     return json.loads(text) if text else None
 
 
-class RunTable:
-    """Runs and run events (see :class:`~core.runtime.store.Workspace` for the connection plumbing)."""
-
-    home: Path
-
-    def _read(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:  # provided by Workspace
-        raise NotImplementedError
-
-    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:  # provided by Workspace
-        raise NotImplementedError
+class RunTable(Database):
+    """Runs and run events of the workspace in ``home``; artifacts of a run live in ``runs/<run id>/``."""
 
     def create_run(
         self,

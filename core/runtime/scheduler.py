@@ -42,7 +42,6 @@ __all__ = [
     "KILL_GRACE_S",
     "cancel",
     "delete",
-    "ignore_further_term",
     "kick",
     "process_alive",
     "reconcile",
@@ -211,12 +210,6 @@ def _signal_group(pid: int, sig: int) -> None:
         pass
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, sig)
-
-
-def ignore_further_term() -> None:
-    """While a stopping job cleans up, another SIGTERM must not interrupt the clean-up."""
-    with contextlib.suppress(ValueError):  # not the main thread
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def cancel(ws: Workspace, run_id: str) -> RunRecord | None:

@@ -11,13 +11,13 @@ Layout of ``ESL_HOME``::
 
 Every write is atomic: files are staged in ``tmp/`` and moved into place inside the same SQL transaction
 that records them, so a failed import or a crash leaves no half-written dataset or model behind.
-Connections are short-lived and use ``BEGIN IMMEDIATE`` for writes, so several app sessions, worker
-processes and CLI calls can share one workspace.
+:class:`Workspace` holds the datasets and models tables; it inherits the runs tables from
+:class:`~core.runtime.runs.RunTable` and the connections (short-lived, ``BEGIN IMMEDIATE`` writes, shared
+safely by app sessions, workers and CLI calls) from :class:`~core.runtime.database.Database`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -25,7 +25,7 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,110 +36,20 @@ from core.runtime.runs import RunTable
 
 __all__ = ["Workspace", "open_workspace"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS datasets (
-    name     TEXT PRIMARY KEY,
-    kind     TEXT NOT NULL,
-    folder   TEXT NOT NULL UNIQUE,
-    summary  TEXT NOT NULL,
-    source   TEXT,
-    created  REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS models (
-    name     TEXT PRIMARY KEY,
-    kind     TEXT NOT NULL,
-    path     TEXT NOT NULL,
-    base     TEXT,
-    meta     TEXT NOT NULL DEFAULT '{}',
-    run_id   TEXT,
-    created  REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS runs (
-    id               TEXT PRIMARY KEY,
-    kind             TEXT NOT NULL,
-    title            TEXT NOT NULL DEFAULT '',
-    queue            TEXT,
-    status           TEXT NOT NULL,
-    config           TEXT NOT NULL DEFAULT '{}',
-    result           TEXT,
-    error            TEXT,
-    pid              INTEGER,
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    step             INTEGER,
-    total            INTEGER,
-    loss             REAL,
-    message          TEXT,
-    created          REAL NOT NULL,
-    started          REAL,
-    finished         REAL,
-    updated          REAL
-);
-CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status, created);
-CREATE TABLE IF NOT EXISTS run_events (
-    run_id   TEXT NOT NULL,
-    ts       REAL NOT NULL,
-    kind     TEXT NOT NULL,
-    step     INTEGER,
-    total    INTEGER,
-    loss     REAL,
-    message  TEXT
-);
-CREATE INDEX IF NOT EXISTS run_events_by_run ON run_events(run_id, ts);
-"""
-
 _NAME_RE = re.compile(r"^[\w][\w .,+@()\-]{0,99}$")
 
 
-def _loads(text: str | None) -> Any:
-    return json.loads(text) if text else None
-
-
 class Workspace(RunTable):
-    """Handle on one workspace folder. Cheap to create; safe to share between threads."""
+    """Handle on one workspace folder: datasets, models and (from :class:`RunTable`) runs. Cheap to
+    create; safe to share between threads."""
 
     def __init__(self, home: Path | str | None = None):
-        self.home = Path(home).expanduser().resolve() if home else get_settings().home
+        home = Path(home).expanduser().resolve() if home else get_settings().home
         for sub in ("datasets", "models", "runs", "cache", "tmp"):
-            (self.home / sub).mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.executescript(SCHEMA)
+            (home / sub).mkdir(parents=True, exist_ok=True)
+        super().__init__(home)
 
-    # -- plumbing ---------------------------------------------------------------------------------
-    @property
-    def db_path(self) -> Path:
-        return self.home / "workspace.sqlite"
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
-
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        conn = self._connect()
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-
+    # -- folders ----------------------------------------------------------------------------------
     def staging_dir(self) -> Path:
         """A fresh folder under ``tmp/`` for staging files before they are moved into place."""
         path = self.home / "tmp" / f"{int(time.time())}-{uuid.uuid4().hex[:12]}"

@@ -22,10 +22,16 @@ from core.runtime.errors import Cancelled
 from core.runtime.kinds import check_kind, job_handler
 from core.runtime.progress import Reporter
 from core.runtime.records import RunRecord
-from core.runtime.scheduler import ignore_further_term, kick
+from core.runtime.scheduler import kick
 from core.runtime.store import Workspace
 
-__all__ = ["main", "run_inline", "sleep_job"]
+__all__ = ["ignore_further_term", "main", "run_inline", "sleep_job"]
+
+
+def ignore_further_term() -> None:
+    """While a stopping job cleans up, another SIGTERM must not interrupt the clean-up."""
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _execute(ctx: JobContext, kind: str) -> None:
@@ -163,10 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     worker = sub.add_parser("worker", help="run one queued job (started by the job runner)")
     worker.add_argument("run_id")
-    args = parser.parse_args(argv)
-    if args.cmd == "worker":
-        return _worker_main(args.run_id)
-    return 2
+    args = parser.parse_args(argv)  # "worker" is the only sub-command
+    return _worker_main(args.run_id)
 
 
 if __name__ == "__main__":
