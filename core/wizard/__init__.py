@@ -25,6 +25,7 @@ from core.wizard.evidence import MIN_DELTA, SIGNIFICANT, Claim, assess, format_p
 from core.wizard.facts import derive_facts
 from core.wizard.gotchas import (
     EXPECTED_RERANK_MS,
+    GotchasJob,
     cosine_vs_dot,
     gotchas_job,
     model_normalises,
@@ -43,14 +44,20 @@ from core.wizard.measure import (
     sample_corpus,
     tokenizer_fragmentation,
 )
-from core.wizard.plan import ExtraCheck, VerifyPlan
+from core.wizard.plan import (
+    SHORT_ADAPT_STEPS,
+    SHORT_SETFIT_SEEDS,
+    ExtraCheck,
+    VerifyPlan,
+    find_matching_comparison,
+    plan_verification,
+)
 from core.wizard.recommendation import FiredRule, Recommendation, recommend
 from core.wizard.rules import RERANKER_WARNING, RULES, Fact, Rule, When
 from core.wizard.script import render_script
 from core.wizard.verify import (
+    VerifyJob,
     collect_evidence,
-    find_matching_comparison,
-    plan_verification,
     run_verification_inline,
     start_verification,
     verify_job,
@@ -65,6 +72,8 @@ __all__ = [
     "QUESTION_BY_NAME",
     "RERANKER_WARNING",
     "RULES",
+    "SHORT_ADAPT_STEPS",
+    "SHORT_SETFIT_SEEDS",
     "SIGNIFICANT",
     "TASKS",
     "Answers",
@@ -72,10 +81,12 @@ __all__ = [
     "ExtraCheck",
     "Fact",
     "FiredRule",
+    "GotchasJob",
     "Measurements",
     "Question",
     "Recommendation",
     "Rule",
+    "VerifyJob",
     "VerifyPlan",
     "When",
     "WizardInputError",
