@@ -14,6 +14,8 @@ from core.models import DEFAULT_BI_ENCODER
 from core.retrieval import DEFAULT_RERANK_DEPTH
 from core.runtime import InvalidInput, NotFound, open_workspace
 from core.wizard import (
+    SHORT_ADAPT_STEPS,
+    SHORT_SETFIT_SEEDS,
     complete_answers,
     make_card,
     measure_answers,
@@ -48,9 +50,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--no-short-runs", action="store_true", help="verify with the comparison only (no training)"
     )
     p.add_argument(
-        "--short-steps", type=int, default=60, help="max steps of the short adaptation run (--verify)"
+        "--short-steps",
+        type=int,
+        default=SHORT_ADAPT_STEPS,
+        help="max steps of the short adaptation run (--verify)",
     )
-    p.add_argument("--short-seeds", type=int, default=3, help="seeds of the short SetFit run (--verify)")
+    p.add_argument(
+        "--short-seeds", type=int, default=SHORT_SETFIT_SEEDS, help="seeds of the short SetFit run (--verify)"
+    )
     p.add_argument("--gotchas", action="store_true", help="also measure PCA, cosine-vs-dot, reranker latency")
     p.add_argument(
         "--bundle", default=None, help="write the strategy bundle (card, JSON, script) to this folder"

@@ -6,28 +6,33 @@ verification plan, its job and the evidence assessed per claim, gotcha checks, a
 """
 
 from core.wizard.answers import (
-    Answers,
     DEFAULT_ANSWERS,
     DOMAINS,
-    QUESTIONS,
     QUESTION_BY_NAME,
-    Question,
+    QUESTIONS,
     TASKS,
+    Answers,
+    Question,
     WizardInputError,
     complete_answers,
     estimate_domain,
     validate_answers,
 )
-from core.wizard.rules import (
-    Fact,
-    FiredRule,
-    RERANKER_WARNING,
-    RULES,
-    Recommendation,
-    Rule,
-    When,
-    derive_facts,
-    recommend,
+from core.wizard.bundle import bundle_zip, write_bundle
+from core.wizard.card import make_card, pipeline_spec, render_markdown
+from core.wizard.charts import render_charts
+from core.wizard.evidence import MIN_DELTA, SIGNIFICANT, Claim, assess, format_p
+from core.wizard.facts import derive_facts
+from core.wizard.gotchas import (
+    EXPECTED_RERANK_MS,
+    GotchasJob,
+    cosine_vs_dot,
+    gotchas_job,
+    model_normalises,
+    pca_tradeoff,
+    raw_encoder,
+    reranker_latency,
+    run_gotchas,
 )
 from core.wizard.measure import (
     Measurements,
@@ -39,56 +44,49 @@ from core.wizard.measure import (
     sample_corpus,
     tokenizer_fragmentation,
 )
-from core.wizard.plan import ExtraCheck, VerifyPlan
-from core.wizard.evidence import Claim, MIN_DELTA, SIGNIFICANT, assess, format_p
-from core.wizard.verify import (
-    collect_evidence,
+from core.wizard.plan import (
+    SHORT_ADAPT_STEPS,
+    SHORT_SETFIT_SEEDS,
+    ExtraCheck,
+    VerifyPlan,
     find_matching_comparison,
     plan_verification,
+)
+from core.wizard.recommendation import FiredRule, Recommendation, recommend
+from core.wizard.rules import RERANKER_WARNING, RULES, Fact, Rule, When
+from core.wizard.script import render_script
+from core.wizard.verify import (
+    VerifyJob,
+    collect_evidence,
     run_verification_inline,
     start_verification,
     verify_job,
 )
-from core.wizard.gotchas import (
-    EXPECTED_RERANK_MS,
-    cosine_vs_dot,
-    gotchas_job,
-    model_normalises,
-    pca_tradeoff,
-    raw_encoder,
-    reranker_latency,
-    run_gotchas,
-)
-from core.wizard.bundle import (
-    bundle_zip,
-    make_card,
-    pipeline_spec,
-    render_charts,
-    render_markdown,
-    render_script,
-    write_bundle,
-)
 
 __all__ = [
-    "Answers",
-    "Claim",
     "DEFAULT_ANSWERS",
     "DOMAINS",
     "EXPECTED_RERANK_MS",
+    "MIN_DELTA",
+    "QUESTIONS",
+    "QUESTION_BY_NAME",
+    "RERANKER_WARNING",
+    "RULES",
+    "SHORT_ADAPT_STEPS",
+    "SHORT_SETFIT_SEEDS",
+    "SIGNIFICANT",
+    "TASKS",
+    "Answers",
+    "Claim",
     "ExtraCheck",
     "Fact",
     "FiredRule",
-    "MIN_DELTA",
+    "GotchasJob",
     "Measurements",
-    "QUESTIONS",
-    "QUESTION_BY_NAME",
     "Question",
-    "RERANKER_WARNING",
-    "RULES",
     "Recommendation",
     "Rule",
-    "SIGNIFICANT",
-    "TASKS",
+    "VerifyJob",
     "VerifyPlan",
     "When",
     "WizardInputError",

@@ -40,58 +40,71 @@ class Claim:
     numbers: dict[str, Any] = field(default_factory=dict)
 
 
-def _first_stage_claim(comp: Mapping[str, Any], recommended: str, first_stage: str | None) -> Claim:
-    strategies = comp["strategies"]
-    target = first_stage or recommended
-    mine = strategies[target]["ndcg@10"]
-    others = {n: s for n, s in strategies.items() if n not in (target, "rerank")}
-    if not others:
-        return Claim("first stage", "not measured", "nothing to compare with")
+_LABEL = {"bm25": "BM25", "dense": "dense", "hybrid": "hybrid", "rerank": "reranked"}
+
+
+def _label(name: str) -> str:
+    return _LABEL.get(name, name)
+
+
+def _first_stage_numbers(comp: Mapping[str, Any], target: str, others: Mapping[str, Any]) -> dict[str, Any]:
+    """The recommended first stage against the best other one (the runner-up) and against each other one."""
+    mine = comp["strategies"][target]["ndcg@10"]
+    p_values = (comp.get("p_values") or {}).get(target, {})
     best_name = max(others, key=lambda n: others[n]["ndcg@10"])
     best = others[best_name]["ndcg@10"]
-    p = (comp.get("p_values") or {}).get(target, {}).get(best_name)
-    delta = mine - best
-    label = {"bm25": "BM25", "dense": "dense", "hybrid": "hybrid", "rerank": "reranked"}
-    numbers = {
+    return {
         "recommended": target,
         "ndcg@10": mine,
         "runner_up": best_name,
         "runner_up_ndcg@10": best,
-        "delta": delta,
-        "p": p,
+        "delta": mine - best,
+        "p": p_values.get(best_name),
+        "versus": {
+            n: {"ndcg@10": o["ndcg@10"], "delta": mine - o["ndcg@10"], "p": p_values.get(n)}
+            for n, o in others.items()
+        },
     }
-    numbers["versus"] = {
-        n: {
-            "ndcg@10": o["ndcg@10"],
-            "delta": mine - o["ndcg@10"],
-            "p": (comp.get("p_values") or {}).get(target, {}).get(n),
-        }
-        for n, o in others.items()
-    }
-    if delta >= 0:
-        rest = [
-            f"{label.get(n, n)} by {v['delta']:+.3f} ({format_p(v['p'])})"
-            for n, v in numbers["versus"].items()
-            if n != best_name
-        ]
-        detail = (
-            f"{label.get(target, target)} beats {label.get(best_name, best_name)} by {delta:+.3f} nDCG@10 "
-            f"({mine:.3f} vs {best:.3f}, {format_p(p)})"
-            + (f" and {', '.join(rest)}" if rest else "")
-            + f" on {comp['queries']} {comp['split']} queries"
-        )
-        return Claim("first stage", "agrees", detail, numbers=numbers)
-    significant = p is not None and p < SIGNIFICANT and -delta >= MIN_DELTA
+
+
+def _first_stage_claim(comp: Mapping[str, Any], recommended: str, first_stage: str | None) -> Claim:
+    target = first_stage or recommended
+    others = {n: s for n, s in comp["strategies"].items() if n not in (target, "rerank")}
+    if not others:
+        return Claim("first stage", "not measured", "nothing to compare with")
+    numbers = _first_stage_numbers(comp, target, others)
+    if numbers["delta"] < 0:
+        return _first_stage_behind(comp, numbers)
+    best_name = numbers["runner_up"]
+    rest = [
+        f"{_label(n)} by {v['delta']:+.3f} ({format_p(v['p'])})"
+        for n, v in numbers["versus"].items()
+        if n != best_name
+    ]
     detail = (
-        f"{label.get(best_name, best_name)} beats {label.get(target, target)} by {-delta:+.3f} nDCG@10 "
-        f"({best:.3f} vs {mine:.3f}, {format_p(p)}) on {comp['queries']} {comp['split']} queries"
+        f"{_label(target)} beats {_label(best_name)} by {numbers['delta']:+.3f} nDCG@10 "
+        f"({numbers['ndcg@10']:.3f} vs {numbers['runner_up_ndcg@10']:.3f}, {format_p(numbers['p'])})"
+        + (f" and {', '.join(rest)}" if rest else "")
+        + f" on {comp['queries']} {comp['split']} queries"
     )
-    if not significant and -delta < LARGE_GAP:
+    return Claim("first stage", "agrees", detail, numbers=numbers)
+
+
+def _first_stage_behind(comp: Mapping[str, Any], numbers: dict[str, Any]) -> Claim:
+    """The recommended first stage measured below the runner-up: within noise, inconclusive or contradicted."""
+    target, best_name, p, gap = numbers["recommended"], numbers["runner_up"], numbers["p"], -numbers["delta"]
+    significant = p is not None and p < SIGNIFICANT and gap >= MIN_DELTA
+    detail = (
+        f"{_label(best_name)} beats {_label(target)} by {gap:+.3f} nDCG@10 "
+        f"({numbers['runner_up_ndcg@10']:.3f} vs {numbers['ndcg@10']:.3f}, {format_p(p)}) on {comp['queries']} "
+        f"{comp['split']} queries"
+    )
+    if not significant and gap < LARGE_GAP:
         return Claim(
             "first stage",
             "agrees",
             detail + ": within noise, the recommendation stands",
-            next_step=f"Either is fine; {label.get(target, target)} as recommended.",
+            next_step=f"Either is fine; {_label(target)} as recommended.",
             numbers=numbers,
         )
     if not significant:  # a large gap that this many queries cannot confirm
@@ -99,15 +112,14 @@ def _first_stage_claim(comp: Mapping[str, Any], recommended: str, first_stage: s
             "first stage",
             "inconclusive",
             detail + ": a large gap, but not significant on this many queries",
-            next_step=f"Judge more queries to decide; until then {label.get(best_name, best_name)} measured "
-            "better here.",
+            next_step=f"Judge more queries to decide; until then {_label(best_name)} measured better here.",
             numbers=numbers,
         )
     return Claim(
         "first stage",
         "contradicts",
         detail,
-        next_step=f"Use {label.get(best_name, best_name)} as the first stage: it is measurably better here "
+        next_step=f"Use {_label(best_name)} as the first stage: it is measurably better here "
         "(the rule's assumptions — domain signals, corpus size — do not hold on this data).",
         numbers=numbers,
     )
@@ -272,23 +284,8 @@ def assess(
     """Claims with verdicts, an overall verdict and a one-line summary (see the module docstring)."""
     extras = extras or {}
     claims: list[Claim] = []
-    answers = rec.get("answers") or {}
     if comparison and plan and plan.recommended:
-        claims.append(_first_stage_claim(comparison, plan.recommended, plan.first_stage))
-        if plan.first_stage and "rerank" in comparison["strategies"]:
-            claims.append(_rerank_claim(comparison, plan.first_stage))
-        claims.append(_latency_claim(comparison, plan.recommended, answers.get("latency_budget_ms")))
-        if answers.get("task") == "retrieval" and "dense" in comparison["strategies"]:
-            base = comparison["strategies"]["dense"]["ndcg@10"]
-            claims.append(
-                Claim(
-                    "baseline quality",
-                    "agrees" if base >= 0.5 or rec.get("adaptation") else "contradicts",
-                    f"the zero-shot bi-encoder reaches nDCG@10 {base:.3f}"
-                    + (" (mediocre: improving hard negatives comes first)" if base < 0.5 else ""),
-                    numbers={"dense_ndcg@10": base},
-                )
-            )
+        claims += _comparison_claims(rec, comparison, plan)
     if rec.get("reranker") and not (plan and plan.first_stage):
         claims.append(
             Claim(
@@ -303,17 +300,7 @@ def assess(
         claims.append(_adaptation_claim(extras.get("adaptation")))
     if rec.get("classifier"):
         claims.append(_classifier_claim(rec.get("classifier"), extras.get("classifier")))
-    verdicts = [c.verdict for c in claims if c.verdict != "not measured"]
-    if not verdicts:
-        overall = "not measured"
-    elif all(v == "agrees" for v in verdicts):
-        overall = "agrees"
-    elif all(v == "contradicts" for v in verdicts):
-        overall = "contradicts"
-    elif "contradicts" in verdicts:
-        overall = "partly contradicts"
-    else:  # agrees where measured clearly, undecided elsewhere
-        overall = "inconclusive"
+    overall = _overall([c.verdict for c in claims if c.verdict != "not measured"])
     lead = next(
         (c for v in ("contradicts", "inconclusive", "agrees") for c in claims if c.verdict == v), None
     )
@@ -330,3 +317,39 @@ def assess(
         "notes": list(plan.notes) if plan else [],
         "next_steps": [c.next_step for c in claims if c.next_step and c.verdict != "agrees"],
     }
+
+
+def _comparison_claims(
+    rec: Mapping[str, Any], comparison: Mapping[str, Any], plan: VerifyPlan
+) -> list[Claim]:
+    """The claims a comparison tests: first stage, reranker, latency and the zero-shot baseline."""
+    answers = rec.get("answers") or {}
+    claims = [_first_stage_claim(comparison, plan.recommended, plan.first_stage)]
+    if plan.first_stage and "rerank" in comparison["strategies"]:
+        claims.append(_rerank_claim(comparison, plan.first_stage))
+    claims.append(_latency_claim(comparison, plan.recommended, answers.get("latency_budget_ms")))
+    if answers.get("task") == "retrieval" and "dense" in comparison["strategies"]:
+        base = comparison["strategies"]["dense"]["ndcg@10"]
+        claims.append(
+            Claim(
+                "baseline quality",
+                "agrees" if base >= 0.5 or rec.get("adaptation") else "contradicts",
+                f"the zero-shot bi-encoder reaches nDCG@10 {base:.3f}"
+                + (" (mediocre: improving hard negatives comes first)" if base < 0.5 else ""),
+                numbers={"dense_ndcg@10": base},
+            )
+        )
+    return claims
+
+
+def _overall(verdicts: list[str]) -> str:
+    """The overall verdict over the measured claims."""
+    if not verdicts:
+        return "not measured"
+    if all(v == "agrees" for v in verdicts):
+        return "agrees"
+    if all(v == "contradicts" for v in verdicts):
+        return "contradicts"
+    if "contradicts" in verdicts:
+        return "partly contradicts"
+    return "inconclusive"  # agrees where measured clearly, undecided elsewhere

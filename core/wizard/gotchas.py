@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,7 +42,10 @@ from core.runtime import InvalidInput, Reporter, report
 from core.wizard.measure import sample_corpus
 
 __all__ = [
+    "COSINE_MAX_DOCS",
     "EXPECTED_RERANK_MS",
+    "PCA_DIMS",
+    "GotchasJob",
     "cosine_vs_dot",
     "gotchas_job",
     "model_normalises",
@@ -50,6 +55,8 @@ __all__ = [
     "run_gotchas",
 ]
 
+PCA_DIMS = (256, 128)  # the dimensions the PCA check reduces to
+COSINE_MAX_DOCS = 1000  # cosine vs dot re-encodes at most this many documents
 EXPECTED_RERANK_MS = (100, 500)  # typical CPU latency of a MiniLM-sized cross-encoder over a top-50
 _METRICS = {"ndcg@10": "ndcg@10", "recall@10": "recall@10"}
 
@@ -78,7 +85,7 @@ def pca_tradeoff(
     query_ids: Sequence[str],
     qrels: Mapping[str, Mapping[str, int]],
     *,
-    dims: Sequence[int] = (256, 128),
+    dims: Sequence[int] = PCA_DIMS,
     k: int = 100,
     fit_sample: int = 50_000,
     seed: int = 0,
@@ -212,11 +219,11 @@ def run_gotchas(
     *,
     model: str = DEFAULT_BI_ENCODER,
     split: str | None = None,
-    dims: Sequence[int] = (256, 128),
+    dims: Sequence[int] = PCA_DIMS,
     rerank_k: int = DEFAULT_RERANK_DEPTH,
     reranker: str | None = None,
     stand_in: bool = False,
-    max_docs: int = 1000,
+    max_docs: int = COSINE_MAX_DOCS,
     latency_queries: int = 5,
     encoder: Any = None,
     raw: tuple[Any, bool] | None = None,
@@ -232,18 +239,44 @@ def run_gotchas(
     cache = EmbeddingCache(ws) if ws is not None else None
     out: dict[str, Any] = {"dataset": ds.name, "split": split, "model": model, "queries": len(qids)}
 
-    report(progress, "gotchas", 0, 3, "dimension reduction: corpus vectors")
-    encoder = encoder or make_encoder(model, ws)
-
     def sub(p: Any) -> None:
         report(progress, "encode", p.done, p.total, p.message)
 
+    report(progress, "gotchas", 0, 3, "dimension reduction: corpus vectors")
+    encoder = encoder or make_encoder(model, ws)
     doc_vectors, _ = encode_corpus(encoder, ds.doc_texts(), ds.fingerprint, cache, progress=sub)
     query_vectors = encoder.encode(qtexts)
     out["pca"] = pca_tradeoff(doc_vectors, query_vectors, ds.doc_ids, qids, qrels, dims=dims)
 
     report(progress, "gotchas", 1, 3, "cosine vs dot product on unnormalised vectors")
-    raw_enc, normalises = raw if raw is not None else raw_encoder(model, ws)
+    raw = raw if raw is not None else raw_encoder(model, ws)
+    out["cosine_vs_dot"] = _cosine_check(ds, split, qids, qtexts, qrels, raw, cache, max_docs, sub)
+
+    report(progress, "gotchas", 2, 3, f"reranker latency at k={rerank_k}")
+    rr = reranker_obj
+    if rr is None and (reranker or stand_in):
+        rr = _load_reranker(reranker or model, ws)
+    out["reranker_latency"] = _latency_check(
+        ds, qtexts[:latency_queries], rr, rerank_k, stand_in=stand_in and not reranker
+    )
+    report(progress, "gotchas", 3, 3, "done")
+    return out
+
+
+def _cosine_check(
+    ds: Any,
+    split: str,
+    qids: Sequence[str],
+    qtexts: Sequence[str],
+    qrels: Mapping[str, Mapping[str, int]],
+    raw: tuple[Any, bool],
+    cache: EmbeddingCache | None,
+    max_docs: int,
+    progress: Reporter,
+) -> dict[str, Any]:
+    """:func:`cosine_vs_dot` on the whole corpus, or on a sample of ``max_docs`` documents; ``raw`` is the
+    unnormalising encoder and whether the model normalises (see :func:`raw_encoder`)."""
+    raw_enc, normalises = raw
     if len(ds.corpus) <= max_docs:
         ids, texts, fp = ds.doc_ids, ds.doc_texts(), ds.fingerprint
         where = "the whole corpus"
@@ -251,25 +284,19 @@ def run_gotchas(
         ids, texts = sample_corpus(ds, qids, max_docs)
         fp = Corpus.from_texts(ids, texts).fingerprint
         where = f"a {len(ids):,}-document sample (all judged documents of the {split!r} queries, then random ones)"
-    raw_docs, _ = encode_corpus(raw_enc, texts, fp, cache, progress=sub)
-    raw_queries = raw_enc.encode(qtexts)
+    raw_docs, _ = encode_corpus(raw_enc, texts, fp, cache, progress=progress)
+    raw_queries = raw_enc.encode(list(qtexts))
     cvd = cosine_vs_dot(raw_docs, raw_queries, ids, qids, qrels)
     cvd.update(model_normalises=normalises, corpus=where, documents=len(ids))
-    out["cosine_vs_dot"] = cvd
+    return cvd
 
-    report(progress, "gotchas", 2, 3, f"reranker latency at k={rerank_k}")
-    rr = reranker_obj
-    if rr is None and (reranker or stand_in):
-        rr = _load_reranker(reranker or model, ws)
+
+def _latency_check(ds: Any, sample: Sequence[str], rr: Any, k: int, *, stand_in: bool) -> dict[str, Any]:
+    """:func:`reranker_latency` over BM25's top ``k`` of each sample query."""
     bm25 = BM25Retriever(Corpus.from_dataset(ds))
     text_of = dict(zip(ds.doc_ids, ds.doc_texts(), strict=True))
-    sample = qtexts[:latency_queries]
-    cands = [[text_of[d] for d in h.doc_ids] or [ds.doc_texts()[0]] for h in bm25.search(sample, rerank_k)]
-    out["reranker_latency"] = reranker_latency(
-        rr, sample, cands, rerank_k, stand_in=stand_in and not reranker
-    )
-    report(progress, "gotchas", 3, 3, "done")
-    return out
+    cands = [[text_of[d] for d in h.doc_ids] or [ds.doc_texts()[0]] for h in bm25.search(list(sample), k)]
+    return reranker_latency(rr, sample, cands, k, stand_in=stand_in)
 
 
 def _load_reranker(name: str, ws: Any) -> Any:
@@ -278,10 +305,40 @@ def _load_reranker(name: str, ws: Any) -> Any:
     return CrossEncoderReranker(model, info.name, cross_encoder_head_is_trained(info.location))
 
 
+@dataclass(frozen=True)
+class GotchasJob:
+    """The config of a ``wizard_gotchas`` job, parsed once at the job boundary (:meth:`from_dict`)."""
+
+    dataset: str
+    model: str = DEFAULT_BI_ENCODER
+    split: str | None = None
+    dims: tuple[int, ...] = PCA_DIMS
+    rerank_k: int = DEFAULT_RERANK_DEPTH
+    reranker: str | None = None
+    stand_in: bool = False
+    max_docs: int = COSINE_MAX_DOCS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dims", tuple(self.dims))
+        object.__setattr__(self, "rerank_k", int(self.rerank_k))
+        object.__setattr__(self, "stand_in", bool(self.stand_in))
+        object.__setattr__(self, "max_docs", int(self.max_docs))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GotchasJob:
+        """Missing (or None) settings take their defaults; unknown ones are an error."""
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise InvalidInput(f"Unknown wizard_gotchas job settings: {sorted(unknown)}")
+        if not data.get("dataset"):
+            raise InvalidInput("The gotcha checks need a dataset.")
+        return cls(**{k: v for k, v in data.items() if v is not None})
+
+
 def gotchas_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
-    """Job handler (kind ``wizard_gotchas``): config = {dataset, model, split, dims, rerank_k, reranker,
-    stand_in, max_docs}."""
-    ds = resolve_dataset(ctx.ws, config["dataset"])
+    """Job handler (kind ``wizard_gotchas``): config = :class:`GotchasJob`."""
+    job = GotchasJob.from_dict(config)
+    ds = resolve_dataset(ctx.ws, job.dataset)
     if not isinstance(ds, RetrievalDataset):
         raise InvalidInput("The gotcha checks need a retrieval dataset (corpus, queries, qrels).")
 
@@ -295,16 +352,15 @@ def gotchas_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
         else:
             ctx.progress(state["step"], 3, message=f"{p.stage}: {p.done:,}/{p.total:,} {p.message}".strip())
 
-    result = run_gotchas(
+    return run_gotchas(
         ds,
         ctx.ws,
-        model=config.get("model", DEFAULT_BI_ENCODER),
-        split=config.get("split"),
-        dims=tuple(config.get("dims", (256, 128))),
-        rerank_k=int(config.get("rerank_k", DEFAULT_RERANK_DEPTH)),
-        reranker=config.get("reranker"),
-        stand_in=bool(config.get("stand_in", False)),
-        max_docs=int(config.get("max_docs", 1000)),
+        model=job.model,
+        split=job.split,
+        dims=job.dims,
+        rerank_k=job.rerank_k,
+        reranker=job.reranker,
+        stand_in=job.stand_in,
+        max_docs=job.max_docs,
         progress=progress,
     )
-    return result

@@ -162,26 +162,7 @@ def measure_answers(
     details["rerankers"] = names
     report(progress, "measure", 0, 4, "tokenizer fragmentation")
     tokenizer = tokenizer if tokenizer is not None else load_tokenizer(model, ws)
-    if isinstance(ds, RetrievalDataset):
-        texts = ds.doc_texts()
-        values["task"] = "retrieval"
-        notes["task"] = "retrieval dataset (corpus, queries, relevance judgements)"
-        values["corpus_size"] = len(ds.corpus)
-        notes["corpus_size"] = "documents in the corpus"
-        values["labelled_pairs"], notes["labelled_pairs"] = labelled_pairs(ds)
-        values["unlabeled_text"] = True
-        notes["unlabeled_text"] = f"the corpus itself: {len(ds.corpus):,} documents"
-    else:
-        texts = ds.data["text"].tolist()
-        values["task"] = "classification"
-        notes["task"] = "classification dataset (texts with labels)"
-        values["corpus_size"] = len(ds.data)
-        notes["corpus_size"] = "labelled texts in the dataset"
-        values["labels_per_class"], notes["labels_per_class"] = _labels_per_class(ds)
-        values["labelled_pairs"] = 0
-        notes["labelled_pairs"] = "a classification dataset has no query–document pairs"
-        values["unlabeled_text"] = False
-        notes["unlabeled_text"] = "no unlabeled split in a classification dataset"
+    texts = _dataset_answers(ds, values, notes)
     frag, examples = tokenizer_fragmentation(tokenizer, texts, seed=seed)
     values["fragmentation"] = round(frag, 4)
     notes["fragmentation"] = (
@@ -197,6 +178,31 @@ def measure_answers(
         values["domain"], notes["domain"] = estimate
     report(progress, "measure", 4, 4, "done")
     return Measurements(values, notes, details)
+
+
+def _dataset_answers(
+    ds: RetrievalDataset | LabeledDataset, values: dict[str, Any], notes: dict[str, str]
+) -> list[str]:
+    """The answers the dataset's shape gives (task, size, labels, unlabeled text); returns its texts."""
+    if isinstance(ds, RetrievalDataset):
+        values["task"] = "retrieval"
+        notes["task"] = "retrieval dataset (corpus, queries, relevance judgements)"
+        values["corpus_size"] = len(ds.corpus)
+        notes["corpus_size"] = "documents in the corpus"
+        values["labelled_pairs"], notes["labelled_pairs"] = labelled_pairs(ds)
+        values["unlabeled_text"] = True
+        notes["unlabeled_text"] = f"the corpus itself: {len(ds.corpus):,} documents"
+        return ds.doc_texts()
+    values["task"] = "classification"
+    notes["task"] = "classification dataset (texts with labels)"
+    values["corpus_size"] = len(ds.data)
+    notes["corpus_size"] = "labelled texts in the dataset"
+    values["labels_per_class"], notes["labels_per_class"] = _labels_per_class(ds)
+    values["labelled_pairs"] = 0
+    notes["labelled_pairs"] = "a classification dataset has no query–document pairs"
+    values["unlabeled_text"] = False
+    notes["unlabeled_text"] = "no unlabeled split in a classification dataset"
+    return ds.data["text"].tolist()
 
 
 def _labels_per_class(ds: LabeledDataset) -> tuple[int, str]:

@@ -1,16 +1,34 @@
-"""What the Verify step runs for one recommendation: the comparison's strategies and the extra runs (an
-adaptation or a SetFit run) that test the other decisions."""
+"""The Verify step's plan for one recommendation: which strategies to compare (the recommended one against
+the alternatives a user would otherwise pick) and, where recommended, a short adaptation run (job kind
+``adapt``) or a SetFit run (job kind ``setfit_curve``) that test the other decisions; runs that already
+answer the question are reused (:func:`plan_verification`, :func:`find_matching_comparison`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.classify import has_label_names
+from core.data import LabeledDataset, RetrievalDataset
 from core.models import DEFAULT_BI_ENCODER
+from core.retrieval import DEFAULT_RERANK_DEPTH, BM25Spec, DenseSpec, HybridSpec, RerankSpec, spec_to_dict
+from core.runtime import InvalidInput, RunRecord, Workspace, jobs
 
-__all__ = ["ExtraCheck", "VerifyPlan"]
+__all__ = [
+    "SHORT_ADAPT_STEPS",
+    "SHORT_SETFIT_SEEDS",
+    "ExtraCheck",
+    "VerifyPlan",
+    "find_matching_comparison",
+    "plan_verification",
+]
+
+SHORT_ADAPT_STEPS = 60  # max optimizer steps of the short adaptation check
+SHORT_SETFIT_SEEDS = 3  # seeds of the short SetFit check
 
 
 @dataclass(frozen=True)
@@ -53,3 +71,214 @@ class VerifyPlan:
         data["extras"] = tuple(ExtraCheck(**e) for e in data.get("extras") or ())
         data["notes"] = tuple(data.get("notes") or ())
         return cls(**data)
+
+
+# --------------------------------------------------------------------------------------------------
+# planning
+# --------------------------------------------------------------------------------------------------
+def _spec_key(spec: Mapping[str, Any]) -> Any:
+    """A comparable form of a spec dict; a tuned hybrid's alpha is whatever tuning found, so it is left out."""
+    data = dict(spec)
+    if data.get("kind") == "hybrid" and data.get("tune_split"):
+        data.pop("alpha", None)
+    for key in ("sparse", "dense", "first_stage"):
+        if isinstance(data.get(key), Mapping):
+            data[key] = _spec_key(data[key])
+    return tuple(sorted((k, v if not isinstance(v, list) else tuple(v)) for k, v in data.items()))
+
+
+def find_matching_comparison(
+    ws: Workspace, dataset: str, split: str, specs: Mapping[str, Mapping[str, Any]]
+) -> tuple[str, dict[str, str]] | None:
+    """The newest finished ``evaluate`` run on the same dataset and split that holds every spec; returns
+    its id and a map from our strategy names to its names."""
+    wanted = {name: _spec_key(spec) for name, spec in specs.items()}
+    for run in ws.list_runs(kind="evaluate", status=("done",), limit=200):
+        cfg = run.config or {}
+        if cfg.get("dataset") != dataset or (cfg.get("split") or split) != split:
+            continue
+        if not (ws.run_dir(run.id) / "report.json").exists():
+            continue
+        theirs = {_spec_key(spec): name for name, spec in (cfg.get("strategies") or {}).items()}
+        if all(key in theirs for key in wanted.values()):
+            return run.id, {name: theirs[key] for name, key in wanted.items()}
+    return None
+
+
+def _retrieval_specs(
+    rec: Mapping[str, Any], ds: RetrievalDataset, model: str, reranker: str | None
+) -> tuple[dict[str, Any], str, str | None, list[str]]:
+    notes: list[str] = []
+    tune = "train" if "train" in ds.splits and ds.default_split != "train" else None
+    dense = DenseSpec(model=model)
+    specs: dict[str, Any] = {
+        "bm25": BM25Spec(),
+        "dense": dense,
+        "hybrid": HybridSpec(dense=dense, tune_split=tune),
+    }
+    first = rec.get("first_stage") or "dense"
+    recommended = first if first in specs else "dense"
+    first_stage = None
+    if first == "cross-encoder":
+        notes.append(
+            "A cross-encoder over every document is not run (queries × documents pairs); it is approximated by "
+            "reranking the dense top 100."
+            if reranker
+            else "The cross-encoder-alone strategy is not measured: no pretrained cross-encoder is available here."
+        )
+    wants_rerank = bool(rec.get("reranker"))
+    if wants_rerank and reranker:
+        top_k = int((rec.get("reranker") or {}).get("top_k") or DEFAULT_RERANK_DEPTH)
+        base_name = recommended
+        if first == "cross-encoder":
+            top_k = min(100, len(ds.corpus))
+        specs["rerank"] = RerankSpec(first_stage=specs[base_name], reranker=reranker, top_k=top_k)
+        first_stage, recommended = base_name, "rerank"
+    elif wants_rerank:
+        notes.append(
+            "The reranker is not measured: no cross-encoder with a trained head is registered here "
+            "(see the warning above); the first stage is verified alone."
+        )
+    if rec.get("index", {}).get("dimension") not in (None, (rec.get("answers") or {}).get("embedding_dim")):
+        notes.append("The dimension reduction is measured in the Gotchas step (PCA on the corpus vectors).")
+    return {n: spec_to_dict(s) for n, s in specs.items()}, recommended, first_stage, notes
+
+
+def _find_run(ws: Workspace, kinds: Sequence[str], match: Any) -> RunRecord | None:
+    for run in ws.list_runs(kind=tuple(kinds), status=("done",), limit=200):
+        if match(run.config or {}, run.result or {}):
+            return run
+    return None
+
+
+def _adaptation_extra(
+    rec: Mapping[str, Any], ds: RetrievalDataset, ws: Workspace, model: str, kinds: set[str], steps_max: int
+) -> tuple[ExtraCheck | None, str | None]:
+    adaptation = rec.get("adaptation")
+    if not adaptation:
+        return None, None
+    steps = list(adaptation.get("steps") or [])
+    # the step a short run can test: contrastive when there are pairs, else the unsupervised step
+    method = "contrastive" if "contrastive" in steps else steps[-1]
+    if "adapt" not in kinds:
+        return (
+            None,
+            f"The {' → '.join(steps)} adaptation is not measured: adaptation jobs are not available here.",
+        )
+    previous = _find_run(
+        ws,
+        ["adapt"],
+        lambda c, r: c.get("dataset") == ds.name and c.get("method") == method and r.get("after"),
+    )
+    skipped = [s for s in steps if s != method]
+    note = (
+        f"The short check trains only the {method} step; {', '.join(skipped)} is not run here (start it from the "
+        "Adapt page)."
+        if skipped
+        else None
+    )
+    config = {
+        "method": method,
+        "dataset": ds.name,
+        "base": model,
+        "name": f"wizard-{method}-{ds.name}-{time.strftime('%Y%m%d%H%M%S')}",
+        "train": {"max_steps": steps_max},
+        "evaluate": True,
+    }
+    title = f"Wizard check: short {method} run on {ds.name}"
+    return ExtraCheck("adaptation", "adapt", config, title, previous.id if previous else None), note
+
+
+def _classifier_extra(
+    rec: Mapping[str, Any], ds: LabeledDataset, ws: Workspace, model: str, kinds: set[str], seeds: int
+) -> tuple[ExtraCheck | None, str | None]:
+    classifier = rec.get("classifier")
+    if not classifier:
+        return None, None
+    if "setfit_curve" not in kinds:
+        return None, "The classifier choice is not measured: SetFit jobs are not available here."
+    lpc = int((rec.get("answers") or {}).get("labels_per_class") or 0)
+    n = min(max(lpc, 8), 64) if classifier != "setfit" else max(2, min(lpc or 8, 64))
+    methods = ["setfit", "logreg"]
+
+    if has_label_names(list(ds.label_names)):
+        methods.append("zeroshot")
+    previous = _find_run(
+        ws,
+        ["setfit_curve", "setfit_run"],
+        lambda c, r: (
+            c.get("dataset") == ds.name
+            and n in (c.get("n_values") or [])
+            and {"setfit", "logreg"} <= set(c.get("methods") or [])
+        ),
+    )
+    config = {
+        "dataset": ds.name,
+        "body": model,
+        "methods": methods,
+        "n_values": [n],
+        "seeds": list(range(seeds)),
+        "test_limit": 1000,
+    }
+    note = None
+    if classifier == "fine-tune":
+        note = (
+            "Full fine-tuning is not a job here; the check compares what is cheaper (logistic regression on frozen "
+            f"embeddings, SetFit) at N={n} per class — if they fall short, fine-tune."
+        )
+    title = f"Wizard check: SetFit vs baselines on {ds.name} (N={n})"
+    return ExtraCheck("classifier", "setfit_curve", config, title, previous.id if previous else None), note
+
+
+def plan_verification(
+    rec: Mapping[str, Any],
+    ds: RetrievalDataset | LabeledDataset,
+    ws: Workspace,
+    *,
+    model: str = DEFAULT_BI_ENCODER,
+    reranker: str | None = None,
+    include_extras: bool = True,
+    short_steps: int = SHORT_ADAPT_STEPS,
+    short_seeds: int = SHORT_SETFIT_SEEDS,
+) -> VerifyPlan:
+    """The measurements that test ``rec`` (the JSON of a recommendation) on ``ds``; ``short_steps`` /
+    ``short_seeds`` size the short adaptation / SetFit run."""
+    kinds = jobs.known_kinds()
+    task = rec.get("task") or (rec.get("answers") or {}).get("task")
+    notes: list[str] = []
+    extras: list[ExtraCheck] = []
+    if isinstance(ds, RetrievalDataset):
+        if task == "classification":
+            raise InvalidInput(
+                f"{ds.name!r} is a retrieval dataset but the task is classification; pick a "
+                "classification dataset to verify a classifier."
+            )
+        split = ds.default_split
+        specs, recommended, first_stage, spec_notes = _retrieval_specs(rec, ds, model, reranker)
+        notes += spec_notes
+        match = find_matching_comparison(ws, ds.name, split, specs)
+        if include_extras:
+            extra, note = _adaptation_extra(rec, ds, ws, model, kinds, short_steps)
+            extras += [extra] if extra else []
+            notes += [note] if note else []
+        return VerifyPlan(
+            ds.name,
+            split,
+            specs,
+            recommended,
+            first_stage,
+            tuple(extras),
+            tuple(notes),
+            match[0] if match else None,
+            model,
+        )
+    if task != "classification":
+        raise InvalidInput(
+            f"{ds.name!r} is a classification dataset but the task is {task}; pick a retrieval "
+            "dataset (corpus, queries, qrels) to verify a retrieval strategy."
+        )
+    if include_extras:
+        extra, note = _classifier_extra(rec, ds, ws, model, kinds, short_seeds)
+        extras += [extra] if extra else []
+        notes += [note] if note else []
+    return VerifyPlan(ds.name, None, {}, None, None, tuple(extras), tuple(notes), None, model)

@@ -1,56 +1,28 @@
-"""Decision wizard: answers in, a concrete embedding strategy out, each decision with the rule that made it.
+"""The wizard's rules as data: :data:`RULES` is a table of :class:`Rule` records.
 
-The rules are data: :data:`RULES` is a table of :class:`Rule` records. A rule fires when all of its
-conditions (:class:`When`: field, operator, value) hold over the *facts* — the answers plus a few numbers
-derived from them (estimated cross-encoder and dense-search latency, index size, the largest rerank depth
-that fits the budget; see :func:`derive_facts`). A fired rule sets recommendation fields; when two rules set
-the same field, the higher priority wins and the other is kept in the rationale as overridden.
-:func:`recommend` is pure: no model is loaded, nothing is measured here (see ``core.wizard``).
-Questions, answers and their validation live in :mod:`core.wizard` (re-exported here).
+A rule fires when all of its conditions (:class:`When`: field, operator, value) hold over the *facts* — the
+answers plus a few numbers derived from them (see :func:`core.wizard.facts.derive_facts`). A fired rule sets
+recommendation fields; when two rules set the same field, the higher priority wins and the other is kept in
+the rationale as overridden (:func:`core.wizard.recommendation.recommend`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import operator
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from core.retrieval import DEFAULT_RERANK_DEPTH
-from core.wizard.answers import (
-    QUESTION_BY_NAME,
-    QUESTIONS,
-    Answers,
-    estimate_domain,
+from core.wizard.facts import (
+    FINETUNE_MIN_LABELS,
+    INDEX_MEMORY_GB,
+    MEDIOCRE_NDCG,
+    MIN_RERANK_K,
+    MIN_TRAIN_PAIRS,
+    SETFIT_MAX_LABELS,
 )
 
-__all__ = [
-    "RERANKER_WARNING",
-    "RULES",
-    "Fact",
-    "FiredRule",
-    "Recommendation",
-    "Rule",
-    "When",
-    "derive_facts",
-    "recommend",
-]
-
-
-# --- thresholds and cost estimates (typical numbers; the gotcha checks measure them on the user's data) ---
-RERANK_MS_PER_PAIR = {"cpu": 5.0, "gpu": 0.5}  # MiniLM-L6-sized cross-encoder, ~256 tokens per pair
-QUERY_ENCODE_MS = {"cpu": 15.0, "gpu": 3.0}  # one short query through a MiniLM-sized bi-encoder
-FLAT_SEARCH_MS_PER_MDIM = 0.2  # exact inner-product scan: ms per million (documents × dimensions)
-BM25_MS = 5.0  # one BM25 query (sparse matrix) on a mid-sized corpus
-RERANK_K = DEFAULT_RERANK_DEPTH  # default depth of the rerank
-MIN_RERANK_K = 10  # below this, reranking is not worth it
-MIN_TRAIN_PAIRS = 100  # labelled query–document pairs needed for contrastive fine-tuning
-SETFIT_MAX_LABELS = 100  # fewer labels per class than this: SetFit
-FINETUNE_MIN_LABELS = 1000  # more labels per class than this: full fine-tuning of a small classifier
-MEDIOCRE_NDCG = 0.5  # measured nDCG@10 of the dense baseline below this is mediocre
-INDEX_MEMORY_GB = 8.0  # a flat float32 index bigger than this is costly to keep in RAM
+__all__ = ["RERANKER_WARNING", "RULES", "RULE_BY_ID", "Fact", "Rule", "When"]
 
 RERANKER_WARNING = (
     "No pretrained cross-encoder can be installed offline here (no PyPI package carries an MS MARCO / BGE "
@@ -59,65 +31,6 @@ RERANKER_WARNING = (
     "without it). Public rerankers are trained on ~500k queries: use a reranker only if you bring a pretrained "
     "one (a local folder, or a hub id when online), and keep it only if the Verify step shows it helps."
 )
-
-
-# --------------------------------------------------------------------------------------------------
-# facts derived from the answers
-# --------------------------------------------------------------------------------------------------
-def derive_facts(a: Answers) -> dict[str, Any]:
-    """The answers plus estimated costs the rules compare against the budget."""
-    hw = "gpu" if a.gpu else "cpu"
-    pair_ms = RERANK_MS_PER_PAIR[hw]
-    search_ms = a.corpus_size * a.embedding_dim / 1e6 * FLAT_SEARCH_MS_PER_MDIM
-    dense_ms = QUERY_ENCODE_MS[hw] + search_ms
-    first_stage_ms = dense_ms + BM25_MS
-    room = a.latency_budget_ms - first_stage_ms
-    k_fit = max(0, int(room // pair_ms)) if room > 0 else 0
-    index_gb = a.corpus_size * a.embedding_dim * 4 / 1e9
-    facts = a.to_dict()
-    facts.update(
-        hardware=hw,
-        rerank_ms_per_pair=pair_ms,
-        rerank_ms=RERANK_K * pair_ms,
-        rerank_k=RERANK_K,
-        cross_encoder_full_ms=a.corpus_size * pair_ms,
-        dense_search_ms=round(search_ms, 2),
-        dense_ms=round(dense_ms, 2),
-        first_stage_ms=round(first_stage_ms, 2),
-        first_stage_plus_rerank_ms=round(first_stage_ms + RERANK_K * pair_ms, 2),
-        rerank_k_fit=min(k_fit, RERANK_K),
-        index_gb=round(index_gb, 3),
-        serve_ms_per_query=round(first_stage_ms, 2),
-        workers_needed=max(1, math.ceil(a.throughput_qps * first_stage_ms / 1000.0)),
-        reduced_dim=_reduced_dim(a, QUERY_ENCODE_MS[hw]),
-        min_train_pairs=MIN_TRAIN_PAIRS,
-        setfit_max_labels=SETFIT_MAX_LABELS,
-        finetune_min_labels=FINETUNE_MIN_LABELS,
-        mediocre_ndcg=MEDIOCRE_NDCG,
-        min_rerank_k=MIN_RERANK_K,
-        index_memory_gb=INDEX_MEMORY_GB,
-        domain_evidence=_domain_evidence(a),
-        reranker_status=(
-            "a pretrained reranker is available here"
-            if a.reranker_available
-            else "no pretrained reranker is available here"
-        ),
-    )
-    return facts
-
-
-def _reduced_dim(a: Answers, encode_ms: float) -> int:
-    """The largest of 256 / 128 / 64 (below the current dimension) whose exact search fits the budget."""
-    candidates = [d for d in (256, 128, 64) if d < a.embedding_dim] or [max(1, a.embedding_dim // 2)]
-    for dim in candidates:
-        if encode_ms + a.corpus_size * dim / 1e6 * FLAT_SEARCH_MS_PER_MDIM <= a.latency_budget_ms:
-            return dim
-    return candidates[-1]
-
-
-def _domain_evidence(a: Answers) -> str:
-    estimate = estimate_domain(a.fragmentation, a.bm25_dense_overlap)
-    return f" (measured: {estimate[1]})" if estimate else ""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -453,176 +366,3 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 RULE_BY_ID = {r.id: r for r in RULES}
-
-
-# --------------------------------------------------------------------------------------------------
-# evaluating the table
-# --------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FiredRule:
-    """A rule that fired, with its rationale filled in and the fields it decided (or lost)."""
-
-    id: str
-    title: str
-    rationale: str
-    decides: tuple[str, ...]
-    overridden: tuple[str, ...]
-    advice: str = ""
-    warnings: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """The decisions, the rule behind each, and everything needed to explain them."""
-
-    answers: Answers
-    sources: dict[str, str]
-    decisions: dict[str, Any]
-    decided_by: dict[str, str]
-    fired: tuple[FiredRule, ...]
-    facts: dict[str, Any] = field(repr=False, default_factory=dict)
-
-    @property
-    def task(self) -> str:
-        return self.answers.task
-
-    @property
-    def first_stage(self) -> str | None:
-        return self.decisions.get("first_stage")
-
-    @property
-    def reranker(self) -> dict[str, Any] | None:
-        kind = self.decisions.get("reranker")
-        if not kind:
-            return None
-        top_k = self.decisions.get("rerank_top_k")
-        if self.first_stage == "cross-encoder":
-            top_k = self.answers.corpus_size
-        return {
-            "model": "cross-encoder",
-            "top_k": top_k,
-            "available": self.answers.reranker_available,
-            "warning": RERANKER_WARNING,
-        }
-
-    @property
-    def adaptation(self) -> dict[str, Any] | None:
-        steps = self.decisions.get("adaptation")
-        if not steps:
-            return None
-        return {"steps": list(steps), "negatives": self.decisions.get("negatives", "bm25 mined")}
-
-    @property
-    def classifier(self) -> str | None:
-        return self.decisions.get("classifier")
-
-    @property
-    def warnings(self) -> list[str]:
-        seen: list[str] = []
-        for f in self.fired:
-            for w in f.warnings:
-                if w not in seen:
-                    seen.append(w)
-        return seen
-
-    @property
-    def strategy(self) -> str:
-        """A one-line name of the whole strategy."""
-        if self.task == "classification":
-            names = {
-                "setfit": "SetFit classifier",
-                "logreg": "logistic regression on frozen embeddings",
-                "fine-tune": "fine-tuned small classifier",
-                "zero-shot": "zero-shot by label-name similarity",
-            }
-            return names.get(self.classifier or "", "classifier")
-        parts = []
-        first = self.first_stage or "dense"
-        if first == "cross-encoder":
-            parts.append("cross-encoder over all documents")
-            if not self.answers.reranker_available:
-                parts[-1] += " (only with a pretrained cross-encoder)"
-        else:
-            parts.append({"dense": "bi-encoder", "hybrid": "hybrid BM25 + bi-encoder"}.get(first, first))
-            if self.reranker:
-                parts.append(f"cross-encoder rerank@{self.reranker['top_k']}")
-                if not self.answers.reranker_available:
-                    parts[-1] += " (only with a pretrained cross-encoder)"
-        if self.decisions.get("dimension"):
-            parts.append(f"PCA {self.answers.embedding_dim}→{self.decisions['dimension']}-d")
-        if self.adaptation:
-            parts.append("adapted by " + " → ".join(self.adaptation["steps"]))
-        return " + ".join(parts)
-
-    def to_json(self, evidence: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The CLI's output shape."""
-        return {
-            "strategy": self.strategy,
-            "task": self.task,
-            "first_stage": self.first_stage,
-            "reranker": self.reranker,
-            "adaptation": self.adaptation,
-            "classifier": self.classifier,
-            "index": {
-                "dimension": self.decisions.get("dimension") or self.answers.embedding_dim,
-                "type": self.decisions.get("index", "exact"),
-                "similarity": self.decisions.get("similarity", "cosine"),
-            },
-            "rationale": [f.to_json() for f in self.fired],
-            "warnings": self.warnings,
-            "evidence": dict(evidence or {}),
-            "answers": self.answers.to_dict(),
-            "answer_sources": dict(self.sources),
-            "defaulted": [
-                n
-                for n, s in self.sources.items()
-                if s == "default" and QUESTION_BY_NAME[n].asked and self.task in QUESTION_BY_NAME[n].tasks
-            ],
-        }
-
-
-def _resolve(value: Any, facts: Mapping[str, Any]) -> Any:
-    return facts[value.name] if isinstance(value, Fact) else value
-
-
-def recommend(
-    answers: Answers,
-    sources: Mapping[str, str] | None = None,
-    rules: tuple[Rule, ...] = RULES,
-) -> Recommendation:
-    """Evaluate the rule table over the answers."""
-    facts = derive_facts(answers)
-    fired = [r for r in rules if r.fires(facts)]
-    winners: dict[str, Rule] = {}
-    for rule in sorted(fired, key=lambda r: -r.priority):  # stable: table order breaks ties
-        for name, _ in rule.sets:
-            winners.setdefault(name, rule)
-    decisions = {}
-    for name, rule in winners.items():
-        value = dict(rule.sets)[name]
-        decisions[name] = _resolve(value, facts)
-    records = []
-    for rule in fired:
-        names = tuple(n for n, _ in rule.sets)
-        records.append(
-            FiredRule(
-                id=rule.id,
-                title=rule.title,
-                rationale=rule.because.format(**facts),
-                decides=tuple(n for n in names if winners[n] is rule),
-                overridden=tuple(f"{n} (by {winners[n].id})" for n in names if winners[n] is not rule),
-                advice=rule.advice.format(**facts),
-                warnings=rule.warnings if any(winners[n] is rule for n in names) else (),
-            )
-        )
-    return Recommendation(
-        answers=answers,
-        sources=dict(sources or {q.name: "given" for q in QUESTIONS}),
-        decisions=decisions,
-        decided_by={name: rule.id for name, rule in winners.items()},
-        fired=tuple(records),
-        facts=facts,
-    )

@@ -1,11 +1,10 @@
-""" "Verify on my data": turn a recommendation into the measurements that test it, run them as jobs, and
-say whether the evidence agrees.
+""" "Verify on my data": run the measurements of a :class:`~core.wizard.plan.VerifyPlan` as jobs, and say
+whether the evidence agrees.
 
-- :func:`plan_verification` — which strategies to compare (the recommended one against the alternatives
-  a user would otherwise pick) and, where recommended, a short adaptation run (job kind ``adapt``) or a
-  SetFit run (job kind ``setfit_curve``); runs that already answer the question are reused.
-- :func:`verify_job` (job kind ``wizard_verify``) — runs (or reuses) the comparison and stores it as an
-  ``evaluate`` run that the Compare page can open.
+- :func:`verify_job` (job kind ``wizard_verify``, config :class:`VerifyJob`) — runs (or reuses) the
+  comparison and stores it as an ``evaluate`` run that the Compare page can open;
+- :func:`start_verification` / :func:`run_verification_inline` — submit (or run in this process) the extra
+  runs of the plan and the verify job;
 - :func:`collect_evidence` — the evidence so far of a verify run and its extra runs, assessed by
   :func:`core.wizard.assess` (one claim per decision: agrees / contradicts / not measured).
 """
@@ -13,31 +12,21 @@ say whether the evidence agrees.
 from __future__ import annotations
 
 import dataclasses
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from core.classify import has_label_names
-from core.data import LabeledDataset, RetrievalDataset, resolve_dataset
+from core.data import resolve_dataset
 from core.evaluate import load_comparison, paired_significance, run_comparison, save_comparison
-from core.models import DEFAULT_BI_ENCODER
-from core.retrieval import (
-    DEFAULT_RERANK_DEPTH,
-    BM25Spec,
-    DenseSpec,
-    HybridSpec,
-    RerankSpec,
-    spec_from_dict,
-    spec_to_dict,
-)
-from core.runtime import InvalidInput, NotFound, Reporter, RunRecord, Workspace, jobs
+from core.retrieval import spec_from_dict
+from core.runtime import InvalidInput, NotFound, Reporter, Workspace, jobs
 from core.wizard.evidence import assess
-from core.wizard.plan import ExtraCheck, VerifyPlan
+from core.wizard.plan import VerifyPlan, find_matching_comparison
 
 __all__ = [
+    "VERIFY_KIND",
+    "VerifyJob",
     "collect_evidence",
-    "find_matching_comparison",
-    "plan_verification",
     "run_verification_inline",
     "start_verification",
     "verify_job",
@@ -45,223 +34,42 @@ __all__ = [
 
 VERIFY_KIND = "wizard_verify"
 VERIFY_QUEUE = "eval"  # the Compare page's queue: comparisons run one at a time
-SHORT_ADAPT_STEPS = 60
-SHORT_SETFIT_SEEDS = 3
+VERIFY_LATENCY_SAMPLE = 20  # queries timed per strategy
 
 
-# --------------------------------------------------------------------------------------------------
-# planning
-# --------------------------------------------------------------------------------------------------
-def _registered_kinds() -> set[str]:
-    return jobs.known_kinds()
+@dataclass(frozen=True)
+class VerifyJob:
+    """The config of a ``wizard_verify`` job, parsed once at the job boundary (:meth:`from_dict`): the plan,
+    the recommendation (JSON) it tests, and the extra runs started for it ({run_id, purpose, kind, reused})."""
 
+    plan: VerifyPlan
+    recommendation: Mapping[str, Any] = field(default_factory=dict)
+    extra_runs: tuple[Mapping[str, Any], ...] = ()
+    latency_sample: int = VERIFY_LATENCY_SAMPLE
 
-def _spec_key(spec: Mapping[str, Any]) -> Any:
-    """A comparable form of a spec dict; a tuned hybrid's alpha is whatever tuning found, so it is left out."""
-    data = dict(spec)
-    if data.get("kind") == "hybrid" and data.get("tune_split"):
-        data.pop("alpha", None)
-    for key in ("sparse", "dense", "first_stage"):
-        if isinstance(data.get(key), Mapping):
-            data[key] = _spec_key(data[key])
-    return tuple(sorted((k, v if not isinstance(v, list) else tuple(v)) for k, v in data.items()))
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> VerifyJob:
+        """Missing (or None) settings take their defaults; unknown ones are an error."""
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise InvalidInput(f"Unknown wizard_verify job settings: {sorted(unknown)}")
+        if not data.get("plan"):
+            raise InvalidInput("A wizard_verify job needs a plan.")
+        values = {k: v for k, v in data.items() if v is not None}
+        values["plan"] = VerifyPlan.from_json(values["plan"])
+        if "extra_runs" in values:
+            values["extra_runs"] = tuple(values["extra_runs"])
+        if "latency_sample" in values:
+            values["latency_sample"] = int(values["latency_sample"])
+        return cls(**values)
 
-
-def find_matching_comparison(
-    ws: Workspace, dataset: str, split: str, specs: Mapping[str, Mapping[str, Any]]
-) -> tuple[str, dict[str, str]] | None:
-    """The newest finished ``evaluate`` run on the same dataset and split that holds every spec; returns
-    its id and a map from our strategy names to its names."""
-    wanted = {name: _spec_key(spec) for name, spec in specs.items()}
-    for run in ws.list_runs(kind="evaluate", status=("done",), limit=200):
-        cfg = run.config or {}
-        if cfg.get("dataset") != dataset or (cfg.get("split") or split) != split:
-            continue
-        if not (ws.run_dir(run.id) / "report.json").exists():
-            continue
-        theirs = {_spec_key(spec): name for name, spec in (cfg.get("strategies") or {}).items()}
-        if all(key in theirs for key in wanted.values()):
-            return run.id, {name: theirs[key] for name, key in wanted.items()}
-    return None
-
-
-def _retrieval_specs(
-    rec: Mapping[str, Any], ds: RetrievalDataset, model: str, reranker: str | None
-) -> tuple[dict[str, Any], str, str | None, list[str]]:
-    notes: list[str] = []
-    tune = "train" if "train" in ds.splits and ds.default_split != "train" else None
-    dense = DenseSpec(model=model)
-    specs: dict[str, Any] = {
-        "bm25": BM25Spec(),
-        "dense": dense,
-        "hybrid": HybridSpec(dense=dense, tune_split=tune),
-    }
-    first = rec.get("first_stage") or "dense"
-    recommended = first if first in specs else "dense"
-    first_stage = None
-    if first == "cross-encoder":
-        notes.append(
-            "A cross-encoder over every document is not run (queries × documents pairs); it is approximated by "
-            "reranking the dense top 100."
-            if reranker
-            else "The cross-encoder-alone strategy is not measured: no pretrained cross-encoder is available here."
-        )
-    wants_rerank = bool(rec.get("reranker"))
-    if wants_rerank and reranker:
-        top_k = int((rec.get("reranker") or {}).get("top_k") or DEFAULT_RERANK_DEPTH)
-        base_name = recommended
-        if first == "cross-encoder":
-            top_k = min(100, len(ds.corpus))
-        specs["rerank"] = RerankSpec(first_stage=specs[base_name], reranker=reranker, top_k=top_k)
-        first_stage, recommended = base_name, "rerank"
-    elif wants_rerank:
-        notes.append(
-            "The reranker is not measured: no cross-encoder with a trained head is registered here "
-            "(see the warning above); the first stage is verified alone."
-        )
-    if rec.get("index", {}).get("dimension") not in (None, (rec.get("answers") or {}).get("embedding_dim")):
-        notes.append("The dimension reduction is measured in the Gotchas step (PCA on the corpus vectors).")
-    return {n: spec_to_dict(s) for n, s in specs.items()}, recommended, first_stage, notes
-
-
-def _find_run(ws: Workspace, kinds: Sequence[str], match: Any) -> RunRecord | None:
-    for run in ws.list_runs(kind=tuple(kinds), status=("done",), limit=200):
-        if match(run.config or {}, run.result or {}):
-            return run
-    return None
-
-
-def _adaptation_extra(
-    rec: Mapping[str, Any], ds: RetrievalDataset, ws: Workspace, model: str, kinds: set[str], steps_max: int
-) -> tuple[ExtraCheck | None, str | None]:
-    adaptation = rec.get("adaptation")
-    if not adaptation:
-        return None, None
-    steps = list(adaptation.get("steps") or [])
-    # the step a short run can test: contrastive when there are pairs, else the unsupervised step
-    method = "contrastive" if "contrastive" in steps else steps[-1]
-    if "adapt" not in kinds:
-        return (
-            None,
-            f"The {' → '.join(steps)} adaptation is not measured: adaptation jobs are not available here.",
-        )
-    previous = _find_run(
-        ws,
-        ["adapt"],
-        lambda c, r: c.get("dataset") == ds.name and c.get("method") == method and r.get("after"),
-    )
-    skipped = [s for s in steps if s != method]
-    note = (
-        f"The short check trains only the {method} step; {', '.join(skipped)} is not run here (start it from the "
-        "Adapt page)."
-        if skipped
-        else None
-    )
-    config = {
-        "method": method,
-        "dataset": ds.name,
-        "base": model,
-        "name": f"wizard-{method}-{ds.name}-{time.strftime('%Y%m%d%H%M%S')}",
-        "train": {"max_steps": steps_max},
-        "evaluate": True,
-    }
-    title = f"Wizard check: short {method} run on {ds.name}"
-    return ExtraCheck("adaptation", "adapt", config, title, previous.id if previous else None), note
-
-
-def _classifier_extra(
-    rec: Mapping[str, Any], ds: LabeledDataset, ws: Workspace, model: str, kinds: set[str], seeds: int
-) -> tuple[ExtraCheck | None, str | None]:
-    classifier = rec.get("classifier")
-    if not classifier:
-        return None, None
-    if "setfit_curve" not in kinds:
-        return None, "The classifier choice is not measured: SetFit jobs are not available here."
-    lpc = int((rec.get("answers") or {}).get("labels_per_class") or 0)
-    n = min(max(lpc, 8), 64) if classifier != "setfit" else max(2, min(lpc or 8, 64))
-    methods = ["setfit", "logreg"]
-
-    if has_label_names(list(ds.label_names)):
-        methods.append("zeroshot")
-    previous = _find_run(
-        ws,
-        ["setfit_curve", "setfit_run"],
-        lambda c, r: (
-            c.get("dataset") == ds.name
-            and n in (c.get("n_values") or [])
-            and {"setfit", "logreg"} <= set(c.get("methods") or [])
-        ),
-    )
-    config = {
-        "dataset": ds.name,
-        "body": model,
-        "methods": methods,
-        "n_values": [n],
-        "seeds": list(range(seeds)),
-        "test_limit": 1000,
-    }
-    note = None
-    if classifier == "fine-tune":
-        note = (
-            "Full fine-tuning is not a job here; the check compares what is cheaper (logistic regression on frozen "
-            f"embeddings, SetFit) at N={n} per class — if they fall short, fine-tune."
-        )
-    title = f"Wizard check: SetFit vs baselines on {ds.name} (N={n})"
-    return ExtraCheck("classifier", "setfit_curve", config, title, previous.id if previous else None), note
-
-
-def plan_verification(
-    rec: Mapping[str, Any],
-    ds: RetrievalDataset | LabeledDataset,
-    ws: Workspace,
-    *,
-    model: str = DEFAULT_BI_ENCODER,
-    reranker: str | None = None,
-    include_extras: bool = True,
-    short_steps: int = SHORT_ADAPT_STEPS,
-    short_seeds: int = SHORT_SETFIT_SEEDS,
-) -> VerifyPlan:
-    """The measurements that test ``rec`` (the JSON of a recommendation) on ``ds``; ``short_steps`` /
-    ``short_seeds`` size the short adaptation / SetFit run."""
-    kinds = _registered_kinds()
-    task = rec.get("task") or (rec.get("answers") or {}).get("task")
-    notes: list[str] = []
-    extras: list[ExtraCheck] = []
-    if isinstance(ds, RetrievalDataset):
-        if task == "classification":
-            raise InvalidInput(
-                f"{ds.name!r} is a retrieval dataset but the task is classification; pick a "
-                "classification dataset to verify a classifier."
-            )
-        split = ds.default_split
-        specs, recommended, first_stage, spec_notes = _retrieval_specs(rec, ds, model, reranker)
-        notes += spec_notes
-        match = find_matching_comparison(ws, ds.name, split, specs)
-        if include_extras:
-            extra, note = _adaptation_extra(rec, ds, ws, model, kinds, short_steps)
-            extras += [extra] if extra else []
-            notes += [note] if note else []
-        return VerifyPlan(
-            ds.name,
-            split,
-            specs,
-            recommended,
-            first_stage,
-            tuple(extras),
-            tuple(notes),
-            match[0] if match else None,
-            model,
-        )
-    if task != "classification":
-        raise InvalidInput(
-            f"{ds.name!r} is a classification dataset but the task is {task}; pick a retrieval "
-            "dataset (corpus, queries, qrels) to verify a retrieval strategy."
-        )
-    if include_extras:
-        extra, note = _classifier_extra(rec, ds, ws, model, kinds, short_seeds)
-        extras += [extra] if extra else []
-        notes += [note] if note else []
-    return VerifyPlan(ds.name, None, {}, None, None, tuple(extras), tuple(notes), None, model)
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan.to_json(),
+            "recommendation": dict(self.recommendation),
+            "extra_runs": [dict(r) for r in self.extra_runs],
+            "latency_sample": self.latency_sample,
+        }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -325,9 +133,10 @@ def _report_summary(rep: Any, qrels: Mapping[str, Any] | None = None) -> dict[st
 
 
 def verify_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
-    """Job handler (kind ``wizard_verify``): config = {plan, recommendation, latency_sample}. Runs or reuses
-    the comparison of the plan; the extra runs are separate jobs (their ids are in the plan)."""
-    plan = VerifyPlan.from_json(config["plan"])
+    """Job handler (kind ``wizard_verify``): config = :class:`VerifyJob`. Runs or reuses the comparison of
+    the plan; the extra runs are separate jobs (their ids are in the config)."""
+    job = VerifyJob.from_dict(config)
+    plan = job.plan
     result: dict[str, Any] = {"plan": plan.to_json()}
     if plan.specs:
         stages = len(plan.specs) + 1
@@ -339,7 +148,7 @@ def verify_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
             else:
                 ctx.progress(0, stages, message=f"{p.stage}: {p.done:,}/{p.total:,} {p.message}".strip())
 
-        rep, run_id, reused = _comparison(ctx.ws, plan, progress, int(config.get("latency_sample", 20)))
+        rep, run_id, reused = _comparison(ctx.ws, plan, progress, job.latency_sample)
         ctx.log(("reused" if reused else "saved") + f" comparison run {run_id}")
         ds = resolve_dataset(ctx.ws, plan.dataset)
         result["comparison"] = _report_summary(rep, ds.qrels_dict(rep.split))
@@ -362,7 +171,7 @@ def _extra_runs(plan: VerifyPlan, start: Callable[[Any], str]) -> list[dict[str,
 def start_verification(ws: Workspace, plan: VerifyPlan, recommendation: Mapping[str, Any]) -> dict[str, Any]:
     """Submit the extra runs (unless reused) and the verify job. Returns ``{"verify_run", "extra_runs"}``."""
     extra_runs = _extra_runs(plan, lambda extra: jobs.submit(ws, extra.kind, extra.config, title=extra.title))
-    config = {"plan": plan.to_json(), "recommendation": dict(recommendation), "extra_runs": extra_runs}
+    config = VerifyJob(plan, dict(recommendation), tuple(extra_runs)).to_dict()
     verify_run = jobs.submit(
         ws, VERIFY_KIND, config, title=f"Wizard: verify on {plan.dataset}", queue=VERIFY_QUEUE
     )
@@ -376,7 +185,7 @@ def run_verification_inline(
     extra_runs = _extra_runs(
         plan, lambda extra: jobs.run_inline(ws, extra.kind, extra.config, title=extra.title, watch=watch).id
     )
-    config = {"plan": plan.to_json(), "recommendation": dict(recommendation), "extra_runs": extra_runs}
+    config = VerifyJob(plan, dict(recommendation), tuple(extra_runs)).to_dict()
     run = jobs.run_inline(ws, VERIFY_KIND, config, title=f"Wizard: verify on {plan.dataset}", watch=watch)
     if run.status != "done":
         raise RuntimeError(f"verification {run.status}: {run.error}")
@@ -388,10 +197,10 @@ def collect_evidence(ws: Workspace, verify_run: str) -> dict[str, Any]:
     run = ws.get_run(verify_run)
     if run is None:
         raise NotFound(f"No run {verify_run!r}.")
-    config = run.config or {}
+    job = VerifyJob.from_dict(run.config or {})
     extras = {}
     status = {"verify": run.status}
-    for item in config.get("extra_runs") or []:
+    for item in job.extra_runs:
         rec = ws.get_run(item["run_id"])
         status[item["run_id"]] = rec.status if rec else "deleted"
         if rec is not None and rec.status == "done":
@@ -404,12 +213,7 @@ def collect_evidence(ws: Workspace, verify_run: str) -> dict[str, Any]:
                 "error": rec.error,
             }
     result = run.result or {}
-    evidence = assess(
-        config.get("recommendation") or {},
-        result.get("comparison"),
-        extras,
-        plan=VerifyPlan.from_json(config["plan"]),
-    )
+    evidence = assess(job.recommendation, result.get("comparison"), extras, plan=job.plan)
     evidence["verify_run"] = verify_run
     evidence["comparison_run"] = result.get("comparison_run")
     evidence["comparison_reused"] = result.get("comparison_reused", False)

@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 from core.data import load_path
-from core.retrieval import Corpus, DenseRetriever, PCADenseRetriever
-from core.wizard import EXPECTED_RERANK_MS, cosine_vs_dot, pca_tradeoff, reranker_latency
+from core.models import DEFAULT_BI_ENCODER
+from core.retrieval import DEFAULT_RERANK_DEPTH, Corpus, DenseRetriever, PCADenseRetriever
+from core.runtime import InvalidInput
+from core.wizard import (
+    EXPECTED_RERANK_MS,
+    GotchasJob,
+    cosine_vs_dot,
+    pca_tradeoff,
+    reranker_latency,
+)
 from tests.wizard_data import write_topics_beir
 
 
@@ -79,3 +87,17 @@ def test_pca_dense_retriever_searches_the_reduced_space(tmp_path, fake_encoder):
     assert [len(h) for h in hits] == [5, 5]
     assert hits[0].doc_ids[0].startswith("cats") and hits[1].doc_ids[0].startswith("rockets")
     assert np.allclose(np.linalg.norm(reduced.doc_vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_gotchas_job_config_parses_the_pages_dict_with_defaults_and_rejects_unknown_settings():
+    page = {"dataset": "topics", "model": "bert-tiny", "dims": [128, 64], "rerank_k": "20", "reranker": None}
+    job = GotchasJob.from_dict({**page, "stand_in": 1})
+    assert job.dims == (128, 64) and job.rerank_k == 20 and job.stand_in is True and job.reranker is None
+    bare = GotchasJob.from_dict({"dataset": "topics"})
+    assert (
+        bare.model == DEFAULT_BI_ENCODER and bare.rerank_k == DEFAULT_RERANK_DEPTH and bare.dims == (256, 128)
+    )
+    with pytest.raises(InvalidInput, match="Unknown wizard_gotchas job settings"):
+        GotchasJob.from_dict({"dataset": "topics", "rerank_depth": 5})
+    with pytest.raises(InvalidInput):
+        GotchasJob.from_dict({"model": "bert-tiny"})

@@ -8,7 +8,9 @@ import pytest
 from core.data import load_path
 from core.evaluate import run_comparison, save_comparison
 from core.retrieval import Corpus, RetrieverBuilder, spec_from_dict
+from core.runtime import InvalidInput
 from core.wizard import (
+    VerifyJob,
     VerifyPlan,
     assess,
     collect_evidence,
@@ -252,3 +254,15 @@ def test_a_large_gap_that_few_queries_cannot_confirm_is_inconclusive():
     assert first["verdict"] == "inconclusive" and "not significant on this many queries" in first["detail"]
     assert "Judge more queries" in first["next_step"] and first["next_step"] in ev["next_steps"]
     assert ev["verdict"] == "inconclusive" and ev["summary"].startswith("The evidence is inconclusive: BM25")
+
+
+def test_verify_job_config_parses_a_stored_config_and_rejects_unknown_settings():
+    stored = {"plan": plan().to_json(), "recommendation": HYBRID_REC, "extra_runs": [{"run_id": "r1"}]}
+    job = VerifyJob.from_dict(stored)
+    assert job.plan == plan() and job.recommendation == HYBRID_REC and job.extra_runs == ({"run_id": "r1"},)
+    assert job.latency_sample == 20 and VerifyJob.from_dict(job.to_dict()) == job
+    assert VerifyJob.from_dict({"plan": plan().to_json()}).extra_runs == ()
+    with pytest.raises(InvalidInput, match="Unknown wizard_verify job settings"):
+        VerifyJob.from_dict({**stored, "extras": []})
+    with pytest.raises(InvalidInput):
+        VerifyJob.from_dict({"recommendation": HYBRID_REC})

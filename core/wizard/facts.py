@@ -1,0 +1,99 @@
+"""The facts the rule table is evaluated over: the answers plus numbers derived from them (estimated
+cross-encoder and dense-search latency, index size, the largest rerank depth that fits the budget), and the
+thresholds and typical costs those estimates use.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from core.retrieval import DEFAULT_RERANK_DEPTH
+from core.wizard.answers import Answers, estimate_domain
+
+__all__ = [
+    "BM25_MS",
+    "FINETUNE_MIN_LABELS",
+    "FLAT_SEARCH_MS_PER_MDIM",
+    "INDEX_MEMORY_GB",
+    "MEDIOCRE_NDCG",
+    "MIN_RERANK_K",
+    "MIN_TRAIN_PAIRS",
+    "QUERY_ENCODE_MS",
+    "RERANK_K",
+    "RERANK_MS_PER_PAIR",
+    "SETFIT_MAX_LABELS",
+    "derive_facts",
+]
+
+# --- thresholds and cost estimates (typical numbers; the gotcha checks measure them on the user's data) ---
+RERANK_MS_PER_PAIR = {"cpu": 5.0, "gpu": 0.5}  # MiniLM-L6-sized cross-encoder, ~256 tokens per pair
+QUERY_ENCODE_MS = {"cpu": 15.0, "gpu": 3.0}  # one short query through a MiniLM-sized bi-encoder
+FLAT_SEARCH_MS_PER_MDIM = 0.2  # exact inner-product scan: ms per million (documents × dimensions)
+BM25_MS = 5.0  # one BM25 query (sparse matrix) on a mid-sized corpus
+RERANK_K = DEFAULT_RERANK_DEPTH  # default depth of the rerank
+MIN_RERANK_K = 10  # below this, reranking is not worth it
+MIN_TRAIN_PAIRS = 100  # labelled query–document pairs needed for contrastive fine-tuning
+SETFIT_MAX_LABELS = 100  # fewer labels per class than this: SetFit
+FINETUNE_MIN_LABELS = 1000  # more labels per class than this: full fine-tuning of a small classifier
+MEDIOCRE_NDCG = 0.5  # measured nDCG@10 of the dense baseline below this is mediocre
+INDEX_MEMORY_GB = 8.0  # a flat float32 index bigger than this is costly to keep in RAM
+
+
+# --------------------------------------------------------------------------------------------------
+# facts derived from the answers
+# --------------------------------------------------------------------------------------------------
+def derive_facts(a: Answers) -> dict[str, Any]:
+    """The answers plus estimated costs the rules compare against the budget."""
+    hw = "gpu" if a.gpu else "cpu"
+    pair_ms = RERANK_MS_PER_PAIR[hw]
+    search_ms = a.corpus_size * a.embedding_dim / 1e6 * FLAT_SEARCH_MS_PER_MDIM
+    dense_ms = QUERY_ENCODE_MS[hw] + search_ms
+    first_stage_ms = dense_ms + BM25_MS
+    room = a.latency_budget_ms - first_stage_ms
+    k_fit = max(0, int(room // pair_ms)) if room > 0 else 0
+    index_gb = a.corpus_size * a.embedding_dim * 4 / 1e9
+    facts = a.to_dict()
+    facts.update(
+        hardware=hw,
+        rerank_ms_per_pair=pair_ms,
+        rerank_ms=RERANK_K * pair_ms,
+        rerank_k=RERANK_K,
+        cross_encoder_full_ms=a.corpus_size * pair_ms,
+        dense_search_ms=round(search_ms, 2),
+        dense_ms=round(dense_ms, 2),
+        first_stage_ms=round(first_stage_ms, 2),
+        first_stage_plus_rerank_ms=round(first_stage_ms + RERANK_K * pair_ms, 2),
+        rerank_k_fit=min(k_fit, RERANK_K),
+        index_gb=round(index_gb, 3),
+        serve_ms_per_query=round(first_stage_ms, 2),
+        workers_needed=max(1, math.ceil(a.throughput_qps * first_stage_ms / 1000.0)),
+        reduced_dim=_reduced_dim(a, QUERY_ENCODE_MS[hw]),
+        min_train_pairs=MIN_TRAIN_PAIRS,
+        setfit_max_labels=SETFIT_MAX_LABELS,
+        finetune_min_labels=FINETUNE_MIN_LABELS,
+        mediocre_ndcg=MEDIOCRE_NDCG,
+        min_rerank_k=MIN_RERANK_K,
+        index_memory_gb=INDEX_MEMORY_GB,
+        domain_evidence=_domain_evidence(a),
+        reranker_status=(
+            "a pretrained reranker is available here"
+            if a.reranker_available
+            else "no pretrained reranker is available here"
+        ),
+    )
+    return facts
+
+
+def _reduced_dim(a: Answers, encode_ms: float) -> int:
+    """The largest of 256 / 128 / 64 (below the current dimension) whose exact search fits the budget."""
+    candidates = [d for d in (256, 128, 64) if d < a.embedding_dim] or [max(1, a.embedding_dim // 2)]
+    for dim in candidates:
+        if encode_ms + a.corpus_size * dim / 1e6 * FLAT_SEARCH_MS_PER_MDIM <= a.latency_budget_ms:
+            return dim
+    return candidates[-1]
+
+
+def _domain_evidence(a: Answers) -> str:
+    estimate = estimate_domain(a.fragmentation, a.bm25_dense_overlap)
+    return f" (measured: {estimate[1]})" if estimate else ""
