@@ -38,7 +38,7 @@ from core.models import (
     resolve_model,
 )
 from core.retrieval import DEFAULT_RERANK_DEPTH, BM25Retriever, Corpus, CrossEncoderReranker, fit_pca
-from core.runtime import InvalidInput, Reporter, report
+from core.runtime import InvalidInput, Reporter, report, scaled
 from core.wizard.measure import sample_corpus
 
 __all__ = [
@@ -59,6 +59,7 @@ PCA_DIMS = (256, 128)  # the dimensions the PCA check reduces to
 COSINE_MAX_DOCS = 1000  # cosine vs dot re-encodes at most this many documents
 EXPECTED_RERANK_MS = (100, 500)  # typical CPU latency of a MiniLM-sized cross-encoder over a top-50
 _METRICS = {"ndcg@10": "ndcg@10", "recall@10": "recall@10"}
+STAGE = "gotchas"  # the stage of run_gotchas' progress records
 
 
 def _search(doc_vectors: np.ndarray, query_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -239,27 +240,34 @@ def run_gotchas(
     cache = EmbeddingCache(ws) if ws is not None else None
     out: dict[str, Any] = {"dataset": ds.name, "split": split, "model": model, "queries": len(qids)}
 
-    def sub(p: Any) -> None:
-        report(progress, "encode", p.done, p.total, p.message)
-
-    report(progress, "gotchas", 0, 3, "dimension reduction: corpus vectors")
+    parts = [
+        scaled(progress, i, 3, label)
+        for i, label in enumerate(
+            [
+                "dimension reduction",
+                "cosine vs dot product on unnormalised vectors",
+                f"reranker latency at k={rerank_k}",
+            ]
+        )
+    ]
+    report(parts[0], STAGE, 0, 1, "corpus vectors")
     encoder = encoder or make_encoder(model, ws)
-    doc_vectors, _ = encode_corpus(encoder, ds.doc_texts(), ds.fingerprint, cache, progress=sub)
+    doc_vectors, _ = encode_corpus(encoder, ds.doc_texts(), ds.fingerprint, cache, progress=parts[0])
     query_vectors = encoder.encode(qtexts)
     out["pca"] = pca_tradeoff(doc_vectors, query_vectors, ds.doc_ids, qids, qrels, dims=dims)
 
-    report(progress, "gotchas", 1, 3, "cosine vs dot product on unnormalised vectors")
+    report(parts[1], STAGE, 0, 1, "encoding a sample without normalisation")
     raw = raw if raw is not None else raw_encoder(model, ws)
-    out["cosine_vs_dot"] = _cosine_check(ds, split, qids, qtexts, qrels, raw, cache, max_docs, sub)
+    out["cosine_vs_dot"] = _cosine_check(ds, split, qids, qtexts, qrels, raw, cache, max_docs, parts[1])
 
-    report(progress, "gotchas", 2, 3, f"reranker latency at k={rerank_k}")
+    report(parts[2], STAGE, 0, 1, "timing")
     rr = reranker_obj
     if rr is None and (reranker or stand_in):
         rr = _load_reranker(reranker or model, ws)
     out["reranker_latency"] = _latency_check(
         ds, qtexts[:latency_queries], rr, rerank_k, stand_in=stand_in and not reranker
     )
-    report(progress, "gotchas", 3, 3, "done")
+    report(progress, STAGE, 3, 3, "done")
     return out
 
 
@@ -342,16 +350,6 @@ def gotchas_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(ds, RetrievalDataset):
         raise InvalidInput("The gotcha checks need a retrieval dataset (corpus, queries, qrels).")
 
-    state = {"step": 0}
-
-    def progress(p: Any) -> None:
-        ctx.check_cancel()
-        if p.stage == "gotchas":
-            state["step"] = p.done
-            ctx.progress(p.done, p.total, message=p.message, force=True)
-        else:
-            ctx.progress(state["step"], 3, message=f"{p.stage}: {p.done:,}/{p.total:,} {p.message}".strip())
-
     return run_gotchas(
         ds,
         ctx.ws,
@@ -362,5 +360,5 @@ def gotchas_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
         reranker=job.reranker,
         stand_in=job.stand_in,
         max_docs=job.max_docs,
-        progress=progress,
+        progress=ctx.reporter(),
     )

@@ -139,22 +139,13 @@ def verify_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
     plan = job.plan
     result: dict[str, Any] = {"plan": plan.to_json()}
     if plan.specs:
-        stages = len(plan.specs) + 1
-
-        def progress(p: Any) -> None:
-            ctx.check_cancel()
-            if p.stage == "strategy":
-                ctx.progress(p.done, stages, message=p.message, force=True)
-            else:
-                ctx.progress(0, stages, message=f"{p.stage}: {p.done:,}/{p.total:,} {p.message}".strip())
-
-        rep, run_id, reused = _comparison(ctx.ws, plan, progress, job.latency_sample)
+        rep, run_id, reused = _comparison(ctx.ws, plan, ctx.reporter(), job.latency_sample)
         ctx.log(("reused" if reused else "saved") + f" comparison run {run_id}")
         ds = resolve_dataset(ctx.ws, plan.dataset)
         result["comparison"] = _report_summary(rep, ds.qrels_dict(rep.split))
         result["comparison_run"] = run_id
         result["comparison_reused"] = reused
-        ctx.progress(stages, stages, message="comparison done", force=True)
+        ctx.progress(1, 1, message="comparison done", force=True)
     return result
 
 
