@@ -4,8 +4,41 @@ Sampling points from a dataset, UMAP / PCA fits (numba warm-up, exact k-NN for s
 alignment, space metrics (silhouette, k-NN label agreement, neighbourhood overlap, clusters), the query
 overlay, the pure figure builders (shared by the page and the CLI) and the ``project`` job. Imports
 retrieval, encoding and below.
+
+Modules: ``settings`` (ProjectionSettings, ExploreRequest), ``points`` (which texts a map shows),
+``projection`` (UMAP / PCA fits, warm-up, placing, alignment), ``results`` (ExploreResult and its disk
+cache), ``compute`` (:func:`explore`, :func:`cached_result`, the ``project`` job), ``space_metrics``,
+``overlay`` (a query on the map), ``map_figures`` and ``query_figures``.
 """
 
+from core.explore.compute import cached_result, explore, model_location, project_job, quiet_model_loading
+from core.explore.map_figures import (
+    LEGEND_LIMIT,
+    color_options,
+    figure_html,
+    hover_text,
+    make_compare_figure,
+    make_movement_figure,
+    make_projection_figure,
+    points_csv,
+    truncate,
+)
+from core.explore.overlay import OVERLAY_COLUMNS, STRATEGIES, query_overlay, strategy_specs
+from core.explore.points import PointSet, dataset_points, default_splits, stratified_sample
+from core.explore.projection import (
+    ExactCosineIndex,
+    align_procrustes,
+    exact_cosine_knn,
+    fit_projection,
+    place,
+    umap_ready,
+    warm_up,
+    warm_up_in_background,
+    warm_up_status,
+)
+from core.explore.query_figures import make_cluster_scores_figure, make_query_figure, metrics_table
+from core.explore.results import ExploreResult, load_reducer
+from core.explore.settings import DEFAULT_MAX_POINTS, METHODS, ExploreRequest, ProjectionSettings
 from core.explore.space_metrics import (
     SILHOUETTE_SAMPLE,
     cluster_agreement,
@@ -17,60 +50,19 @@ from core.explore.space_metrics import (
     neighbourhood_overlap,
     suggest_cluster_count,
 )
-from core.explore.projection import (
-    DEFAULT_MAX_POINTS,
-    ExactCosineIndex,
-    ExploreRequest,
-    ExploreResult,
-    METHODS,
-    PointSet,
-    ProjectionSettings,
-    align_procrustes,
-    cached_result,
-    dataset_points,
-    default_splits,
-    exact_cosine_knn,
-    explore,
-    fit_projection,
-    load_reducer,
-    model_location,
-    place,
-    project_job,
-    quiet_model_loading,
-    stratified_sample,
-    umap_ready,
-    warm_up,
-    warm_up_in_background,
-    warm_up_status,
-)
-from core.explore.overlay import OVERLAY_COLUMNS, STRATEGIES, query_overlay, strategy_specs
-from core.explore.figures import (
-    LEGEND_LIMIT,
-    color_options,
-    figure_html,
-    hover_text,
-    make_cluster_scores_figure,
-    make_compare_figure,
-    make_movement_figure,
-    make_projection_figure,
-    make_query_figure,
-    metrics_table,
-    points_csv,
-    truncate,
-)
 
 __all__ = [
     "DEFAULT_MAX_POINTS",
-    "ExactCosineIndex",
-    "ExploreRequest",
-    "ExploreResult",
     "LEGEND_LIMIT",
     "METHODS",
     "OVERLAY_COLUMNS",
-    "PointSet",
-    "ProjectionSettings",
     "SILHOUETTE_SAMPLE",
     "STRATEGIES",
+    "ExactCosineIndex",
+    "ExploreRequest",
+    "ExploreResult",
+    "PointSet",
+    "ProjectionSettings",
     "align_procrustes",
     "cached_result",
     "cluster_agreement",
