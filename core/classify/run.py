@@ -86,7 +86,7 @@ class _Run:
     """The state of one :func:`run_classification`: inputs, progress count, scores recorded so far.
 
     Work units: SetFit training steps + test encoding per SetFit run, one per logistic-regression fit, one
-    for zero-shot, one for the frozen embeddings."""
+    for zero-shot, one for the frozen embeddings (when a baseline runs)."""
 
     config: ClassifyConfig
     ds: LabeledDataset
@@ -157,7 +157,12 @@ class _Run:
             sum(self.setfit_steps(s) + 1 for s in self.samples.values()) if "setfit" in self.methods else 0
         )
         cheap = runs * ("logreg" in self.config.methods) + (1 if self.zero_shot else 0)
-        return setfit + cheap + 1
+        return setfit + cheap + (1 if self.uses_frozen_body else 0)
+
+    @property
+    def uses_frozen_body(self) -> bool:
+        """Whether a baseline runs (they need the frozen body's vectors)."""
+        return "logreg" in self.methods or self.zero_shot
 
     def tick(self, message: str, units: int = 1, loss: float | None = None) -> None:
         self.done += units
@@ -317,7 +322,7 @@ def run_classification(
     ``classify``) and log lines; a :class:`~core.runtime.Cancelled` it raises stops the run.
     """
     run = _Run.start(config, ds, ws=ws, encoder=encoder, reporter=reporter)
-    if "logreg" in run.methods or run.zero_shot:
+    if run.uses_frozen_body:
         run.encode_frozen()
     if run.zero_shot:
         run.score_zero_shot()
