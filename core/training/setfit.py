@@ -159,46 +159,32 @@ def _make_head(config: SetFitConfig, dim: int, n_labels: int, device: Any) -> An
     return OneVsRestClassifier(clf) if config.multi_label else clf
 
 
-def fit_setfit(
-    config: SetFitConfig,
-    sample: FewShotSample,
-    reporter: Reporter | None = None,
-    *,
-    ws: Workspace | None = None,
-    output_dir: Path | str | None = None,
-) -> tuple[Any, dict[str, Any]]:
-    """Train a ``SetFitModel`` on ``sample`` in memory. Returns the model and facts about the run
-    (pair plan, steps done, seconds, last loss). A :class:`~core.runtime.Cancelled` raised by ``reporter``
-    stops it."""
-    _quiet()
-    from datasets import Dataset
-    from setfit import SetFitModel, Trainer, TrainingArguments
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
-    multi = bool(sample.multi_label)
-    config = replace(config, multi_label=multi)
-    labels = list(sample.label_names)
-    start = time.perf_counter()
-    body = _load_body(config, ws)
+def _build_model(config: SetFitConfig, sample: FewShotSample, ws: Workspace | None) -> Any:
+    """A ``SetFitModel``: a fresh copy of the body and a new, seeded head for the sample's labels."""
+    from setfit import SetFitModel
     from transformers import set_seed
 
+    labels = list(sample.label_names)
+    body = _load_body(config, ws)
     set_seed(config.seed)  # the differentiable head is initialised here, before the Trainer seeds
     dim_fn = getattr(body, "get_embedding_dimension", None) or body.get_sentence_embedding_dimension
     head = _make_head(config, int(dim_fn()), len(labels), body.device)
-    model = SetFitModel(
+    return SetFitModel(
         model_body=body,
         model_head=head,
-        multi_target_strategy="one-vs-rest" if multi else None,
+        multi_target_strategy="one-vs-rest" if config.multi_label else None,
         normalize_embeddings=True,
         labels=labels,
     )
-    plan = pair_plan(config, len(sample))
-    y = sample.label_ids()
-    scratch = tempfile.TemporaryDirectory(prefix="setfit-") if output_dir is None else None
-    from sentence_transformers.sentence_transformer import losses as st_losses
 
-    args = TrainingArguments(
-        output_dir=str(output_dir or scratch.name),  # type: ignore[union-attr]
+
+def _training_args(config: SetFitConfig, plan: PairPlan, output_dir: str) -> Any:
+    """setfit's ``TrainingArguments`` for ``config`` (the pair cap becomes a step limit)."""
+    from sentence_transformers.sentence_transformer import losses as st_losses
+    from setfit import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=output_dir,
         loss=st_losses.CoSENTLoss if config.loss == "cosent" else st_losses.CosineSimilarityLoss,
         batch_size=(config.batch_size, 16),
         num_epochs=(config.epochs, config.head_epochs),
@@ -214,38 +200,70 @@ def fit_setfit(
         logging_first_step=False,
         max_length=config.max_seq_length,
     )
-    bridge = hf_callback(reporter)
+
+
+def _make_trainer(model: Any, args: Any, sample: FewShotSample, callback: Any) -> Any:
+    """setfit's ``Trainer`` on the sample, reporting through ``callback`` only (no printing, no tqdm)."""
+    from datasets import Dataset
+    from setfit import Trainer
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
     trainer = Trainer(
         model=model,
         args=args,
-        train_dataset=Dataset.from_dict({"text": list(sample.texts), "label": y}),
+        train_dataset=Dataset.from_dict({"text": list(sample.texts), "label": sample.label_ids()}),
         metric=_accuracy_metric,  # evaluate.load("accuracy") needs the hub
-        callbacks=[bridge],
+        callbacks=[callback],
     )
     st_trainer = trainer.st_trainer
     for cb in (PrinterCallback, ProgressCallback):
         st_trainer.pop_callback(cb)
     st_trainer.args.disable_tqdm = True
     st_trainer.args.dataloader_pin_memory = False  # CPU runs: avoids a warning per run
-    log(
-        reporter,
-        f"SetFit N={config.n_per_class} seed={config.seed}: {len(sample)} texts, {plan.pairs} pairs"
-        + (f" (capped from {plan.wanted_pairs})" if plan.capped else "")
-        + f", {plan.steps} steps",
-    )
-    try:
-        warnings.filterwarnings("ignore", message=".*pin_memory.*no accelerator.*")
-        trainer.train_embeddings(*trainer.dataset_to_parameters(trainer.train_dataset), args=args)
-        report(reporter, TRAIN_STAGE, plan.steps, plan.steps, "training the classification head")
-        trainer.train_classifier(*trainer.dataset_to_parameters(trainer.train_dataset), args=args)
-    finally:
-        if scratch is not None:
-            scratch.cleanup()
+    return trainer
+
+
+def _train(trainer: Any, args: Any, plan: PairPlan, reporter: Reporter | None) -> None:
+    """The body's contrastive epochs, then the head."""
+    warnings.filterwarnings("ignore", message=".*pin_memory.*no accelerator.*")
+    trainer.train_embeddings(*trainer.dataset_to_parameters(trainer.train_dataset), args=args)
+    report(reporter, TRAIN_STAGE, plan.steps, plan.steps, "training the classification head")
+    trainer.train_classifier(*trainer.dataset_to_parameters(trainer.train_dataset), args=args)
+
+
+def fit_setfit(
+    config: SetFitConfig,
+    sample: FewShotSample,
+    reporter: Reporter | None = None,
+    *,
+    ws: Workspace | None = None,
+    output_dir: Path | str | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Train a ``SetFitModel`` on ``sample`` in memory. Returns the model and facts about the run
+    (pair plan, steps done, seconds, last loss). A :class:`~core.runtime.Cancelled` raised by ``reporter``
+    stops it."""
+    _quiet()
+    config = replace(config, multi_label=bool(sample.multi_label))
+    start = time.perf_counter()
+    model = _build_model(config, sample, ws)
+    plan = pair_plan(config, len(sample))
+    with contextlib.ExitStack() as scratch:
+        if output_dir is None:
+            output_dir = scratch.enter_context(tempfile.TemporaryDirectory(prefix="setfit-"))
+        args = _training_args(config, plan, str(output_dir))
+        bridge = hf_callback(reporter)
+        trainer = _make_trainer(model, args, sample, bridge)
+        log(
+            reporter,
+            f"SetFit N={config.n_per_class} seed={config.seed}: {len(sample)} texts, {plan.pairs} pairs"
+            + (f" (capped from {plan.wanted_pairs})" if plan.capped else "")
+            + f", {plan.steps} steps",
+        )
+        _train(trainer, args, plan, reporter)
     model.model_body.eval()
-    state = st_trainer.state
     info = {
         "train_s": time.perf_counter() - start,
-        "steps": int(state.global_step),
+        "steps": int(trainer.st_trainer.state.global_step),
         "planned_steps": plan.steps,
         "pairs": plan.pairs,
         "wanted_pairs": plan.wanted_pairs,

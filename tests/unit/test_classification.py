@@ -266,3 +266,20 @@ def test_test_limit_scores_a_slice(ws, fake_encoder):
     cfg = ClassifyConfig(dataset="topics", methods=("logreg",), seeds=(0,), test_limit=12)
     result = run_classification(cfg, make_dataset(), ws=ws, encoder=fake_encoder)
     assert result.n_test == 12 and not result.full_test and result.notes
+
+
+def test_setfit_only_run_reaches_its_total(monkeypatch):
+    import core.classify.run as classify_run
+
+    class Uniform:  # a stand-in SetFit model: the same probability for every label
+        def predict_proba(self, texts, batch_size=64, as_numpy=True):
+            return np.full((len(texts), len(TOPICS)), 1 / len(TOPICS))
+
+    def fake_fit(config, sample, reporter=None, *, ws=None, output_dir=None):
+        return Uniform(), {"train_s": 0.0, "steps": 0}
+
+    monkeypatch.setattr(classify_run, "fit_setfit", fake_fit)
+    cfg = ClassifyConfig(dataset="topics", methods=("setfit",), seeds=(0,))
+    seen = []
+    run_classification(cfg, make_dataset(), reporter=lambda p: p.is_log or seen.append((p.done, p.total)))
+    assert seen[-1][0] == seen[-1][1]  # no frozen-embedding unit is counted when no baseline runs
