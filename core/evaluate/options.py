@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.encoding import BACKENDS
+from core.evaluate.metrics import DEFAULT_LATENCY_SAMPLE
 from core.models import DEFAULT_BI_ENCODER
 from core.retrieval import (
     DEFAULT_RERANK_DEPTH,
@@ -168,7 +169,7 @@ class EvaluateJob:
     k: int = DEFAULT_K
     baseline: str | None = None
     stat_test: str = "student"
-    latency_sample: int = 50
+    latency_sample: int = DEFAULT_LATENCY_SAMPLE
 
     def __post_init__(self) -> None:
         if not self.strategies:
