@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +85,15 @@ class MiningConfig:
             raise InvalidInput("relative_margin must be in [0, 1) (e.g. 0.05), or None to switch it off.")
         if self.sampling not in ("top", "random"):
             raise InvalidInput("sampling must be 'top' or 'random'.")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None, **defaults: Any) -> MiningConfig:
+        """A config from stored settings over ``defaults`` (e.g. ``model=``); unknown names fail."""
+        settings = {**defaults, **(data or {})}
+        unknown = set(settings) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise InvalidInput(f"Unknown mining settings: {sorted(unknown)}")
+        return cls(**settings)
 
 
 @dataclass(frozen=True)
