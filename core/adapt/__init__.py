@@ -6,7 +6,6 @@ Hard-negative mining with false-negative rules (``mining``), the ``adapt`` and `
 """
 
 from core.adapt.config import (
-    FIRST_STAGES,
     METHODS,
     MODEL_KINDS,
     AdaptJob,
@@ -31,7 +30,6 @@ from core.adapt.workflow import MINED_FILE, adapt_job, build_triples, load_mined
 
 __all__ = [
     "EVAL_METRICS",
-    "FIRST_STAGES",
     "METHODS",
     "MINED_FILE",
     "MINING_METHODS",

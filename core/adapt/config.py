@@ -23,7 +23,6 @@ from core.runtime import InvalidInput
 from core.training import TRAINERS, get_trainer
 
 __all__ = [
-    "FIRST_STAGES",
     "METHODS",
     "MODEL_KINDS",
     "AdaptJob",
@@ -35,7 +34,6 @@ __all__ = [
 
 METHODS = tuple(TRAINERS)
 MODEL_KINDS = {method: trainer.model_kind for method, trainer in TRAINERS.items()}
-FIRST_STAGES = ("bm25", "dense", "hybrid")  # what a trained cross-encoder reranks
 TRAIN_SPLIT = "train"
 
 

@@ -8,9 +8,10 @@ import sys
 import time
 from typing import Any
 
-from core.adapt import FIRST_STAGES, METHODS, MINING_METHODS, AdaptJob, MiningConfig, summarize
+from core.adapt import METHODS, MINING_METHODS, AdaptJob, MiningConfig, summarize
 from core.cli import print_json
 from core.data import RetrievalDataset, resolve_dataset
+from core.evaluate import FIRST_STAGES
 from core.runtime import InvalidInput, Progress, Reporter, jobs, open_workspace
 from core.training import train_config
 

@@ -17,12 +17,11 @@ from core.encoding.backends import (
     onnx_support,
     plan_backend,
 )
+from core.encoding.cache import EmbeddingCache, encode_corpus
 from core.encoding.embeddings import (
-    EmbeddingCache,
     Encoder,
     EncodeSettings,
     SentenceTransformerEncoder,
-    encode_corpus,
     encode_in_batches,
     encoder_cache_key,
     normalize_rows,

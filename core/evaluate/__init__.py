@@ -22,7 +22,7 @@ from core.evaluate.metrics import (
     safe_name,
     write_trec_run,
 )
-from core.evaluate.options import DEFAULT_K, STAT_TESTS, STRATEGIES, CompareOptions, EvaluateJob
+from core.evaluate.options import DEFAULT_K, FIRST_STAGES, STAT_TESTS, STRATEGIES, CompareOptions, EvaluateJob
 from core.evaluate.report import ComparisonReport, StrategyResult
 from core.evaluate.store import load_comparison, save_comparison, trec_path
 
@@ -30,6 +30,7 @@ __all__ = [
     "CURVE_DEPTH",
     "DEFAULT_K",
     "DEFAULT_LATENCY_SAMPLE",
+    "FIRST_STAGES",
     "METRICS",
     "PRIMARY_METRIC",
     "STAGE",

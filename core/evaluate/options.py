@@ -28,11 +28,11 @@ from core.retrieval import (
 )
 from core.runtime import InvalidInput
 
-__all__ = ["DEFAULT_K", "STAT_TESTS", "STRATEGIES", "CompareOptions", "EvaluateJob"]
+__all__ = ["DEFAULT_K", "FIRST_STAGES", "STAT_TESTS", "STRATEGIES", "CompareOptions", "EvaluateJob"]
 
 STRATEGIES = ("bm25", "dense", "hybrid", "rerank")
 STAT_TESTS = ("student", "fisher", "wilcoxon")
-FIRST_STAGES = ("bm25", "dense", "hybrid")
+FIRST_STAGES = ("bm25", "dense", "hybrid")  # what a reranker can rescore
 DEFAULT_K = 100  # results per query (Recall@100 needs 100)
 _CHOICES = {
     "backend": BACKENDS,
