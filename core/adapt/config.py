@@ -16,7 +16,7 @@ from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.adapt.mining import MiningConfig
+from core.adapt.mining import TRAIN_SPLIT, MiningConfig
 from core.models import DEFAULT_BI_ENCODER
 from core.retrieval import DEFAULT_RERANK_DEPTH
 from core.runtime import InvalidInput
@@ -34,7 +34,6 @@ __all__ = [
 
 METHODS = tuple(TRAINERS)
 MODEL_KINDS = {method: trainer.model_kind for method, trainer in TRAINERS.items()}
-TRAIN_SPLIT = "train"
 
 
 def train_fields(method: str) -> list[str]:

@@ -36,6 +36,7 @@ from core.runtime import InvalidInput, Reporter, report
 __all__ = [
     "MINING_METHODS",
     "RULES",
+    "TRAIN_SPLIT",
     "MiningConfig",
     "MiningResult",
     "ScoreFn",
@@ -47,6 +48,7 @@ __all__ = [
 
 MINING_METHODS = ("bm25", "dense", "both")
 RULES = ("judged_positive", "top_ranks", "relative_margin")
+TRAIN_SPLIT = "train"  # the split negatives are mined on (and models trained on)
 ScoreFn = Callable[[Sequence[str]], np.ndarray]  # queries -> (n_queries, n_docs) scores
 
 
@@ -200,7 +202,7 @@ def mine_negatives(
     scorers: dict[str, ScoreFn],
     cfg: MiningConfig,
     *,
-    split: str = "train",
+    split: str = TRAIN_SPLIT,
     judged_elsewhere: dict[str, set[str]] | None = None,
     progress: Reporter | None = None,
     batch: int = 256,
@@ -288,7 +290,7 @@ def mine_dataset(
     ds: Any,
     cfg: MiningConfig,
     *,
-    split: str = "train",
+    split: str = TRAIN_SPLIT,
     ws: Any = None,
     encoder: Any = None,
     progress: Reporter | None = None,

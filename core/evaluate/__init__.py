@@ -10,6 +10,7 @@ from core.evaluate.comparison import STAGE, evaluate_job, run_comparison
 from core.evaluate.metrics import (
     CURVE_DEPTH,
     DEFAULT_LATENCY_SAMPLE,
+    DEFAULT_STAT_TEST,
     METRICS,
     PRIMARY_METRIC,
     LatencyStats,
@@ -30,6 +31,7 @@ __all__ = [
     "CURVE_DEPTH",
     "DEFAULT_K",
     "DEFAULT_LATENCY_SAMPLE",
+    "DEFAULT_STAT_TEST",
     "FIRST_STAGES",
     "METRICS",
     "PRIMARY_METRIC",

@@ -18,6 +18,7 @@ from core.data import RetrievalDataset, resolve_dataset
 from core.evaluate.metrics import (
     CURVE_DEPTH,
     DEFAULT_LATENCY_SAMPLE,
+    DEFAULT_STAT_TEST,
     PRIMARY_METRIC,
     evaluate_run,
     measure_latency,
@@ -279,7 +280,7 @@ def run_comparison(
     ws: Workspace | None = None,
     k: int = DEFAULT_K,
     baseline: str | None = None,
-    stat_test: str = "student",
+    stat_test: str = DEFAULT_STAT_TEST,
     latency_sample: int = DEFAULT_LATENCY_SAMPLE,
     builder: RetrieverBuilder | None = None,
     progress: Reporter | None = None,

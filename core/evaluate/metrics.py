@@ -21,6 +21,7 @@ from core.runtime import NotFound
 __all__ = [
     "CURVE_DEPTH",
     "DEFAULT_LATENCY_SAMPLE",
+    "DEFAULT_STAT_TEST",
     "METRICS",
     "PRIMARY_METRIC",
     "LatencyStats",
@@ -46,6 +47,7 @@ METRICS: dict[str, str] = {
 PRIMARY_METRIC = "ndcg@10"  # the metric verdicts and warnings are judged on
 CURVE_DEPTH = 100  # rank curves go to k = 1 … 100 at most
 DEFAULT_LATENCY_SAMPLE = 50  # queries timed one at a time
+DEFAULT_STAT_TEST = "student"  # paired t-test
 Run = Mapping[str, Mapping[str, float]]
 Qrels = Mapping[str, Mapping[str, int]]
 
@@ -89,7 +91,7 @@ def paired_significance(
     baseline: str,
     metrics: Mapping[str, str] = METRICS,
     *,
-    stat_test: str = "student",
+    stat_test: str = DEFAULT_STAT_TEST,
 ) -> dict[str, dict[str, float]]:
     """p-values of each run against ``baseline`` per metric (paired test over queries; ranx.compare).
     ``stat_test``: ``student`` (paired t-test), ``fisher`` (randomisation) or ``wilcoxon``."""

@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.evaluate.metrics import DEFAULT_STAT_TEST
+
 __all__ = ["ComparisonReport", "StrategyResult"]
 
 
@@ -50,7 +52,7 @@ class ComparisonReport:
     strategies: dict[str, StrategyResult]
     baseline: str | None
     p_values: dict[str, dict[str, float]]
-    stat_test: str = "student"
+    stat_test: str = DEFAULT_STAT_TEST
     created: float = field(default_factory=time.time)
     run_id: str | None = None
     corpus_fingerprint: str | None = None  # of the corpus searched (ranked lists need the same corpus)
