@@ -1,45 +1,45 @@
 """adapt — domain adaptation: mine hard negatives, train, measure before and after.
 
-Hard-negative mining with false-negative rules, training triples, the before/after evaluation and its
-verdict, and the ``adapt`` and ``mine`` jobs. Imports evaluate, training and below.
+Hard-negative mining with false-negative rules (``mining``), the ``adapt`` and ``mine`` job configs
+(``config``: :class:`AdaptJob`, :class:`MineJob`), the before/after evaluation and its verdict
+(``evaluation``), training triples and the job handlers (``workflow``). Imports evaluate, training and below.
 """
 
+from core.adapt.config import (
+    METHODS,
+    MODEL_KINDS,
+    AdaptJob,
+    MineJob,
+    default_model_name,
+    describe_methods,
+    train_fields,
+)
+from core.adapt.evaluation import EVAL_METRICS, NOT_EVALUATED, evaluate_change, subset_queries, verdict
 from core.adapt.mining import (
     MINING_METHODS,
+    RULES,
     MiningConfig,
     MiningResult,
-    RULES,
     ScoreFn,
     bm25_scorer,
     dense_scorer,
     mine_dataset,
     mine_negatives,
 )
-from core.adapt.workflow import (
-    EVAL_METRICS,
-    METHODS,
-    MODEL_KINDS,
-    adapt_job,
-    build_triples,
-    default_model_name,
-    describe_methods,
-    evaluate_change,
-    load_mined,
-    mine_job,
-    subset_queries,
-    summarize,
-    train_fields,
-    verdict,
-)
+from core.adapt.workflow import MINED_FILE, adapt_job, build_triples, load_mined, mine_job, summarize
 
 __all__ = [
     "EVAL_METRICS",
     "METHODS",
+    "MINED_FILE",
     "MINING_METHODS",
     "MODEL_KINDS",
+    "NOT_EVALUATED",
+    "RULES",
+    "AdaptJob",
+    "MineJob",
     "MiningConfig",
     "MiningResult",
-    "RULES",
     "ScoreFn",
     "adapt_job",
     "bm25_scorer",

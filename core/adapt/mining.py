@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ from core.runtime import InvalidInput, Reporter, report
 __all__ = [
     "MINING_METHODS",
     "RULES",
+    "TRAIN_SPLIT",
     "MiningConfig",
     "MiningResult",
     "ScoreFn",
@@ -47,6 +48,7 @@ __all__ = [
 
 MINING_METHODS = ("bm25", "dense", "both")
 RULES = ("judged_positive", "top_ranks", "relative_margin")
+TRAIN_SPLIT = "train"  # the split negatives are mined on (and models trained on)
 ScoreFn = Callable[[Sequence[str]], np.ndarray]  # queries -> (n_queries, n_docs) scores
 
 
@@ -85,6 +87,15 @@ class MiningConfig:
             raise InvalidInput("relative_margin must be in [0, 1) (e.g. 0.05), or None to switch it off.")
         if self.sampling not in ("top", "random"):
             raise InvalidInput("sampling must be 'top' or 'random'.")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None, **defaults: Any) -> MiningConfig:
+        """A config from stored settings over ``defaults`` (e.g. ``model=``); unknown names fail."""
+        settings = {**defaults, **(data or {})}
+        unknown = set(settings) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise InvalidInput(f"Unknown mining settings: {sorted(unknown)}")
+        return cls(**settings)
 
 
 @dataclass(frozen=True)
@@ -191,7 +202,7 @@ def mine_negatives(
     scorers: dict[str, ScoreFn],
     cfg: MiningConfig,
     *,
-    split: str = "train",
+    split: str = TRAIN_SPLIT,
     judged_elsewhere: dict[str, set[str]] | None = None,
     progress: Reporter | None = None,
     batch: int = 256,
@@ -279,7 +290,7 @@ def mine_dataset(
     ds: Any,
     cfg: MiningConfig,
     *,
-    split: str = "train",
+    split: str = TRAIN_SPLIT,
     ws: Any = None,
     encoder: Any = None,
     progress: Reporter | None = None,

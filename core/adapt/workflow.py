@@ -1,36 +1,31 @@
 """Adaptation runs: the job handlers behind the Adapt page and ``python -m core train``.
 
-``adapt`` (job kind) trains one model — MLM, TSDAE, contrastive or cross-encoder — on a retrieval
-dataset, then measures it on the evaluation split against what it replaces:
-
-- bi-encoders (MLM, TSDAE, contrastive): dense retrieval with the base model (*before*) vs the trained
-  model (*after*);
-- cross-encoders: the first stage alone (*before*, hybrid BM25 + dense by default) vs the same first stage
-  reranked at top 50 by the trained cross-encoder (*after*).
-
-The model is written to a staging folder and registered only when the whole job (training and
-evaluation) succeeded. ``mine`` (job kind) mines hard negatives and stores them for review.
+``adapt`` (job kind, :class:`~core.adapt.config.AdaptJob`) trains one model — MLM, TSDAE, contrastive or
+cross-encoder — on a retrieval dataset, then measures it on the evaluation split against what it replaces
+(:func:`~core.adapt.evaluation.evaluate_change`). The model is written to a staging folder and registered
+only when the whole job (training and evaluation) succeeded. ``mine`` (job kind,
+:class:`~core.adapt.config.MineJob`) mines hard negatives and stores them for review.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
-import re
 import time
 from pathlib import Path
 from typing import Any
 
+from core.adapt.config import MODEL_KINDS, AdaptJob, MineJob, default_model_name
+from core.adapt.evaluation import NOT_EVALUATED, evaluate_change, subset_queries
 from core.adapt.mining import MiningConfig, MiningResult, mine_dataset
 from core.data import RetrievalDataset, resolve_dataset
-from core.evaluate import run_comparison
-from core.models import DEFAULT_BI_ENCODER, resolve_model
-from core.retrieval import DEFAULT_RERANK_DEPTH, BM25Spec, DenseSpec, HybridSpec, RerankSpec
+from core.evaluate import PRIMARY_METRIC
+from core.models import ModelInfo, resolve_model
+from core.retrieval import DEFAULT_RERANK_MAX_LENGTH
 from core.runtime import InvalidInput, NotFound, Progress, Reporter, Workspace, atomic_write_json
 from core.training import (
     TRAIN_STAGE,
-    TRAINERS,
+    TrainConfig,
     Triples,
     get_trainer,
     quiet_libraries,
@@ -38,42 +33,11 @@ from core.training import (
     training_device,
 )
 
-__all__ = [
-    "EVAL_METRICS",
-    "METHODS",
-    "MODEL_KINDS",
-    "adapt_job",
-    "build_triples",
-    "default_model_name",
-    "describe_methods",
-    "evaluate_change",
-    "load_mined",
-    "mine_job",
-    "subset_queries",
-    "summarize",
-    "train_fields",
-    "verdict",
-]
+__all__ = ["MINED_FILE", "adapt_job", "build_triples", "load_mined", "mine_job", "summarize"]
 
-EVAL_METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10", "map@100", "p@10")
 MINED_FILE = "negatives.json"
-HARM_THRESHOLD = 0.005  # nDCG@10 change below which a model is reported as "no change"
-
-
-METHODS = tuple(TRAINERS)
-MODEL_KINDS = {method: trainer.model_kind for method, trainer in TRAINERS.items()}
-
-
-def train_fields(method: str) -> list[str]:
-    """Hyper-parameters a method accepts (the fields of its config besides base and output_dir)."""
-    return get_trainer(method).config.settings()
-
-
-def default_model_name(method: str, base: str, dataset: str) -> str:
-    """A readable, unique-enough registry name such as ``all-MiniLM-L6-v2-contrastive-scifact-0915``."""
-    stem = Path(base.rstrip("/")).name or base
-    raw = f"{stem}-{method}-{dataset}-{time.strftime('%m%d-%H%M%S')}"
-    return re.sub(r"[^\w.,+@()\- ]+", "_", raw)[:100]
+COMPARISON_FILE = "comparison.json"
+SAMPLE_SEED = 42  # corpus sample of MLM / TSDAE
 
 
 # --------------------------------------------------------------------------------------------------
@@ -130,19 +94,6 @@ def load_mined(ws: Workspace, run_id: str) -> MiningResult:
     return MiningResult.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
-def subset_queries(ds: RetrievalDataset, split: str, limit: int | None, seed: int = 42) -> RetrievalDataset:
-    """The dataset with ``split`` cut to ``limit`` queries (seeded sample; other splits untouched)."""
-    if not limit:
-        return ds
-    qids = sorted(ds.qrels_dict(split))
-    if limit >= len(qids):
-        return ds
-
-    keep = set(random.Random(seed).sample(qids, limit))
-    mask = (ds.qrels["split"] != split) | ds.qrels["query_id"].isin(keep)
-    return dataclasses.replace(ds, qrels=ds.qrels[mask].reset_index(drop=True))
-
-
 def _resolve_dataset(ws: Workspace, name: str) -> RetrievalDataset:
     ds = resolve_dataset(ws, name, kind="retrieval")
     if not isinstance(ds, RetrievalDataset):
@@ -152,89 +103,46 @@ def _resolve_dataset(ws: Workspace, name: str) -> RetrievalDataset:
     return ds
 
 
-# --------------------------------------------------------------------------------------------------
-# evaluation
-# --------------------------------------------------------------------------------------------------
-def verdict(delta: float | None) -> str:
-    """``better`` / ``worse`` / ``no change`` from the nDCG@10 difference."""
-    if delta is None:
-        return "not evaluated"
-    if delta >= HARM_THRESHOLD:
-        return "better"
-    if delta <= -HARM_THRESHOLD:
-        return "worse"
-    return "no change"
+def _corpus_texts(ctx: Any, job: AdaptJob, ds: RetrievalDataset, info: dict[str, Any]) -> list[str]:
+    """The corpus texts MLM / TSDAE train on (a seeded sample of ``corpus_limit``)."""
+    texts = ds.doc_texts()
+    if job.corpus_limit and job.corpus_limit < len(texts):
+        texts = random.Random(SAMPLE_SEED).sample(texts, job.corpus_limit)
+    ctx.log(f"{job.method}: {len(texts):,} corpus texts from {ds.name}")
+    info["texts"] = len(texts)
+    return texts
 
 
-def evaluate_change(
-    ws: Workspace,
-    ds: RetrievalDataset,
-    split: str,
-    method: str,
-    base: str,
-    trained: str,
-    *,
-    first_stage: str = "hybrid",
-    first_stage_model: str | None = None,
-    top_k: int = DEFAULT_RERANK_DEPTH,
-    rerank_max_length: int = 512,
-    progress: Any = None,
-) -> tuple[dict[str, Any], Any]:
-    """Before/after metrics on ``split``: ``({"before", "after", "delta", "p_value", "verdict", ...},
-    ComparisonReport)``."""
-    if method == "cross-encoder":
-        dense = DenseSpec(model=first_stage_model or DEFAULT_BI_ENCODER)
-        tune = "train" if "train" in ds.splits and split != "train" else None
-        fs: Any = {
-            "bm25": BM25Spec(),
-            "dense": dense,
-            "hybrid": HybridSpec(dense=dense, tune_split=tune),
-        }.get(first_stage)
-        if fs is None:
-            raise InvalidInput("first_stage must be bm25, dense or hybrid.")
-        specs: dict[str, Any] = {
-            "before": fs,
-            "after": RerankSpec(
-                first_stage=fs, reranker=str(trained), top_k=top_k, max_length=rerank_max_length
-            ),
-        }
-        labels = {
-            "before": f"{fs.label} (first stage alone)",
-            "after": f"{fs.label} → trained reranker@{top_k}",
-        }
-    else:
-        specs = {"before": DenseSpec(model=base), "after": DenseSpec(model=str(trained))}
-        labels = {"before": f"Dense ({Path(base).name or base}, base)", "after": "Dense (trained)"}
-    rep = run_comparison(
-        ds, split, specs, ws=ws, k=100, baseline="before", latency_sample=5, progress=progress
-    )
-    if method == "cross-encoder":  # labels of the tuned first stage (alpha known only now)
-        tuned = rep.strategies["before"].label
-        labels = {"before": f"{tuned} (first stage alone)", "after": f"{tuned} → trained reranker@{top_k}"}
-    before = {m: round(rep.strategies["before"].metrics[m], 4) for m in EVAL_METRICS}
-    after = {m: round(rep.strategies["after"].metrics[m], 4) for m in EVAL_METRICS}
-    per_b = rep.strategies["before"].per_query.get("ndcg@10", {})
-    per_a = rep.strategies["after"].per_query.get("ndcg@10", {})
-    diffs = [per_a.get(q, 0.0) - per_b.get(q, 0.0) for q in per_b]
-    delta = round(after["ndcg@10"] - before["ndcg@10"], 4)
-    out = {
-        "split": split,
-        "queries": rep.queries,
-        "labels": labels,
-        "before": before,
-        "after": after,
-        "delta": {m: round(after[m] - before[m], 4) for m in EVAL_METRICS},
-        "p_value": rep.p_values.get("after", {}).get("ndcg@10"),
-        "verdict": verdict(delta),
-        "queries_better": sum(d > 1e-9 for d in diffs),
-        "queries_worse": sum(d < -1e-9 for d in diffs),
-        # both sides of a rerank share the first stage, and with it its notes: each note once
-        "notes": list(dict.fromkeys(n for r in rep.strategies.values() for n in r.notes)),
-    }
-    if method == "cross-encoder":
-        out["first_stage"] = rep.strategies["before"].spec
-        out["rerank_top_k"] = top_k
-    return out, rep
+def _negatives(ctx: Any, job: AdaptJob, mining: MiningConfig, ds: RetrievalDataset) -> MiningResult:
+    """The negatives of a ``mine`` run (``negatives_from``), or mined now and stored with the run."""
+    if job.negatives_from:
+        mined = load_mined(ctx.ws, job.negatives_from)
+        ctx.log(f"using negatives mined in run {job.negatives_from}")
+        return mined
+    ctx.log(f"mining {mining.method} negatives on {ds.name}/{job.train_split}")
+
+    mined = mine_dataset(ds, mining, split=job.train_split, ws=ctx.ws, progress=ctx.reporter("mining"))
+
+    atomic_write_json(ctx.run_dir / MINED_FILE, mined.to_json())
+    return mined
+
+
+def _training_triples(
+    ctx: Any, job: AdaptJob, mining: MiningConfig, ds: RetrievalDataset, info: dict[str, Any]
+) -> Triples:
+    """(query, positive, hard negatives) rows of the train split, minus the pairs dropped in review."""
+    mined = _negatives(ctx, job, mining, ds).drop(job.drop)
+    triples, padded = build_triples(ds, mined, job.train_split, mined.config.num_negatives)
+    info["mining"] = mined.summary()
+    info["pairs"] = len(triples)
+    info["pairs_padded_with_random_negatives"] = padded
+    if padded:
+        ctx.log(
+            f"{padded} (query, positive) pairs had too few mined negatives left after the false-negative "
+            "rules; padded with random documents not judged relevant"
+        )
+    ctx.log(f"{len(triples):,} training rows; filtered by rule: {mined.filtered}")
+    return triples
 
 
 # --------------------------------------------------------------------------------------------------
@@ -261,11 +169,10 @@ def _counting(reporter: Reporter, counter: _StepCounter) -> Reporter:
 
 def mine_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
     """Job kind ``mine``: config = {dataset, split (train), mining: {MiningConfig fields}}."""
-    ds = _resolve_dataset(ctx.ws, config["dataset"])
-    cfg = MiningConfig(**(config.get("mining") or {}))
-    split = config.get("split") or "train"
+    job = MineJob.from_dict(config)
+    ds = _resolve_dataset(ctx.ws, job.dataset)
 
-    mined = mine_dataset(ds, cfg, split=split, ws=ctx.ws, progress=ctx.reporter())
+    mined = mine_dataset(ds, job.mining, split=job.split, ws=ctx.ws, progress=ctx.reporter())
 
     atomic_write_json(ctx.run_dir / MINED_FILE, mined.to_json())
     summary = mined.summary()
@@ -273,121 +180,100 @@ def mine_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
     return {"dataset": ds.name, **summary}
 
 
-def adapt_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
-    """Job kind ``adapt``. config = {method, dataset, base, name?, train_split, eval_split, evaluate,
-    eval_queries, corpus_limit, train: {hyper-parameters}, mining: {MiningConfig fields},
-    negatives_from (a ``mine`` run id), drop: [[query_id, doc_id], ...], first_stage, first_stage_model,
-    rerank_top_k}."""
-    quiet_libraries()
-    ws: Workspace = ctx.ws
-    method = config["method"]
-    if method not in METHODS:
-        raise InvalidInput(f"Unknown method {method!r}: use one of {', '.join(METHODS)}.")
-    ds = _resolve_dataset(ws, config["dataset"])
-    base_name = config.get("base") or DEFAULT_BI_ENCODER
-    base = resolve_model(base_name, ws)
-    name = config.get("name") or default_model_name(method, base.name, ds.name)
-    ws.check_name(name, "model name")
-    if ws.get_model(name) is not None:
-        raise InvalidInput(f"A model named {name!r} is already registered; choose another name.")
-    out_dir = ctx.staging_dir() / "model"
-    params = dict(config.get("train") or {})
-    cfg = train_config(method, base.location, out_dir, params)  # validates before any heavy work
-    split = config.get("train_split") or "train"
-    info: dict[str, Any] = {"method": method, "dataset": ds.name, "base": base.name, "name": name}
-
-    if method in ("mlm", "tsdae"):
-        texts = ds.doc_texts()
-        limit = config.get("corpus_limit")
-        if limit and limit < len(texts):
-            texts = random.Random(42).sample(texts, int(limit))
-        data: Any = texts
-        ctx.log(f"{method}: {len(texts):,} corpus texts from {ds.name}")
-        info["texts"] = len(texts)
-    else:
-        mining_cfg = MiningConfig(**{"model": base_name, **(config.get("mining") or {})})
-        if config.get("negatives_from"):
-            mined = load_mined(ws, config["negatives_from"])
-            ctx.log(f"using negatives mined in run {config['negatives_from']}")
-        else:
-            ctx.log(f"mining {mining_cfg.method} negatives on {ds.name}/{split}")
-
-            mined = mine_dataset(ds, mining_cfg, split=split, ws=ws, progress=ctx.reporter("mining"))
-
-            atomic_write_json(ctx.run_dir / MINED_FILE, mined.to_json())
-        mined = mined.drop(tuple(p) for p in config.get("drop") or [])
-        data, padded = build_triples(ds, mined, split, mined.config.num_negatives)
-        info["mining"] = mined.summary()
-        info["pairs"] = len(data)
-        info["pairs_padded_with_random_negatives"] = padded
-        if padded:
-            ctx.log(
-                f"{padded} (query, positive) pairs had too few mined negatives left after the false-negative "
-                "rules; padded with random documents not judged relevant"
-            )
-        ctx.log(f"{len(data):,} training rows; filtered by rule: {mined.filtered}")
-
+def _train(ctx: Any, job: AdaptJob, cfg: TrainConfig, data: Any, info: dict[str, Any]) -> Path:
+    """Train, recording time, steps, the last loss and the device in ``info``."""
     counter = _StepCounter()
     t0, c0 = time.perf_counter(), time.process_time()
-    path = get_trainer(method).train(cfg, data, _counting(ctx.reporter(), counter))
+    path = get_trainer(job.method).train(cfg, data, _counting(ctx.reporter(), counter))
     info["train_s"] = round(time.perf_counter() - t0, 1)
     info["train_cpu_s"] = round(time.process_time() - c0, 1)
     info["steps"] = counter.steps
     info["final_loss"] = counter.last_loss
-    info["device"] = _device()
+    info["device"] = training_device()
     ctx.log(f"trained in {info['train_s']:.0f} s ({counter.steps} steps)")
+    return path
 
-    eval_split = config.get("eval_split") or ds.default_split
-    if config.get("evaluate", True) and eval_split in ds.splits:
-        ctx.check_cancel()
-        eds = subset_queries(ds, eval_split, config.get("eval_queries"))
-        t1 = time.perf_counter()
-        change, rep = evaluate_change(
-            ws,
-            eds,
-            eval_split,
-            method,
-            base_name,
-            str(path),
-            first_stage=config.get("first_stage") or "hybrid",
-            first_stage_model=config.get("first_stage_model")
-            or (None if method == "cross-encoder" else base_name),
-            top_k=int(config.get("rerank_top_k") or DEFAULT_RERANK_DEPTH),
-            rerank_max_length=int(getattr(cfg, "max_seq_length", None) or 512),  # as trained
-            progress=ctx.reporter(f"evaluating {method}"),
-        )
-        change["eval_s"] = round(time.perf_counter() - t1, 1)
-        info.update(evaluation=change, before=change["before"], after=change["after"])
 
-        atomic_write_json(ctx.run_dir / "comparison.json", rep.to_record())
-        ctx.log(
-            f"nDCG@10 on {eval_split}: before {change['before']['ndcg@10']:.4f}, after "
-            f"{change['after']['ndcg@10']:.4f} ({change['delta']['ndcg@10']:+.4f}, {change['verdict']})"
-        )
+def _evaluate(
+    ctx: Any, job: AdaptJob, ds: RetrievalDataset, cfg: TrainConfig, path: Path, info: dict[str, Any]
+) -> None:
+    """Before / after on the evaluation split (when asked and the split exists), into ``info``."""
+    split = job.eval_split or ds.default_split
+    if not job.evaluate or split not in ds.splits:
+        return
+    ctx.check_cancel()
+    t1 = time.perf_counter()
+    change, rep = evaluate_change(
+        ctx.ws,
+        subset_queries(ds, split, job.eval_queries),
+        split,
+        job.method,
+        job.base,
+        str(path),
+        first_stage=job.first_stage,
+        first_stage_model=job.first_stage_model,
+        top_k=job.rerank_top_k,
+        rerank_max_length=int(cfg.max_seq_length or DEFAULT_RERANK_MAX_LENGTH),  # as trained
+        progress=ctx.reporter(f"evaluating {job.method}"),
+    )
+    change["eval_s"] = round(time.perf_counter() - t1, 1)
+    info.update(evaluation=change, before=change["before"], after=change["after"])
+
+    atomic_write_json(ctx.run_dir / COMPARISON_FILE, rep.to_record())
+    before, after = change["before"][PRIMARY_METRIC], change["after"][PRIMARY_METRIC]
+    ctx.log(
+        f"nDCG@10 on {split}: before {before:.4f}, after {after:.4f} "
+        f"({change['delta'][PRIMARY_METRIC]:+.4f}, {change['verdict']})"
+    )
+
+
+def _install(
+    job: AdaptJob, name: str, base: ModelInfo, ds: RetrievalDataset, path: Path, info: dict[str, Any]
+) -> dict[str, Any]:
+    """What the job runner registers once the job succeeded: the staged model and its card."""
     meta = {
-        "description": f"{method} of {base.name} on {ds.name}/{split}",
-        "method": method,
+        "description": f"{job.method} of {base.name} on {ds.name}/{job.train_split}",
+        "method": job.method,
         "dataset": ds.name,
         "steps": info["steps"],
         "train_s": info["train_s"],
-        "verdict": (info.get("evaluation") or {}).get("verdict", "not evaluated"),
+        "verdict": info["evaluation"]["verdict"] if "evaluation" in info else NOT_EVALUATED,
         "before": info.get("before"),
         "after": info.get("after"),
     }
-    info["install"] = [
-        {"name": name, "kind": MODEL_KINDS[method], "staged": str(path), "base": base.name, "meta": meta}
-    ]
+    kind = MODEL_KINDS[job.method]
+    return {"name": name, "kind": kind, "staged": str(path), "base": base.name, "meta": meta}
+
+
+def adapt_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """Job kind ``adapt``; ``config``: see :class:`~core.adapt.config.AdaptJob`."""
+    quiet_libraries()
+    job = AdaptJob.from_dict(config)
+    ws: Workspace = ctx.ws
+    ds = _resolve_dataset(ws, job.dataset)
+    base = resolve_model(job.base, ws)
+    name = job.name or default_model_name(job.method, base.name, ds.name)
+    ws.check_name(name, "model name")
+    if ws.get_model(name) is not None:
+        raise InvalidInput(f"A model named {name!r} is already registered; choose another name.")
+    out_dir = ctx.staging_dir() / "model"
+    cfg = train_config(job.method, base.location, out_dir, job.train)  # validates before any heavy work
+    info: dict[str, Any] = {"method": job.method, "dataset": ds.name, "base": base.name, "name": name}
+    if job.mining is None:  # the method trains on corpus texts
+        data: Any = _corpus_texts(ctx, job, ds, info)
+    else:
+        data = _training_triples(ctx, job, job.mining, ds, info)
+    path = _train(ctx, job, cfg, data, info)
+    _evaluate(ctx, job, ds, cfg, path, info)
+    info["install"] = [_install(job, name, base, ds, path, info)]
     return info
-
-
-def _device() -> str:
-    return training_device()
 
 
 def summarize(result: dict[str, Any] | None) -> dict[str, Any]:
     """The CLI's JSON: ``model_path, steps, train_s, before, after`` (+ model, verdict)."""
     result = result or {}
     models = result.get("models") or [{}]
+    evaluation = result.get("evaluation") or {}
     return {
         "model_path": models[0].get("path"),
         "model": models[0].get("name"),
@@ -395,10 +281,5 @@ def summarize(result: dict[str, Any] | None) -> dict[str, Any]:
         "train_s": result.get("train_s"),
         "before": result.get("before") or {},
         "after": result.get("after") or {},
-        "verdict": (result.get("evaluation") or {}).get("verdict", "not evaluated"),
+        "verdict": evaluation.get("verdict", NOT_EVALUATED),
     }
-
-
-def describe_methods() -> dict[str, str]:
-    """Method name → one line saying what it trains on."""
-    return {method: trainer.description for method, trainer in TRAINERS.items()}

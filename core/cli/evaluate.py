@@ -7,9 +7,16 @@ import sys
 
 from core.cli import print_json
 from core.data import RetrievalDataset, resolve_dataset
-from core.evaluate import STRATEGIES, CompareOptions, run_comparison, save_comparison
-from core.models import DEFAULT_BI_ENCODER
-from core.retrieval import DEFAULT_RERANK_DEPTH
+from core.encoding import BACKENDS
+from core.evaluate import (
+    FIRST_STAGES,
+    METRICS,
+    STAT_TESTS,
+    STRATEGIES,
+    CompareOptions,
+    run_comparison,
+    save_comparison,
+)
 from core.runtime import InvalidInput, NotFound, Progress, Reporter, open_workspace
 
 
@@ -20,14 +27,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
+    """Dataset, model, backend and reranker options (defaults: :class:`CompareOptions`)."""
     p.add_argument("--dataset", required=True, help="workspace dataset name, or a BEIR folder / zip path")
     p.add_argument("--split", default=None, help="split to evaluate (default: test)")
-    p.add_argument("--strategies", default="bm25,dense,hybrid", help=f"comma list of {','.join(STRATEGIES)}")
-    p.add_argument("--model", default=DEFAULT_BI_ENCODER, help="bi-encoder for dense / hybrid")
+    p.add_argument(
+        "--strategies",
+        default=",".join(CompareOptions.strategies),
+        help=f"comma list of {','.join(STRATEGIES)}",
+    )
+    p.add_argument("--model", default=CompareOptions.model, help="bi-encoder for dense / hybrid")
     p.add_argument(
         "--backend",
-        default="torch",
-        choices=["torch", "onnx", "onnx-int8", "bf16"],
+        default=CompareOptions.backend,
+        choices=BACKENDS,
         help="encoding backend of the bi-encoder and the reranker (falls back to torch, with a note, where it "
         "cannot run)",
     )
@@ -45,36 +57,51 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--rerank-top-k",
         type=int,
-        default=DEFAULT_RERANK_DEPTH,
+        default=CompareOptions.rerank_top_k,
         help="how many first-stage results to rescore",
     )
     p.add_argument(
         "--rerank-first-stage",
-        choices=["bm25", "dense", "hybrid"],
-        default="hybrid",
+        choices=FIRST_STAGES,
+        default=CompareOptions.rerank_first_stage,
         help="the ranking the reranker rescores",
     )
+    _add_scoring_arguments(p)
+
+
+def _add_scoring_arguments(p: argparse.ArgumentParser) -> None:
+    """BM25, fusion, index and statistics options (defaults: :class:`CompareOptions`)."""
     p.add_argument("--no-stemming", dest="stemming", action="store_false", help="BM25 without stemming")
     p.add_argument(
         "--no-stopwords", dest="stopwords", action="store_false", help="BM25 keeps English stop-words"
     )
-    p.add_argument("--k", type=int, default=100, help="results per query")
-    p.add_argument("--fusion", choices=["convex", "rrf"], default="convex", help="hybrid fusion")
+    p.add_argument("--k", type=int, default=CompareOptions.k, help="results per query")
+    p.add_argument("--fusion", choices=["convex", "rrf"], default=CompareOptions.fusion, help="hybrid fusion")
     p.add_argument(
-        "--norm", choices=["minmax", "zscore"], default="minmax", help="score normalisation (convex)"
+        "--norm",
+        choices=["minmax", "zscore"],
+        default=CompareOptions.norm,
+        help="score normalisation (convex)",
     )
-    p.add_argument("--alpha", type=float, default=0.5, help="dense weight in convex fusion (when not tuned)")
-    p.add_argument("--rrf-k", type=int, default=60, help="RRF constant")
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=CompareOptions.alpha,
+        help="dense weight in convex fusion (when not tuned)",
+    )
+    p.add_argument("--rrf-k", type=int, default=CompareOptions.rrf_k, help="RRF constant")
     p.add_argument(
         "--tune-split",
-        default="auto",
+        default=CompareOptions.tune_split,
         help="split to tune alpha on: auto (train if present), none, or a name",
     )
-    p.add_argument("--index", choices=["exact", "hnsw"], default="exact", help="FAISS index type")
+    p.add_argument(
+        "--index", choices=["exact", "hnsw"], default=CompareOptions.index, help="FAISS index type"
+    )
     p.add_argument(
         "--baseline", default=None, help="strategy the others are tested against (default: the first)"
     )
-    p.add_argument("--stat-test", choices=["student", "fisher", "wilcoxon"], default="student")
+    p.add_argument("--stat-test", choices=STAT_TESTS, default=CompareOptions.stat_test)
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -125,7 +152,7 @@ def _progress_printer() -> Reporter:
 
 
 def _print_table(rep, run_id: str) -> None:  # type: ignore[no-untyped-def]
-    cols = ["ndcg@10", "recall@10", "recall@100", "p@10", "mrr@10", "map@100"]
+    cols = list(METRICS)
     print(
         f"{rep.dataset} / {rep.split}: {rep.queries} queries (baseline {rep.baseline}, {rep.stat_test} test; * p<0.05)"
     )

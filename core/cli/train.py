@@ -8,25 +8,22 @@ import sys
 import time
 from typing import Any
 
-from core.adapt import summarize
+from core.adapt import METHODS, MINING_METHODS, AdaptJob, MiningConfig, summarize
 from core.cli import print_json
 from core.data import RetrievalDataset, resolve_dataset
-from core.models import DEFAULT_BI_ENCODER
-from core.retrieval import DEFAULT_RERANK_DEPTH
+from core.evaluate import FIRST_STAGES
 from core.runtime import InvalidInput, Progress, Reporter, jobs, open_workspace
 from core.training import train_config
-
-METHODS = ("mlm", "tsdae", "contrastive", "cross-encoder")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="adapt a model: MLM, TSDAE, contrastive or cross-encoder fine-tuning")
     p.add_argument("method", choices=METHODS)
     p.add_argument("--dataset", required=True, help="workspace dataset name, or a BEIR folder / zip path")
-    p.add_argument("--base", default=DEFAULT_BI_ENCODER, help="base model (name, trained model or folder)")
+    p.add_argument("--base", default=AdaptJob.base, help="base model (name, trained model or folder)")
     p.add_argument("--name", default=None, help="name to register the trained model under")
     p.add_argument(
-        "--negatives", choices=["bm25", "dense", "both"], default="bm25", help="hard-negative miner"
+        "--negatives", choices=MINING_METHODS, default=MiningConfig.method, help="hard-negative miner"
     )
     p.add_argument("--num-negatives", type=int, default=None, help="hard negatives per (query, positive)")
     p.add_argument("--skip-top", type=int, default=None, help="ranks skipped at the top when mining")
@@ -42,24 +39,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--mlm-probability", type=float, default=None, help="MLM masking rate (default 0.15)")
     p.add_argument("--corpus-limit", type=int, default=None, help="MLM/TSDAE: use at most N corpus texts")
-    p.add_argument("--train-split", default="train")
+    p.add_argument("--train-split", default=AdaptJob.train_split)
     p.add_argument("--eval-split", default=None, help="default: test")
     p.add_argument("--eval-queries", type=int, default=None, help="evaluate on a sample of N queries")
     p.add_argument("--no-eval", action="store_true", help="skip the before/after evaluation")
     p.add_argument(
         "--first-stage",
-        choices=["bm25", "dense", "hybrid"],
-        default="hybrid",
+        choices=FIRST_STAGES,
+        default=AdaptJob.first_stage,
         help="cross-encoder: first stage",
     )
     p.add_argument("--first-stage-model", default=None, help="cross-encoder: bi-encoder of the first stage")
-    p.add_argument("--rerank-top-k", type=int, default=DEFAULT_RERANK_DEPTH)
+    p.add_argument("--rerank-top-k", type=int, default=AdaptJob.rerank_top_k)
     p.add_argument("--json", action="store_true", help="print only the JSON result")
     p.set_defaults(handler=_train)
 
 
-def job_config(args: argparse.Namespace, dataset: str) -> dict[str, Any]:
-    """The ``adapt`` job config for these options (validated by the handler)."""
+def _train_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The hyper-parameters given on the command line (those the method takes)."""
     train = {
         "epochs": args.epochs,
         "max_steps": args.max_steps,
@@ -73,6 +70,11 @@ def job_config(args: argparse.Namespace, dataset: str) -> dict[str, Any]:
         train.pop("mlm_probability")
     if args.method not in ("contrastive", "cross-encoder"):
         train.pop("loss")
+    return {k: v for k, v in train.items() if v is not None}
+
+
+def _mining_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The mining settings given on the command line (the others keep MiningConfig's defaults)."""
     mining: dict[str, Any] = {"method": args.negatives}
     for key, value in (
         ("num_negatives", args.num_negatives),
@@ -83,24 +85,30 @@ def job_config(args: argparse.Namespace, dataset: str) -> dict[str, Any]:
             mining[key] = value
     if args.margin is not None:
         mining["relative_margin"] = None if args.margin < 0 else args.margin
-    config: dict[str, Any] = {
-        "method": args.method,
-        "dataset": dataset,
-        "base": args.base,
-        "name": args.name,
-        "train_split": args.train_split,
-        "eval_split": args.eval_split,
-        "evaluate": not args.no_eval,
-        "eval_queries": args.eval_queries,
-        "corpus_limit": args.corpus_limit,
-        "train": {k: v for k, v in train.items() if v is not None},
-        "first_stage": args.first_stage,
-        "first_stage_model": args.first_stage_model,
-        "rerank_top_k": args.rerank_top_k,
-    }
-    if args.method in ("contrastive", "cross-encoder"):
-        config["mining"] = mining
-    return config
+    return mining
+
+
+def job_config(args: argparse.Namespace, dataset: str) -> dict[str, Any]:
+    """The ``adapt`` job config for these options (parsed by :class:`AdaptJob`, as the job parses it)."""
+    job = AdaptJob.from_dict(
+        {
+            "method": args.method,
+            "dataset": dataset,
+            "base": args.base,
+            "name": args.name,
+            "train_split": args.train_split,
+            "eval_split": args.eval_split,
+            "evaluate": not args.no_eval,
+            "eval_queries": args.eval_queries,
+            "corpus_limit": args.corpus_limit,
+            "train": _train_settings(args),
+            "mining": _mining_settings(args),
+            "first_stage": args.first_stage,
+            "first_stage_model": args.first_stage_model,
+            "rerank_top_k": args.rerank_top_k,
+        }
+    )
+    return job.to_dict()
 
 
 def _bar(echo: Any) -> Reporter:

@@ -7,8 +7,8 @@ models.
 """
 
 from core.encoding.backends import (
-    BACKENDS,
     BACKEND_DESCRIPTIONS,
+    BACKENDS,
     BackendPlan,
     BackendStatus,
     backend_statuses,
@@ -17,12 +17,11 @@ from core.encoding.backends import (
     onnx_support,
     plan_backend,
 )
+from core.encoding.cache import EmbeddingCache, encode_corpus
 from core.encoding.embeddings import (
-    EmbeddingCache,
-    EncodeSettings,
     Encoder,
+    EncodeSettings,
     SentenceTransformerEncoder,
-    encode_corpus,
     encode_in_batches,
     encoder_cache_key,
     normalize_rows,
@@ -35,6 +34,7 @@ from core.encoding.estimate import (
     format_duration,
     truncation_stats,
 )
+from core.encoding.factory import encoder_fingerprint, ensure_onnx_export, folder_lock, make_encoder
 from core.encoding.onnx import (
     OnnxCrossEncoder,
     OnnxEncoder,
@@ -45,7 +45,6 @@ from core.encoding.onnx import (
     quantize_int8,
 )
 from core.encoding.parallel import encode_parallel
-from core.encoding.factory import encoder_fingerprint, ensure_onnx_export, folder_lock, make_encoder
 
 __all__ = [
     "BACKENDS",

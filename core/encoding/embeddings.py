@@ -1,38 +1,34 @@
-"""Text encoders and the on-disk embedding cache.
+"""Text encoders: the :class:`Encoder` contract, batching by length, and the sentence-transformers encoder.
 
-An :class:`Encoder` turns texts into L2-normalised float32 vectors. Corpus embeddings are cached on disk
-under a key made of the model fingerprint, the corpus fingerprint and every setting that changes the
-vectors (backend, max sequence length, prompt), so a second evaluation with the same model and corpus
-never encodes the corpus again, and vectors of different backends never mix.
+An :class:`Encoder` turns texts into L2-normalised float32 vectors. Its fingerprint
+(:func:`encoder_cache_key`) is the model fingerprint plus every setting that changes the vectors (backend,
+max sequence length, precision), the key of the embedding cache (:mod:`core.encoding.cache`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
-import io
 import itertools
 import json
 import os
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from core.runtime import RateTracker, Reporter, Workspace, atomic_write_bytes, report
+from core.runtime import RateTracker, Reporter, report
 
 __all__ = [
-    "EmbeddingCache",
     "EncodeSettings",
     "Encoder",
     "SentenceTransformerEncoder",
-    "encode_corpus",
     "encode_in_batches",
     "encoder_cache_key",
     "normalize_rows",
@@ -107,6 +103,43 @@ def token_lengths(
     return np.minimum(lengths, cap) if cap else lengths
 
 
+def _batch_order(texts: list[str], sort: bool, lengths: Sequence[int] | None) -> np.ndarray:
+    """Indexes of ``texts`` in encoding order: longest first (by ``lengths``, else characters) with ``sort``."""
+    if not sort:
+        return np.arange(len(texts))
+    keys = (
+        np.asarray(lengths, dtype=np.int64)
+        if lengths is not None
+        else np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    )
+    return np.argsort(-keys, kind="stable")
+
+
+def _prepared(
+    batches: Iterator[np.ndarray],
+    texts: list[str],
+    prepare: Callable[[list[str]], Any],
+    ahead: int,
+    workers: int,
+) -> Iterator[tuple[np.ndarray, Any]]:
+    """``(indexes, prepare(batch texts))`` per batch, in order, with up to ``ahead`` batches prepared by
+    ``workers`` threads while the caller encodes the current one."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="esl-prepare") as pool:
+        pending: deque = deque()
+
+        def submit() -> None:
+            idx = next(batches, None)
+            if idx is not None:
+                pending.append((idx, pool.submit(prepare, [texts[i] for i in idx])))
+
+        for _ in range(max(1, ahead, workers)):
+            submit()
+        while pending:
+            idx, future = pending.popleft()
+            submit()
+            yield idx, future.result()
+
+
 def encode_in_batches(
     texts: Sequence[str],
     encode_batch: Callable[[Any], np.ndarray],
@@ -136,24 +169,15 @@ def encode_in_batches(
     if not texts:
         return out
     batch_size = max(1, int(batch_size))
-    if sort:
-        keys = (
-            np.asarray(lengths, dtype=np.int64)
-            if lengths is not None
-            else np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
-        )
-        order = np.argsort(-keys, kind="stable")
-    else:
-        order = np.arange(len(texts))
+    order = _batch_order(texts, sort, lengths)
+    batches = [order[start : start + batch_size] for start in range(0, len(texts), batch_size)]
     tracker = RateTracker()
     every = max(1, 128 // batch_size)
-    starts = range(0, len(texts), batch_size)
-    batches = (order[start : start + batch_size] for start in starts)
 
     def done(n: int, idx: np.ndarray, result: np.ndarray) -> None:
         out[idx] = result
-        if n % every == 0 or n == len(starts):
-            count = min(starts[n - 1] + batch_size, len(texts))
+        if n % every == 0 or n == len(batches):
+            count = min(n * batch_size, len(texts))
             rate = tracker.rate(count)
             report(progress, "encode", count, len(texts), f"{rate:,.1f} texts/s" if rate else "", rate)
 
@@ -161,23 +185,10 @@ def encode_in_batches(
         for n, idx in enumerate(batches, 1):
             done(n, idx, encode_batch([texts[i] for i in idx]))
         return out
-    workers = max(1, int(workers))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="esl-prepare") as pool:
-        pending: deque = deque()
-
-        def submit() -> None:
-            idx = next(batches, None)
-            if idx is not None:
-                pending.append((idx, pool.submit(prepare, [texts[i] for i in idx])))
-
-        for _ in range(max(1, ahead, workers)):
-            submit()
-        n = 0
-        while pending:
-            idx, future = pending.popleft()
-            submit()
-            n += 1
-            done(n, idx, encode_batch(future.result()))
+    ready = _prepared(iter(batches), texts, prepare, ahead, max(1, int(workers)))
+    with contextlib.closing(ready):  # an error stops the preparing threads at once
+        for n, (idx, features) in enumerate(ready, 1):
+            done(n, idx, encode_batch(features))
     return out
 
 
@@ -327,55 +338,3 @@ def encoder_cache_key(model_fingerprint: str, settings: EncodeSettings) -> str:
         fields.pop("precision")
     payload = json.dumps({"model": model_fingerprint, **fields}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
-
-
-class EmbeddingCache:
-    """``.npy`` files under ``cache/embeddings``, keyed by encoder fingerprint and corpus fingerprint."""
-
-    def __init__(self, ws: Workspace):
-        self.folder = ws.cache_dir("embeddings")
-        self.hits = 0
-        self.misses = 0
-
-    def path(self, encoder_fp: str, corpus_fp: str) -> Path:
-        return self.folder / f"{encoder_fp}-{corpus_fp}.npy"
-
-    def get(self, encoder_fp: str, corpus_fp: str, expected_rows: int) -> np.ndarray | None:
-        path = self.path(encoder_fp, corpus_fp)
-        if not path.exists():
-            return None
-        try:
-            arr = np.load(path, mmap_mode="r")
-        except (OSError, ValueError):
-            return None
-        if arr.shape[0] != expected_rows:
-            return None
-        return np.asarray(arr)
-
-    def put(self, encoder_fp: str, corpus_fp: str, vectors: np.ndarray) -> None:
-        buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(vectors, dtype=np.float32))
-        atomic_write_bytes(self.path(encoder_fp, corpus_fp), buf.getvalue())
-
-
-def encode_corpus(
-    encoder: Encoder,
-    texts: Sequence[str],
-    corpus_fingerprint: str,
-    cache: EmbeddingCache | None,
-    *,
-    batch_size: int = 32,
-    progress: Reporter | None = None,
-) -> tuple[np.ndarray, bool]:
-    """Corpus vectors from the cache, or encoded and stored. Returns ``(vectors, from_cache)``."""
-    if cache is not None:
-        hit = cache.get(encoder.fingerprint, corpus_fingerprint, len(texts))
-        if hit is not None:
-            cache.hits += 1
-            report(progress, "encode", len(texts), len(texts), "loaded from the embedding cache")
-            return hit, True
-        cache.misses += 1
-    vectors = encoder.encode(texts, batch_size=batch_size, progress=progress)
-    if cache is not None:
-        cache.put(encoder.fingerprint, corpus_fingerprint, vectors)
-    return vectors, False

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from core.encoding.embeddings import encode_in_batches, token_lengths
+from core.models import DEFAULT_MAX_LENGTH
 from core.runtime import Workspace, atomic_write_json
 
 __all__ = [
@@ -242,7 +243,9 @@ class OnnxEncoder:
         self.name = name
         self.fingerprint = fingerprint
         self.dim = int(self.model.meta["dim"])
-        self.max_seq_length = int(max_seq_length or self.model.meta.get("max_seq_length") or 512)
+        self.max_seq_length = int(
+            max_seq_length or self.model.meta.get("max_seq_length") or DEFAULT_MAX_LENGTH
+        )
         self.sort_by_length = sort_by_length
         self.plan: Any = None  # set by the factory (core.encoding.BackendPlan)
 
@@ -290,7 +293,7 @@ class OnnxCrossEncoder:
         self.name = name
         self.head_trained = head_trained
         self.batch_size = batch_size
-        self.max_length = int(max_length or self.model.meta.get("max_length") or 512)
+        self.max_length = int(max_length or self.model.meta.get("max_length") or DEFAULT_MAX_LENGTH)
         self.plan: Any = None
 
     def score(self, query: str, passages: Sequence[str]) -> np.ndarray:

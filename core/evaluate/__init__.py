@@ -1,42 +1,47 @@
 """evaluate — measuring strategies on a dataset split.
 
-ranx metrics, paired significance and rank curves, per-query latency, TREC run files, the comparison
-(:func:`run_comparison` → :class:`ComparisonReport`, stored as a run), its options
-(:class:`CompareOptions`, filled by the CLI and the page alike) and its job. Imports retrieval and below.
+ranx metrics, paired significance and rank curves, per-query latency, TREC run files (``metrics``), the
+comparison (:func:`run_comparison` → :class:`ComparisonReport`, in ``comparison`` and ``report``), stored
+as a run (``store``), its options (:class:`CompareOptions`, filled by the CLI and the page alike) and its
+job. Imports retrieval and below.
 """
 
+from core.evaluate.comparison import STAGE, evaluate_job, run_comparison
 from core.evaluate.metrics import (
-    LatencyStats,
+    CURVE_DEPTH,
+    DEFAULT_LATENCY_SAMPLE,
+    DEFAULT_STAT_TEST,
     METRICS,
+    PRIMARY_METRIC,
+    LatencyStats,
     evaluate_run,
     format_trec_run,
     measure_latency,
     paired_significance,
     rank_curves,
     read_trec_run,
+    safe_name,
     write_trec_run,
 )
-from core.evaluate.comparison import (
-    ComparisonReport,
-    STAGE,
-    StrategyResult,
-    evaluate_job,
-    load_comparison,
-    run_comparison,
-    save_comparison,
-)
-from core.evaluate.options import CompareOptions, DEFAULT_K, EvaluateJob, STAT_TESTS, STRATEGIES
+from core.evaluate.options import DEFAULT_K, FIRST_STAGES, STAT_TESTS, STRATEGIES, CompareOptions, EvaluateJob
+from core.evaluate.report import ComparisonReport, StrategyResult
+from core.evaluate.store import load_comparison, save_comparison, trec_path
 
 __all__ = [
-    "CompareOptions",
-    "ComparisonReport",
+    "CURVE_DEPTH",
     "DEFAULT_K",
-    "EvaluateJob",
-    "LatencyStats",
+    "DEFAULT_LATENCY_SAMPLE",
+    "DEFAULT_STAT_TEST",
+    "FIRST_STAGES",
     "METRICS",
+    "PRIMARY_METRIC",
     "STAGE",
     "STAT_TESTS",
     "STRATEGIES",
+    "CompareOptions",
+    "ComparisonReport",
+    "EvaluateJob",
+    "LatencyStats",
     "StrategyResult",
     "evaluate_job",
     "evaluate_run",
@@ -47,6 +52,8 @@ __all__ = [
     "rank_curves",
     "read_trec_run",
     "run_comparison",
+    "safe_name",
     "save_comparison",
+    "trec_path",
     "write_trec_run",
 ]

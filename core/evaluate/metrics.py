@@ -19,7 +19,11 @@ from core.retrieval import Retriever
 from core.runtime import NotFound
 
 __all__ = [
+    "CURVE_DEPTH",
+    "DEFAULT_LATENCY_SAMPLE",
+    "DEFAULT_STAT_TEST",
     "METRICS",
+    "PRIMARY_METRIC",
     "LatencyStats",
     "evaluate_run",
     "format_trec_run",
@@ -27,6 +31,7 @@ __all__ = [
     "paired_significance",
     "rank_curves",
     "read_trec_run",
+    "safe_name",
     "write_trec_run",
 ]
 
@@ -39,6 +44,10 @@ METRICS: dict[str, str] = {
     "mrr@10": "mrr@10",
     "map@100": "map@100",
 }
+PRIMARY_METRIC = "ndcg@10"  # the metric verdicts and warnings are judged on
+CURVE_DEPTH = 100  # rank curves go to k = 1 … 100 at most
+DEFAULT_LATENCY_SAMPLE = 50  # queries timed one at a time
+DEFAULT_STAT_TEST = "student"  # paired t-test
 Run = Mapping[str, Mapping[str, float]]
 Qrels = Mapping[str, Mapping[str, int]]
 
@@ -82,7 +91,7 @@ def paired_significance(
     baseline: str,
     metrics: Mapping[str, str] = METRICS,
     *,
-    stat_test: str = "student",
+    stat_test: str = DEFAULT_STAT_TEST,
 ) -> dict[str, dict[str, float]]:
     """p-values of each run against ``baseline`` per metric (paired test over queries; ranx.compare).
     ``stat_test``: ``student`` (paired t-test), ``fisher`` (randomisation) or ``wilcoxon``."""
@@ -110,7 +119,7 @@ def paired_significance(
     return out
 
 
-def rank_curves(qrels: Qrels, run: Run, max_k: int = 100) -> dict[str, list[float]]:
+def rank_curves(qrels: Qrels, run: Run, max_k: int = CURVE_DEPTH) -> dict[str, list[float]]:
     """Mean recall@k and precision@k for k = 1 … max_k."""
     from ranx import evaluate
 
@@ -137,7 +146,12 @@ class LatencyStats:
 
 
 def measure_latency(
-    retriever: Retriever, queries: Sequence[str], k: int, *, sample: int = 50, seed: int = 0
+    retriever: Retriever,
+    queries: Sequence[str],
+    k: int,
+    *,
+    sample: int = DEFAULT_LATENCY_SAMPLE,
+    seed: int = 0,
 ) -> LatencyStats:
     """Time ``search([q], k)`` one query at a time on a seeded sample, after a warm-up pass over the same
     sample (torch builds kernels per input length on first use; steady-state latency is what users see)."""
@@ -160,13 +174,19 @@ def measure_latency(
 
 def format_trec_run(run: Run, tag: str) -> str:
     """A run as TREC run-file text: one ``qid Q0 docid rank score tag`` line per result."""
-    tag = "".join(c if c.isalnum() or c in "-_." else "_" for c in tag) or "run"
+    tag = safe_name(tag) or "run"
     lines = []
     for qid, docs in run.items():
         ranked = sorted(docs.items(), key=lambda kv: (-kv[1], kv[0]))
         for rank, (did, score) in enumerate(ranked, start=1):
             lines.append(f"{qid} Q0 {did} {rank} {score:.6f} {tag}")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def safe_name(name: str) -> str:
+    """``name`` with every character other than letters, digits and ``-_.`` replaced by ``_`` (file names,
+    TREC run tags)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def write_trec_run(run: Run, path, tag: str) -> None:  # type: ignore[no-untyped-def]

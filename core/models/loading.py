@@ -13,7 +13,15 @@ from typing import Any
 from core.models.registry import ModelInfo, resolve_model
 from core.runtime import ModelNotAvailable, Workspace, configure_environment, detect_device
 
-__all__ = ["load_cross_encoder", "load_sentence_transformer", "model_fingerprint", "quiet_transformers"]
+__all__ = [
+    "DEFAULT_MAX_LENGTH",
+    "load_cross_encoder",
+    "load_sentence_transformer",
+    "model_fingerprint",
+    "quiet_transformers",
+]
+
+DEFAULT_MAX_LENGTH = 512  # tokens a model reads when neither the caller nor the model says otherwise
 
 
 @functools.lru_cache(maxsize=64)
@@ -91,7 +99,11 @@ def load_sentence_transformer(
 
 
 def load_cross_encoder(
-    name_or_path: str, ws: Workspace | None = None, *, device: str | None = None, max_length: int = 512
+    name_or_path: str,
+    ws: Workspace | None = None,
+    *,
+    device: str | None = None,
+    max_length: int = DEFAULT_MAX_LENGTH,
 ) -> Any:
     """Load a ``CrossEncoder`` (1 logit). A folder without a trained head gets a random one: check
     :func:`cross_encoder_head_is_trained` and tell the user."""

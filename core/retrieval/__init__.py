@@ -7,26 +7,30 @@ retrievers sharing indexes and vectors. Imports runtime, data, models and encodi
 
 from core.retrieval.base import Corpus, Hits, Retriever, results_to_run
 from core.retrieval.bm25 import BM25Retriever, BM25Spec
+from core.retrieval.builder import EncoderFactory, RerankerFactory, RetrieverBuilder
 from core.retrieval.dense import DenseRetriever, DenseSpec, build_faiss_index, hnsw_recall
-from core.retrieval.pca import PCADenseRetriever, fit_pca
 from core.retrieval.hybrid import HybridRetriever, HybridSpec, alpha_sweep, fuse_runs
+from core.retrieval.pca import PCADenseRetriever, fit_pca
 from core.retrieval.rerank import (
-    CrossEncoderReranker,
+    DEFAULT_RERANK_BATCH,
     DEFAULT_RERANK_DEPTH,
+    DEFAULT_RERANK_MAX_LENGTH,
+    CrossEncoderReranker,
+    Reranker,
     RerankRetriever,
     RerankSpec,
-    Reranker,
     make_reranker,
 )
 from core.retrieval.spec import StrategySpec, backend_variants, default_specs, spec_from_dict, spec_to_dict
-from core.retrieval.builder import EncoderFactory, RerankerFactory, RetrieverBuilder
 
 __all__ = [
+    "DEFAULT_RERANK_BATCH",
+    "DEFAULT_RERANK_DEPTH",
+    "DEFAULT_RERANK_MAX_LENGTH",
     "BM25Retriever",
     "BM25Spec",
     "Corpus",
     "CrossEncoderReranker",
-    "DEFAULT_RERANK_DEPTH",
     "DenseRetriever",
     "DenseSpec",
     "EncoderFactory",

@@ -57,10 +57,10 @@ def fuse_runs(
     sparse: Mapping[str, Mapping[str, float]],
     dense: Mapping[str, Mapping[str, float]],
     *,
-    fusion: str = "convex",
-    alpha: float = 0.5,
-    norm: str = "minmax",
-    rrf_k: int = 60,
+    fusion: str = HybridSpec.fusion,
+    alpha: float = HybridSpec.alpha,
+    norm: str = HybridSpec.norm,
+    rrf_k: int = HybridSpec.rrf_k,
 ) -> dict[str, dict[str, float]]:
     """Fuse two runs ``{qid: {doc: score}}`` with ranx; returns the fused run."""
     from ranx import Run, fuse

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from core.encoding import OnnxCrossEncoder, ensure_onnx_export, plan_backend
-from core.models import cross_encoder_head_is_trained, load_cross_encoder, resolve_model
+from core.models import DEFAULT_MAX_LENGTH, cross_encoder_head_is_trained, load_cross_encoder, resolve_model
 from core.retrieval.base import Corpus, Hits, Retriever
 from core.retrieval.bm25 import BM25Spec
 from core.retrieval.dense import DenseSpec
@@ -18,7 +18,9 @@ from core.retrieval.hybrid import HybridSpec
 from core.runtime import Workspace
 
 __all__ = [
+    "DEFAULT_RERANK_BATCH",
     "DEFAULT_RERANK_DEPTH",
+    "DEFAULT_RERANK_MAX_LENGTH",
     "CrossEncoderReranker",
     "RerankRetriever",
     "RerankSpec",
@@ -28,7 +30,7 @@ __all__ = [
 
 DEFAULT_RERANK_DEPTH = 50  # first-stage results the cross-encoder rescores
 DEFAULT_RERANK_BATCH = 32
-DEFAULT_RERANK_MAX_LENGTH = 512
+DEFAULT_RERANK_MAX_LENGTH = DEFAULT_MAX_LENGTH  # tokens of query and passage together
 
 
 class Reranker(Protocol):

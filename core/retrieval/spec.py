@@ -42,7 +42,9 @@ def spec_from_dict(data: dict[str, Any]) -> StrategySpec:
         data["sparse"] = spec_from_dict({"kind": "bm25", **data.get("sparse", {})})
         data["dense"] = spec_from_dict({"kind": "dense", **data.get("dense", {})})
     if kind == "rerank":
-        data["first_stage"] = spec_from_dict(data.get("first_stage") or {"kind": "hybrid"})
+        first = data.pop("first_stage", None)
+        if first:  # missing or empty: RerankSpec's default first stage
+            data["first_stage"] = spec_from_dict(first)
     return cls(**data)
 
 

@@ -92,3 +92,48 @@ def test_subset_queries_and_verdict(tmp_path):
     assert len(cut.qrels_dict("test")) == 1 and cut.qrels_dict("train") == ds.qrels_dict("train")
     assert subset_queries(ds, "test", None) is ds
     assert verdict(0.02) == "better" and verdict(-0.3) == "worse" and verdict(0.001) == "no change"
+
+
+def test_adapt_job_config_is_parsed_once_with_defaults_and_old_configs_still_parse():
+    from core.adapt import AdaptJob, MineJob, MiningConfig
+    from core.models import DEFAULT_BI_ENCODER
+    from core.retrieval import DEFAULT_RERANK_DEPTH
+
+    # as the Adapt page stores it (None for what the user left empty)
+    page = AdaptJob.from_dict(
+        {
+            "method": "contrastive",
+            "dataset": "d",
+            "base": "bert-tiny",
+            "name": None,
+            "train": {"max_steps": 2},
+            "corpus_limit": None,
+            "eval_queries": None,
+            "first_stage": "hybrid",
+            "first_stage_model": None,
+            "mining": {"method": "both", "relative_margin": None},
+            "negatives_from": None,
+            "drop": [["q1", "d1"]],
+        }
+    )
+    assert page.mining == MiningConfig(method="both", relative_margin=None, model="bert-tiny")
+    assert page.drop == (("q1", "d1"),) and page.evaluate and page.eval_split is None
+    assert page.first_stage_model == DEFAULT_BI_ENCODER and page.rerank_top_k == DEFAULT_RERANK_DEPTH
+    assert AdaptJob.from_dict(page.to_dict()) == page
+    # the unsupervised methods mine nothing; empty values keep the defaults
+    mlm = AdaptJob.from_dict(
+        {"method": "mlm", "dataset": "d", "base": "", "rerank_top_k": 0, "evaluate": False}
+    )
+    assert mlm.mining is None and mlm.base == DEFAULT_BI_ENCODER and mlm.rerank_top_k == DEFAULT_RERANK_DEPTH
+    assert not mlm.evaluate and "mining" not in mlm.to_dict()
+    with pytest.raises(ValueError, match="Unknown adapt job settings"):
+        AdaptJob.from_dict({"method": "mlm", "dataset": "d", "epochs": 3})
+    with pytest.raises(ValueError, match="Unknown method"):
+        AdaptJob.from_dict({"method": "svm", "dataset": "d"})
+    with pytest.raises(ValueError, match="needs dataset"):
+        AdaptJob.from_dict({"method": "mlm"})
+    with pytest.raises(ValueError, match="Unknown mining settings"):
+        AdaptJob.from_dict({"method": "contrastive", "dataset": "d", "mining": {"hardness": 1}})
+    mine = MineJob.from_dict({"dataset": "d", "split": None, "mining": None})
+    assert mine.split == "train" and mine.mining == MiningConfig()
+    assert MineJob.from_dict(mine.to_dict()) == mine

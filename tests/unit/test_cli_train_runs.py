@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from core.adapt import AdaptJob, MiningConfig
 from core.cli import main
 from core.runtime import jobs
 from tests.tiny_data import write_beir
@@ -53,7 +54,9 @@ def test_train_job_config_maps_the_options():
     )
     config = job_config(args, "d")
     assert config["method"] == "contrastive" and config["train"] == {"epochs": 3.0}
-    assert config["mining"] == {"method": "both", "num_negatives": 2, "relative_margin": None}
+    # the settings given, the rest MiningConfig's defaults (what the job reads back)
+    mining = AdaptJob.from_dict(config).mining
+    assert mining == MiningConfig(method="both", num_negatives=2, relative_margin=None)
     mlm = job_config(build_parser().parse_args(["train", "mlm", "--dataset", "d", "--max-steps", "5"]), "d")
     assert "mining" not in mlm and mlm["train"] == {"max_steps": 5}
 
