@@ -63,6 +63,18 @@ def _latest(kind: str, match: Any) -> str | None:
     return None
 
 
+def _latest_verification(dataset: str, strategy: str, model: str) -> str | None:
+    """The last finished verification of ``strategy`` on ``dataset`` with ``model``."""
+    return _latest(
+        "wizard_verify",
+        lambda c: (
+            (c.get("plan") or {}).get("dataset") == dataset
+            and (c.get("recommendation") or {}).get("strategy") == strategy
+            and (c.get("plan") or {}).get("model") == model
+        ),
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 st.title("Decision wizard")
 st.caption(
@@ -248,14 +260,7 @@ if step_i == 2:
             for note in plan.notes:
                 st.caption(note)
             if "wiz_verify" not in state:
-                earlier = _latest(
-                    "wizard_verify",
-                    lambda c: (
-                        (c.get("plan") or {}).get("dataset") == ds.name
-                        and (c.get("recommendation") or {}).get("strategy") == rec["strategy"]
-                        and (c.get("plan") or {}).get("model") == model
-                    ),
-                )
+                earlier = _latest_verification(ds.name, rec["strategy"], model)
                 if earlier:
                     cfg = ws.get_run(earlier).config
                     state["wiz_verify"] = {
@@ -353,14 +358,7 @@ if step_i == 4:
         ev["evidence"] if ev and ev["strategy"] == rec["strategy"] and ev["dataset"] == dataset else None
     )
     if evidence is None and dataset:  # an earlier verification of the same recommendation
-        earlier = _latest(
-            "wizard_verify",
-            lambda c: (
-                (c.get("plan") or {}).get("dataset") == dataset
-                and (c.get("recommendation") or {}).get("strategy") == rec["strategy"]
-                and (c.get("plan") or {}).get("model") == model
-            ),
-        )
+        earlier = _latest_verification(dataset, rec["strategy"], model)
         evidence = collect_evidence(ws, earlier) if earlier else None
     if evidence is None:
         st.warning(
