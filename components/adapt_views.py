@@ -11,6 +11,20 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
+
+__all__ = [
+    "METRIC_ORDER",
+    "RULE_LABELS",
+    "before_after_frame",
+    "dropped_pairs",
+    "make_before_after_figure",
+    "methods_help",
+    "render_evaluation",
+    "render_mining_counts",
+    "review_frame",
+    "verdict_text",
+]
 
 METRIC_ORDER = ("ndcg@10", "recall@10", "recall@100", "mrr@10", "map@100", "p@10")
 RULE_LABELS = {
@@ -116,8 +130,6 @@ def review_frame(
 # Streamlit renderers
 # --------------------------------------------------------------------------------------------------
 def render_evaluation(evaluation: dict[str, Any], method: str, *, key: str) -> None:
-    import streamlit as st
-
     level, message = verdict_text(evaluation, method)
     getattr(st, level)(message, icon="🚨" if level == "error" else None)
     labels = evaluation.get("labels") or {}
@@ -145,8 +157,6 @@ def render_evaluation(evaluation: dict[str, Any], method: str, *, key: str) -> N
 
 
 def render_mining_counts(summary: dict[str, Any], *, key: str) -> None:
-    import streamlit as st
-
     filtered = summary.get("filtered") or {}
     cols = st.columns(2 + len(RULE_LABELS))
     cols[0].metric("Negatives kept", f"{summary.get('negatives', 0):,}")

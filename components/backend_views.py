@@ -13,6 +13,10 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
+
+from components import services
+from core.encoding import format_duration
 
 __all__ = [
     "DEFAULT_BACKEND_KEY",
@@ -56,10 +60,6 @@ def render_backend_picker(
     """A select box of the backends (unavailable ones named with their reason). Returns the backend to
     use: the choice, or ``torch`` when the choice cannot run here (and says so). The first choice is the
     sidebar's default backend."""
-    import streamlit as st
-
-    from components import services
-
     statuses = list(statuses if statuses is not None else services.backend_statuses())
     by_name = {s.backend: s for s in statuses}
     names = list(by_name)
@@ -97,11 +97,6 @@ def render_encode_estimate(
     """Before a comparison: how long encoding the corpus of ``dataset`` will take (timed on a sample),
     or that its vectors are cached; above ``threshold_s`` a button switches ``picker_key`` to a faster
     backend (with its own measured estimate)."""
-    import streamlit as st
-
-    from components import services
-    from core.encoding import format_duration
-
     if services.corpus_cached(dataset, model, backend, max_seq_length):
         st.caption(f"Corpus vectors for {model} on {backend} are cached: no encoding needed.")
         return
@@ -133,10 +128,6 @@ def render_encoding_options(
     """The dense options of a comparison: backend (with the ETA of the corpus encode when it is large),
     an optional cap on tokens per passage (with the share of documents it cuts), and extra backends to
     measure next to it. Returns ``(backend, max_seq_length or None, extra backends)``."""
-    import streamlit as st
-
-    from components import services
-
     backend = render_backend_picker(key=f"{key}_backend")
     max_len = None
     if st.toggle(
@@ -157,10 +148,6 @@ def render_encoding_options(
 
 def render_truncation(dataset: str, model: str, max_seq_length: int, *, key: str) -> None:
     """The share of documents longer than ``max_seq_length`` tokens (their end is not encoded)."""
-    import streamlit as st
-
-    from components import services
-
     stats = services.truncation(dataset, model, max_seq_length)
     text = (
         f"{stats.share:.0%} of documents are longer than {max_seq_length} tokens and get cut "
@@ -175,10 +162,6 @@ def render_backend_quality_picker(
     backend: str, *, key: str, statuses: Sequence[Any] | None = None
 ) -> list[str]:
     """Extra backends to evaluate the dense strategy with, next to ``backend`` (quality guard)."""
-    import streamlit as st
-
-    from components import services
-
     statuses = list(statuses if statuses is not None else services.backend_statuses())
     others = [s.backend for s in statuses if s.available and s.backend != backend]
     return st.multiselect(
@@ -255,8 +238,6 @@ def make_backend_quality_figure(df: pd.DataFrame) -> go.Figure:
 
 def render_backend_quality(report: Any, *, key: str) -> None:
     """The quality-guard table and chart (nothing when the comparison has one backend only)."""
-    import streamlit as st
-
     df = backend_quality_table(report)
     if df.empty:
         return

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
 
 __all__ = [
     "SPLIT_ORDER",
@@ -212,8 +213,6 @@ def make_label_distribution_figure(df: pd.DataFrame, *, max_labels: int = 60):
 # -- Streamlit widgets ------------------------------------------------------------------------------
 def render_summary(summary: dict[str, Any]) -> None:
     """Headline numbers of a dataset (the CLI's JSON summary)."""
-    import streamlit as st
-
     splits = summary.get("splits") or {}
     if summary.get("kind") == "retrieval":
         cols = st.columns(4)
@@ -234,8 +233,6 @@ def render_summary(summary: dict[str, Any]) -> None:
 
 def render_preview(ds: Any, *, key: str, rows: int = 200) -> None:
     """First rows of the corpus / queries / qrels, or of each split of a labelled dataset."""
-    import streamlit as st
-
     if ds.kind == "retrieval":
         corpus_tab, queries_tab, qrels_tab = st.tabs(["Corpus", "Queries", "Qrels"])
         with corpus_tab:
@@ -260,8 +257,6 @@ def render_preview(ds: Any, *, key: str, rows: int = 200) -> None:
 
 def render_statistics(stats: dict[str, pd.DataFrame], *, kind: str, key: str) -> None:
     """Charts of :func:`dataset_stats`."""
-    import streamlit as st
-
     if kind == "retrieval":
         left, right = st.columns(2)
         left.plotly_chart(make_doc_length_figure(stats["doc_words"]), key=f"{key}_doclen")

@@ -1,4 +1,5 @@
-"""Views of jobs: the run table, progress, loss curve, log tail and artifacts (Runs page, Adapt page).
+"""Views of jobs: the run table, loss curve, log tail and artifacts (Runs page); the live progress of a
+job is :mod:`components.job_panel`.
 
 ``make_loss_figure`` and ``runs_frame`` are pure and unit-tested; ``render_*`` draw with Streamlit."""
 
@@ -11,6 +12,18 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
+
+__all__ = [
+    "STATUS_ICONS",
+    "artifacts",
+    "fmt_seconds",
+    "loss_frame",
+    "make_loss_figure",
+    "render_artifacts",
+    "render_log",
+    "runs_frame",
+]
 
 STATUS_ICONS = {
     "queued": "⏳",
@@ -106,30 +119,12 @@ def artifacts(folder: Path) -> list[Path]:
 # --------------------------------------------------------------------------------------------------
 # Streamlit renderers
 # --------------------------------------------------------------------------------------------------
-def render_progress(run: Any, *, key: str) -> None:
-    import streamlit as st
-
-    if run.status == "queued":
-        st.info(
-            "Queued: it starts when the job before it in the queue finishes (one training job at a time)."
-        )
-        return
-    frac = min(1.0, (run.step or 0) / run.total) if run.total else 0.0
-    eta = fmt_seconds(run.eta_s) if run.status == "running" and run.eta_s is not None else "—"
-    label = f"{run.message or run.status} · elapsed {fmt_seconds(run.elapsed_s)} · ETA {eta}"
-    st.progress(frac if run.status != "done" else 1.0, text=label)
-
-
 def render_log(events: Sequence[Any], *, key: str, height: int = 220) -> None:
-    import streamlit as st
-
     lines = [f"{time.strftime('%H:%M:%S', time.localtime(e.ts))}  {e.message}" for e in events if e.message]
     st.code("\n".join(lines) or "(no log yet)", language=None, height=height)
 
 
 def render_artifacts(folder: Path, *, key: str) -> None:
-    import streamlit as st
-
     files = artifacts(folder)
     if not files:
         st.caption("No artifacts.")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from components import services
+from components.backend_views import DEFAULT_BACKEND_KEY, backend_label
+
+__all__ = ["render_sidebar"]
 
 
 def render_sidebar() -> None:
@@ -27,8 +30,6 @@ def render_sidebar() -> None:
 
 def _encoding_settings() -> None:
     """The default encoding backend (pages start their own pickers from it) and what it runs as here."""
-    from components.backend_views import DEFAULT_BACKEND_KEY, backend_label
-
     statuses = {s.backend: s for s in services.backend_statuses()}
     st.session_state.setdefault(DEFAULT_BACKEND_KEY, "torch")
     choice = st.selectbox(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
 from plotly.subplots import make_subplots
 
 from core.wizard import QUESTIONS, Question
@@ -167,8 +168,6 @@ def claims_table(evidence: Mapping[str, Any]) -> pd.DataFrame:
 
 # -- rendering -------------------------------------------------------------------------------------
 def _widget(q: Question, key: str) -> Any:
-    import streamlit as st
-
     if q.kind == "choice":
         return st.selectbox(q.label, q.choices, key=key, help=q.help)
     if q.kind == "bool":
@@ -182,8 +181,6 @@ def render_questions(
     task: str, sources: Mapping[str, str], notes: Mapping[str, str], *, key: str
 ) -> dict[str, Any]:
     """The asked questions for ``task`` (values live in session state under ``{key}_{name}``); returns them."""
-    import streamlit as st
-
     values: dict[str, Any] = {}
     asked = [q for q in QUESTIONS if q.asked and (q.name == "task" or task in q.tasks)]
     cols = st.columns(3)
@@ -198,8 +195,6 @@ def render_questions(
 
 def render_recommendation(rec: Mapping[str, Any], *, key: str) -> None:
     """Warnings first, then the strategy, the decisions and the rules that fired."""
-    import streamlit as st
-
     for warning in rec.get("warnings", []):
         st.warning(warning, icon=":material/warning:")
     st.subheader(rec["strategy"])
@@ -231,27 +226,19 @@ def render_recommendation(rec: Mapping[str, Any], *, key: str) -> None:
         st.caption("Defaulted (neither answered nor measured): " + ", ".join(rec["defaulted"]))
 
 
-def render_run_status(run: Any, *, key: str, on_cancel: Any = None) -> None:
-    """Status, progress bar, last message and a Cancel button of one job."""
-    import streamlit as st
-
-    fraction = min(1.0, (run.step or 0) / run.total) if run.total else 0.0
+def render_run_status(run: Any, *, key: str) -> None:
+    """The outcome of a finished job (done, or its error) and, for every job, its link on the Runs page;
+    an active job's progress is :func:`components.job_panel.render_job_panel`."""
     label = f"{run.title or run.kind} — {run.status}"
-    if run.status in ("queued", "running"):
-        st.progress(fraction, text=f"{label}: {run.message or 'starting…'}")
-        if on_cancel is not None:
-            st.button("Cancel", key=f"{key}_cancel_{run.id}", on_click=on_cancel, args=(run.id,))
-    elif run.status == "done":
+    if run.status == "done":
         st.caption(f":material/check_circle: {label} (run `{run.id}`)")
-    else:
+    elif not run.is_active:
         st.error(f"{label}: {run.error or 'no result'} (run `{run.id}`)")
     st.page_link("pages/runs.py", label=f"Run {run.id} on the Runs page", query_params={"run": run.id})
 
 
 def render_evidence(evidence: Mapping[str, Any], budget_ms: float | None, *, key: str) -> None:
     """The verdict, the claims, the comparison chart and table."""
-    import streamlit as st
-
     verdict = evidence.get("verdict", "not measured")
     text = f"{VERDICT_ICON.get(verdict, '')} **{evidence.get('summary', '')}**"
     if verdict == "agrees":
@@ -286,8 +273,6 @@ def render_evidence(evidence: Mapping[str, Any], budget_ms: float | None, *, key
 
 def render_gotchas(g: Mapping[str, Any], *, key: str) -> None:
     """PCA trade-off, cosine vs dot, reranker latency."""
-    import streamlit as st
-
     st.markdown(f"**Dimension reduction** — PCA fitted on the {g['dataset']} corpus vectors")
     df = pca_table(g.get("pca") or [])
     if len(df):
@@ -340,8 +325,6 @@ def render_gotchas(g: Mapping[str, Any], *, key: str) -> None:
 
 def render_card_preview(markdown: str, charts: Mapping[str, bytes], *, key: str) -> None:
     """The card's Markdown (image lines dropped) followed by its chart images."""
-    import streamlit as st
-
     lines = []
     for line in markdown.splitlines():
         if line.startswith("!["):

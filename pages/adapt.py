@@ -12,7 +12,7 @@ from components.adapt_views import (
     render_mining_counts,
     review_frame,
 )
-from components.runs_views import render_progress
+from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
 from core.adapt import MiningConfig, describe_methods, load_mined
 from core.models import list_models
@@ -171,22 +171,12 @@ if supervised:
         )
         st.rerun()
 
-    @st.fragment(run_every=2.0 if mine_run is not None and mine_run.is_active else None)
-    def mining_status() -> None:
-        run = ws.get_run(st.session_state.get(key) or "")
-        if run is None:
-            st.caption("Optional: mine first to review the negatives; otherwise training mines them itself.")
-            return
-        if run.is_active:
-            render_progress(run, key="adapt_mine_progress")
-            if st.session_state.get("adapt_mine_active") is None:
-                st.session_state["adapt_mine_active"] = True
-        elif st.session_state.pop("adapt_mine_active", None):
-            st.rerun()
-        elif run.status != "done":
-            st.error(f"Mining {run.status}: {run.error or ''}")
-
-    mining_status()
+    if mine_run is None:
+        st.caption("Optional: mine first to review the negatives; otherwise training mines them itself.")
+    elif mine_run.is_active:  # polled; the page reruns to show the review once mining is done
+        render_job_panel(ws, mine_run.id, key="adapt_mine", every=2.0)
+    elif mine_run.status != "done":
+        st.error(f"Mining {mine_run.status}: {mine_run.error or ''}")
     if mine_run is not None and mine_run.status == "done":
         mined = load_mined(ws, mine_run.id)
         render_mining_counts(mined.summary(), key="adapt_mining_counts")

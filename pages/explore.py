@@ -18,18 +18,20 @@ from components.explore_views import (
     render_metrics,
     truncate,
 )
+from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
 from core.explore import (
     DEFAULT_MAX_POINTS,
     STRATEGIES,
     ExploreRequest,
     ProjectionSettings,
+    cluster_agreement,
     default_splits,
     warm_up_in_background,
     warm_up_status,
 )
 from core.models import list_models
-from core.runtime import jobs
+from core.runtime import LabError, jobs
 
 ensure_navigation()
 
@@ -141,26 +143,12 @@ if active and active["request"] != request.to_dict():
     active = None  # settings changed: the job keeps running, its map is shown when asked for again
 
 
-@st.fragment(run_every=1.0)
-def _poll(run_id: str) -> None:
-    jobs.reconcile(ws)
-    run = ws.get_run(run_id)
-    if run is None:
-        st.session_state.pop("explore_run", None)
-        st.rerun()
-        return
-    if run.is_active:
-        fraction = min(1.0, (run.step or 0) / run.total) if run.total else 0.0
-        st.progress(fraction, text=run.message or run.status)
-        if st.button("Cancel", key="explore_cancel"):
-            jobs.cancel(ws, run_id)
-            st.rerun()
-        return
+def _map_finished(run) -> None:  # type: ignore[no-untyped-def]
+    """The projection job ended: forget it, and remember its error for these settings if it failed."""
     finished = st.session_state.pop("explore_run", None) or {}
-    if run.status != "done":
+    if run is not None and run.status != "done":
         error = run.error if run.status == "failed" else f"the projection was {run.status}"
         st.session_state["explore_error"] = {"request": finished.get("request"), "error": error}
-    st.rerun()
 
 
 failure = st.session_state.get("explore_error")
@@ -181,7 +169,7 @@ if result is None and active is None:
         st.rerun()
     st.stop()
 if result is None:
-    _poll(active["run_id"])
+    render_job_panel(ws, active["run_id"], key="explore", on_done=_map_finished)
     st.stop()
 
 # -- the map ----------------------------------------------------------------------------------------
@@ -213,7 +201,7 @@ if color == "cluster":
         if k3.button("Suggest k (silhouette)", key="explore_suggest"):
             try:
                 scores = services.explore_cluster_scores(result, seed)
-            except LookupError as err:
+            except LabError as err:
                 st.warning(str(err))
             else:
                 if len(scores):
@@ -230,13 +218,11 @@ if color == "cluster":
         size = int(k2.number_input("Minimum cluster size", 2, 1000, 15, key="explore_min_cluster"))
     try:
         points["cluster"] = services.explore_clusters(result, cl_method, size, seed)
-    except LookupError as err:
+    except LabError as err:
         st.warning(str(err))
         color = "split"
     else:
         if "label" in points.columns:
-            from core.explore import cluster_agreement
-
             ids = [-1 if c == "noise" else int(c.split()[-1]) for c in points["cluster"]]
             ari = cluster_agreement(ids, points["label"].tolist())
             n_clusters = points.loc[points["cluster"] != "noise", "cluster"].nunique()

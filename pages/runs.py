@@ -3,10 +3,13 @@ cancel, delete and artifacts. Jobs whose process vanished are marked on load."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from components import services
 from components.adapt_views import render_evaluation, render_mining_counts
+from components.job_panel import render_job_panel
 from components.runs_views import (
     STATUS_ICONS,
     fmt_seconds,
@@ -14,7 +17,6 @@ from components.runs_views import (
     make_loss_figure,
     render_artifacts,
     render_log,
-    render_progress,
     runs_frame,
 )
 from components.shell import ensure_navigation
@@ -68,32 +70,31 @@ run_id = st.selectbox(
     key="runs_selected",
     format_func=lambda i: f"{STATUS_ICONS.get(by_id[i].status, '')} {by_id[i].title} · {by_id[i].kind} · {i}",
 )
-active_any = any(r.is_active for r in runs)
 
 
-@st.fragment(run_every=2.0 if active_any else None)
 def run_detail(run_id: str) -> None:
-    jobs.reconcile(ws)
+    """The selected run: header, live progress while it is active (with its loss curve and log), else its
+    outcome, results, log, configuration, artifacts and the delete control."""
     run = ws.get_run(run_id)
     if run is None:
         st.warning("This run was deleted.")
         return
-    was_active = st.session_state.get("runs_detail_active", {}).get(run_id)
-    st.session_state.setdefault("runs_detail_active", {})[run_id] = run.is_active
-    if was_active and not run.is_active:
-        st.rerun()  # finished while we watched: refresh the whole page (table, sidebar)
     st.subheader(f"{STATUS_ICONS.get(run.status, '')} {run.title}")
     st.caption(
         f"`{run.id}` · {run.kind} · {run.status} · queue {run.queue or 'foreground (CLI)'} · "
         f"elapsed {fmt_seconds(run.elapsed_s)}"
     )
-    if run.is_active:
-        render_progress(run, key="runs_progress")
-        if st.button("Cancel", key="runs_cancel", type="primary", icon=":material/stop_circle:"):
-            jobs.cancel(ws, run.id)
-            st.toast("Cancel requested: the job stops within seconds.")
-            st.rerun()
-    elif run.status == "failed":
+    if run.is_active:  # polled; when it finishes the whole page (table, sidebar) is redrawn
+        render_job_panel(ws, run.id, key="runs", every=2.0, details=_run_body)
+        return
+    _outcome(run)
+    _run_body(run)
+    _delete_control(run)
+
+
+def _outcome(run: Any) -> None:
+    """Why a run that did not finish well stopped."""
+    if run.status == "failed":
         st.error(f"Failed: {run.error}")
         err = ws.run_dir(run.id) / "error.txt"
         if err.exists():
@@ -104,11 +105,25 @@ def run_detail(run_id: str) -> None:
     elif run.status == "cancelled":
         st.info("Cancelled. Nothing it was writing was registered.")
 
+
+def _run_body(run: Any) -> None:
+    """Loss curve, results (before / after, mined negatives, registered models), log, configuration and
+    artifacts of a run."""
     losses = loss_frame(ws.events(run.id, kind="progress"))
     if not losses.empty:
         st.plotly_chart(
             make_loss_figure(losses, smooth=10 if len(losses) > 30 else 0), key="runs_loss", width="stretch"
         )
+    _results(run)
+    with st.expander("Log", expanded=run.is_active or run.status in ("failed", "lost")):
+        render_log(ws.events(run.id, kind="log", last=200), key="runs_log")
+    with st.expander("Configuration"):
+        st.json(run.config)
+    with st.expander("Artifacts"):
+        render_artifacts(ws.home / "runs" / run.id, key="runs_art")
+
+
+def _results(run: Any) -> None:
     result = run.result or {}
     if run.kind == "adapt" and result.get("evaluation"):
         st.markdown("#### Before / after")
@@ -124,20 +139,16 @@ def run_detail(run_id: str) -> None:
     if run.status == "done" and result and run.kind != "adapt":
         with st.expander("Result"):
             st.json(result)
-    with st.expander("Log", expanded=run.is_active or run.status in ("failed", "lost")):
-        render_log(ws.events(run.id, kind="log", last=200), key="runs_log")
-    with st.expander("Configuration"):
-        st.json(run.config)
-    with st.expander("Artifacts"):
-        render_artifacts(ws.home / "runs" / run.id, key="runs_art")
-    if not run.is_active:
-        confirm = st.checkbox("Yes, delete this run and its artifacts", key="runs_delete_confirm")
-        if st.button("Delete run", key="runs_delete", disabled=not confirm, icon=":material/delete:"):
-            jobs.delete(ws, run.id)
-            st.session_state["runs_flash"] = f"Deleted run {run.id} (models it registered stay)."
-            st.session_state.pop("runs_selected", None)
-            st.session_state.pop("runs_delete_confirm", None)
-            st.rerun()
+
+
+def _delete_control(run: Any) -> None:
+    confirm = st.checkbox("Yes, delete this run and its artifacts", key="runs_delete_confirm")
+    if st.button("Delete run", key="runs_delete", disabled=not confirm, icon=":material/delete:"):
+        jobs.delete(ws, run.id)
+        st.session_state["runs_flash"] = f"Deleted run {run.id} (models it registered stay)."
+        st.session_state.pop("runs_selected", None)
+        st.session_state.pop("runs_delete_confirm", None)
+        st.rerun()
 
 
 run_detail(run_id)

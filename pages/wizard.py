@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components import services
+from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
 from components.wizard_views import (
     render_card_preview,
@@ -25,7 +26,6 @@ from core.runtime import LabError, jobs
 from core.wizard import (
     DEFAULT_ANSWERS,
     QUESTIONS,
-    WizardInputError,
     collect_evidence,
     complete_answers,
     make_card,
@@ -56,15 +56,23 @@ def _next_button(step: int, label: str) -> None:
     st.button(label, key=f"wiz_next_{step}", type="primary", on_click=_go, args=(step,))
 
 
-def _cancel(run_id: str) -> None:
-    jobs.cancel(ws, run_id)
-
-
 def _latest(kind: str, match: Any) -> str | None:
     for run in ws.list_runs(kind=kind, status=("done",), limit=50):
         if match(run.config or {}):
             return run.id
     return None
+
+
+def _latest_verification(dataset: str, strategy: str, model: str) -> str | None:
+    """The last finished verification of ``strategy`` on ``dataset`` with ``model``."""
+    return _latest(
+        "wizard_verify",
+        lambda c: (
+            (c.get("plan") or {}).get("dataset") == dataset
+            and (c.get("recommendation") or {}).get("strategy") == strategy
+            and (c.get("plan") or {}).get("model") == model
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -157,7 +165,7 @@ if step_i == 0:
 
 try:
     answers, sources = complete_answers(_sources(), measured["values"])
-except WizardInputError as err:
+except LabError as err:
     st.error(f"Invalid answer — {err}")
     st.stop()
 rec_obj = recommend(answers, sources)
@@ -181,8 +189,9 @@ if step_i == 1:
 
 # --------------------------------------------------------------------------------------------------
 def _poll(kind: str, render_done: Any) -> None:
-    """Show the job of ``state[kind]`` (and its extra runs) with live progress; ``render_done(run)`` once the
-    main job has finished (extra runs may still be going: their claims say so until they finish)."""
+    """Show the job of ``state[kind]`` and its extra runs: live panels for the active ones, the outcome of
+    the finished ones; ``render_done(run)`` once the main job has finished (extra runs may still be going:
+    their claims say so until they finish, and each finishing one redraws the page)."""
     info = state.get(kind)
     if not info:
         return
@@ -192,20 +201,12 @@ def _poll(kind: str, render_done: Any) -> None:
         state.pop(kind, None)
         return
     ids = [run.id] + [e["run_id"] for e in info.get("extra_runs", [])]
-    active = {i for i in ids if (r := ws.get_run(i)) is not None and r.is_active}
-
-    @st.fragment(run_every=1.0 if active else None)
-    def live() -> None:
-        jobs.reconcile(ws)
-        current = [r for r in (ws.get_run(i) for i in ids) if r is not None]
-        for r in current:
-            render_run_status(r, key=f"{kind}_status", on_cancel=_cancel)
-        if {r.id for r in current if r.is_active} != active:
-            st.rerun()  # a job finished: redraw the whole page (evidence, export) with its results
-        if current and current[0].id == run.id and not current[0].is_active:
-            render_done(current[0])
-
-    live()
+    for r in (r for r in map(ws.get_run, ids) if r is not None):
+        if r.is_active:
+            render_job_panel(ws, r.id, key=f"{kind}_{r.id}", title=r.title or r.kind)
+        render_run_status(r, key=f"{kind}_status")
+    if not run.is_active:
+        render_done(run)
 
 
 if step_i == 2:
@@ -259,14 +260,7 @@ if step_i == 2:
             for note in plan.notes:
                 st.caption(note)
             if "wiz_verify" not in state:
-                earlier = _latest(
-                    "wizard_verify",
-                    lambda c: (
-                        (c.get("plan") or {}).get("dataset") == ds.name
-                        and (c.get("recommendation") or {}).get("strategy") == rec["strategy"]
-                        and (c.get("plan") or {}).get("model") == model
-                    ),
-                )
+                earlier = _latest_verification(ds.name, rec["strategy"], model)
                 if earlier:
                     cfg = ws.get_run(earlier).config
                     state["wiz_verify"] = {
@@ -364,14 +358,7 @@ if step_i == 4:
         ev["evidence"] if ev and ev["strategy"] == rec["strategy"] and ev["dataset"] == dataset else None
     )
     if evidence is None and dataset:  # an earlier verification of the same recommendation
-        earlier = _latest(
-            "wizard_verify",
-            lambda c: (
-                (c.get("plan") or {}).get("dataset") == dataset
-                and (c.get("recommendation") or {}).get("strategy") == rec["strategy"]
-                and (c.get("plan") or {}).get("model") == model
-            ),
-        )
+        earlier = _latest_verification(dataset, rec["strategy"], model)
         evidence = collect_evidence(ws, earlier) if earlier else None
     if evidence is None:
         st.warning(

@@ -8,28 +8,25 @@ import zipfile
 import pandas as pd
 import pytest
 
-from components.compare_views import (
-    WARN_COLOR,
-    alpha_curve_frame,
-    cost_frame,
-    curves_frame,
-    highlight_terms,
+from components.compare_downloads import metrics_csv, per_query_csv, trec_zip
+from components.compare_figures import (
     make_alpha_sweep_figure,
     make_cost_figure,
     make_metric_bars_figure,
     make_rank_curves_figure,
     make_win_loss_figure,
-    metrics_csv,
+)
+from components.compare_lists import highlight_terms, movement, ranked_lists_frame, relevance_badge
+from components.compare_tables import (
+    WARN_COLOR,
+    alpha_curve_frame,
+    cost_frame,
+    curves_frame,
     metrics_display_frame,
     metrics_frame,
-    movement,
     pareto_mask,
-    per_query_csv,
-    ranked_lists_frame,
-    relevance_badge,
     significance_marker,
     strategy_colors,
-    trec_zip,
     win_loss_frame,
     win_loss_summary,
 )
