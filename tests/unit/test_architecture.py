@@ -150,3 +150,31 @@ def test_each_face_exports_what_it_names(package: str):
     assert (face.__doc__ or "").strip(), (
         f"core/{package}/__init__.py needs a docstring saying what lives there"
     )
+
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+@pytest.mark.parametrize(
+    "path", [*_modules(CORE), *_modules(REPO / "components")], ids=lambda p: str(p.relative_to(REPO))
+)
+def test_no_module_is_a_god_file(path: Path):
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{path.name} has {lines} lines: split it along its sections"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*_modules(CORE), *_modules(REPO / "components"), *_modules(REPO / "pages")],
+    ids=lambda p: str(p.relative_to(REPO)),
+)
+def test_no_function_is_over_sixty_lines(path: Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert not long, f"break these into well-named steps: {long}"
