@@ -171,7 +171,7 @@ def corpus_cached(name: str, model: str, backend: str, max_seq_length: int | Non
     """Whether the embedding cache already holds the corpus of ``name`` for this model and backend."""
     ds = dataset(name)
     fp = encoder_fingerprint(model, workspace(), backend=backend, max_seq_length=max_seq_length)
-    return EmbeddingCache(workspace()).path(fp, ds.fingerprint).exists()
+    return EmbeddingCache(workspace()).has(fp, ds.fingerprint, len(ds.corpus))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

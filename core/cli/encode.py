@@ -1,5 +1,6 @@
-"""``python -m core encode``: encode a retrieval corpus into the embedding cache on a chosen backend,
-with the truncation share and a timed estimate first; ``backends`` lists what runs here."""
+"""``python -m core encode``: encode a retrieval corpus into the embedding cache (its shard store) on a
+chosen backend and engine, with the truncation share and a timed estimate first; the ``encode`` job runs in
+the foreground, resuming from the last finished shard; ``--list-backends`` lists what runs here."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import sys
 import time
 from typing import Any
 
-from core.cli import print_json
+from core.cli import line_printer, print_json
 from core.data import RetrievalDataset, resolve_dataset
 from core.encoding import (
     BACKENDS,
+    DEFAULT_SHARD_SIZE,
+    ENGINES,
     EmbeddingCache,
+    EncodeJob,
     backend_statuses,
-    encode_corpus,
     encode_parallel,
     estimate_encode_time,
     format_duration,
@@ -22,7 +25,7 @@ from core.encoding import (
     truncation_stats,
 )
 from core.models import DEFAULT_BI_ENCODER, DEFAULT_MAX_LENGTH
-from core.runtime import InvalidInput, detect_device, open_workspace
+from core.runtime import InvalidInput, Progress, Reporter, detect_device, jobs, open_workspace
 
 BACKEND_CHOICES = list(BACKENDS)
 
@@ -40,6 +43,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-seq-length", type=int, default=None, help="cap on tokens per passage")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--processes", type=int, default=1, help="worker processes (CPU; see bench/encode.py)")
+    p.add_argument("--engine", default="local", choices=ENGINES, help="this process, or Ray Data actors")
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster to attach to, e.g. ray://head:10001 (default: $RAY_ADDRESS, else a local Ray "
+        "started for the run)",
+    )
+    p.add_argument("--ray-cpus", type=int, default=None, help="CPUs of a local Ray started on demand")
+    p.add_argument(
+        "--workers", type=int, default=None, help="Ray actors (default: one per GPU, else per CPU)"
+    )
+    p.add_argument(
+        "--shard-size",
+        type=int,
+        default=None,
+        help=f"passages per shard (default: the unfinished store's, else {DEFAULT_SHARD_SIZE}); another "
+        "size starts over",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        default=True,
+        help="resume from the last finished shard (always on; --restart drops the finished shards)",
+    )
+    p.add_argument("--restart", action="store_true", help="encode every shard again")
     p.add_argument("--estimate", action="store_true", help="only estimate the time and the truncation share")
     p.add_argument("--list-backends", action="store_true", help="print which backends run here and exit")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -82,30 +110,59 @@ def _describe(
     }
 
 
-def _encode_now(
-    encoder: Any, ds: RetrievalDataset, texts: list[str], cache: EmbeddingCache, ws: Any, args: Any
-) -> float:
-    """Encode the corpus into the cache (in worker processes with ``--processes``); returns the seconds."""
+def _job(args: argparse.Namespace, dataset: str) -> EncodeJob:
+    return EncodeJob.from_dict(
+        {
+            "dataset": dataset,
+            "model": args.model,
+            "backend": args.backend,
+            "max_seq_length": args.max_seq_length,
+            "batch_size": args.batch_size,
+            "shard_size": args.shard_size,
+            "engine": args.engine,
+            "ray_address": args.ray_address,
+            "ray_cpus": args.ray_cpus,
+            "workers": args.workers,
+            "restart": bool(args.restart),
+        }
+    )
+
+
+def _encode_parallel(ds: RetrievalDataset, texts: list[str], ws: Any, args: Any) -> dict:
+    """``--processes N``: encode in worker processes, then store the vectors as shards (not resumable)."""
+    encoder = make_encoder(args.model, ws, backend=args.backend, max_seq_length=args.max_seq_length)
     progress = _progress_printer() if sys.stderr.isatty() else None
     start = time.perf_counter()
-    if args.processes > 1:
-        vectors = encode_parallel(
-            args.model,
-            texts,
-            processes=args.processes,
-            ws=ws,
-            backend=encoder.plan.backend,
-            max_seq_length=args.max_seq_length,
-            batch_size=args.batch_size,
-            progress=progress,
-        )
-        cache.put(encoder.fingerprint, ds.fingerprint, vectors)
-    else:
-        encode_corpus(encoder, texts, ds.fingerprint, cache, batch_size=args.batch_size, progress=progress)
-    elapsed = time.perf_counter() - start
+    vectors = encode_parallel(
+        args.model,
+        texts,
+        processes=args.processes,
+        ws=ws,
+        backend=encoder.plan.backend,
+        max_seq_length=args.max_seq_length,
+        batch_size=args.batch_size,
+        progress=progress,
+    )
+    EmbeddingCache(ws).put(encoder.fingerprint, ds.fingerprint, vectors, shard_size=args.shard_size)
     if progress is not None:
         print(file=sys.stderr)
-    return elapsed
+    return {"seconds": time.perf_counter() - start, "rows_encoded": len(texts)}
+
+
+def _encode_job(job: EncodeJob, ds: RetrievalDataset, ws: Any, quiet: bool) -> dict:
+    """The ``encode`` job in the foreground; its result, or a clean exit when it did not finish."""
+    tty = sys.stderr.isatty()
+    watch: Reporter | None = None if quiet else (_progress_printer() if tty else line_printer())
+    run = jobs.run_inline(ws, "encode", job.to_dict(), title=f"encode · {ds.name} · {job.model}", watch=watch)
+    if watch is not None and tty:
+        print(file=sys.stderr)
+    if run.status == "cancelled":
+        print("cancelled: the finished shards are kept; run the same command to resume", file=sys.stderr)
+        raise SystemExit(130)
+    if run.status != "done":
+        print(f"error: encoding failed: {run.error} (run {run.id})", file=sys.stderr)
+        raise SystemExit(1)
+    return dict(run.result or {}) | {"run_id": run.id}
 
 
 def _encode(args: argparse.Namespace) -> int:
@@ -117,31 +174,45 @@ def _encode(args: argparse.Namespace) -> int:
     ds = resolve_dataset(ws, args.dataset, kind="retrieval")
     if not isinstance(ds, RetrievalDataset):
         raise InvalidInput(f"{args.dataset!r} is a classification dataset; encode needs a retrieval corpus.")
+    job = _job(args, ds.name if ws.get_dataset(ds.name) is not None else args.dataset)  # bad values: exit 2
     texts = list(ds.doc_texts())
     encoder = make_encoder(args.model, ws, backend=args.backend, max_seq_length=args.max_seq_length)
-    say = (lambda m: print(m, file=sys.stderr)) if not args.json or sys.stderr.isatty() else (lambda m: None)
+    quiet = args.json and not sys.stderr.isatty()
+    say = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr))
     result = _describe(encoder, ds, texts, args, say)
     cache = EmbeddingCache(ws)
-    cached = cache.get(encoder.fingerprint, ds.fingerprint, len(texts)) is not None
+    cached = cache.has(encoder.fingerprint, ds.fingerprint, len(texts)) and not args.restart
     result["cached"] = cached
-    if not cached:
+    finished = cache.store(encoder.fingerprint, ds.fingerprint).finished()
+    if not cached and finished and not args.restart:
+        say(f"resuming: {len(finished)} shard(s) already finished")
+    if not cached and args.engine == "local":
         est = estimate_encode_time(encoder, texts, batch_size=args.batch_size)
         say(f"estimate: {est.text} on {encoder.plan.label}")
         result |= {"estimate_s": round(est.seconds, 1), "estimate_rate": round(est.rate, 2)}
     if not args.estimate and not cached:
-        elapsed = _encode_now(encoder, ds, texts, cache, ws, args)
-        say(f"encoded {len(texts):,} documents in {format_duration(elapsed)} ({len(texts) / elapsed:,.1f}/s)")
-        result |= {"seconds": round(elapsed, 2), "rate": round(len(texts) / elapsed, 2)}
-    if args.json:
+        label = f"{encoder.name} on {encoder.plan.label}"
+        del encoder  # the job loads its own
+        out = _encode_parallel(ds, texts, ws, args) if args.processes > 1 else _encode_job(job, ds, ws, quiet)
+        elapsed, rows = max(float(out.pop("seconds")), 1e-9), int(out["rows_encoded"])
+        say(f"encoded {rows:,} passages in {format_duration(elapsed)} ({rows / elapsed:,.1f}/s) with {label}")
+        result |= out | {
+            "seconds": round(elapsed, 2),
+            "rate": round(rows / elapsed, 2),
+            "engine": args.engine,
+        }
+    if args.json or not cached:
         print_json(result)
-    elif cached:
-        print(f"{ds.name}: already in the embedding cache for {encoder.name} on {encoder.plan.label}")
+    else:
+        print(f"{ds.name}: already in the embedding cache for {result['model']} on {result['backend']}")
     return 0
 
 
-def _progress_printer():  # type: ignore[no-untyped-def]
-    def show(p) -> None:  # type: ignore[no-untyped-def]
-        if p.total:
+def _progress_printer() -> Reporter:
+    def show(p: Progress) -> None:
+        if p.is_log:
+            print(f"\r{p.message:<100}", file=sys.stderr, flush=True)
+        elif p.total:
             bar = "#" * int(30 * p.fraction)
             eta = f" ETA {p.eta_s:,.0f}s" if p.eta_s else ""
             print(

@@ -2,8 +2,9 @@
 
 The :class:`Encoder` contract, the sentence-transformers encoder, the torch / ONNX / int8 / bf16 backends and
 what each becomes on this machine (:func:`plan_backend`), the one :func:`make_encoder` factory, the on-disk
-embedding cache, time estimates before long encodes, and multi-process encoding. Imports runtime, data and
-models.
+embedding cache (a shard store per corpus and encoder: float16 shards, memory-mapped, resumable), the
+engines that fill it (``local``, ``ray``) and the ``encode`` job, time estimates before long encodes, and
+multi-process encoding. Imports runtime, data and models.
 """
 
 from core.encoding.backends import (
@@ -27,6 +28,7 @@ from core.encoding.embeddings import (
     normalize_rows,
     token_lengths,
 )
+from core.encoding.engines import ENGINES, EncoderSpec, ShardRun, encode_local, encode_ray
 from core.encoding.estimate import (
     EncodeEstimate,
     TruncationStats,
@@ -35,6 +37,7 @@ from core.encoding.estimate import (
     truncation_stats,
 )
 from core.encoding.factory import encoder_fingerprint, ensure_onnx_export, folder_lock, make_encoder
+from core.encoding.job import EncodeJob, encode_job, run_encode
 from core.encoding.onnx import (
     OnnxCrossEncoder,
     OnnxEncoder,
@@ -45,19 +48,29 @@ from core.encoding.onnx import (
     quantize_int8,
 )
 from core.encoding.parallel import encode_parallel
+from core.encoding.shards import DEFAULT_SHARD_SIZE, DISK_DTYPE, ShardLayout, ShardRecord, ShardStore
 
 __all__ = [
     "BACKENDS",
     "BACKEND_DESCRIPTIONS",
+    "DEFAULT_SHARD_SIZE",
+    "DISK_DTYPE",
+    "ENGINES",
     "BackendPlan",
     "BackendStatus",
     "EmbeddingCache",
     "EncodeEstimate",
+    "EncodeJob",
     "EncodeSettings",
     "Encoder",
+    "EncoderSpec",
     "OnnxCrossEncoder",
     "OnnxEncoder",
     "SentenceTransformerEncoder",
+    "ShardLayout",
+    "ShardRecord",
+    "ShardRun",
+    "ShardStore",
     "TruncationStats",
     "backend_statuses",
     "bf16_support",
@@ -65,7 +78,10 @@ __all__ = [
     "cpu_threads",
     "encode_corpus",
     "encode_in_batches",
+    "encode_job",
+    "encode_local",
     "encode_parallel",
+    "encode_ray",
     "encoder_cache_key",
     "encoder_fingerprint",
     "ensure_onnx_export",
@@ -80,6 +96,7 @@ __all__ = [
     "onnx_support",
     "plan_backend",
     "quantize_int8",
+    "run_encode",
     "token_lengths",
     "truncation_stats",
 ]

@@ -17,6 +17,7 @@ __all__ = ["JOB_HANDLERS", "JOB_KINDS", "check_kind", "job_handler", "known_kind
 
 JOB_KINDS: dict[str, str] = {
     "evaluate": "core.evaluate:evaluate_job",
+    "encode": "core.encoding:encode_job",
     "project": "core.explore:project_job",
     "adapt": "core.adapt:adapt_job",
     "mine": "core.adapt:mine_job",

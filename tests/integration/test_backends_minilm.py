@@ -108,5 +108,5 @@ def test_encode_cli_fills_the_cache_and_reports_truncation(scifact_slice, tmp_pa
     assert again["cached"] and "seconds" not in again
     other = run("--backend", "torch", "--max-seq-length", "128", "--estimate")
     assert not other["cached"] and "seconds" not in other  # another backend: not mixed with int8's vectors
-    files = list((isolated_home / "cache" / "embeddings").glob("*.npy"))
+    files = list((isolated_home / "cache" / "embeddings").glob("*/shard-*.npy"))  # one store, one shard
     assert len(files) == 1 and np.load(files[0]).shape == (24, 384)
