@@ -210,6 +210,44 @@ def _pool(ray: Any, spec: EncoderSpec, workers: int | None, todo: int) -> tuple[
     return n, float(max(1, cpus // n)), 0.0, "cpu"
 
 
+def _written_shards(
+    ray: Any,
+    store: ShardStore,
+    layout: ShardLayout,
+    texts: Sequence[str],
+    spec: EncoderSpec,
+    todo: Sequence[int],
+    home: Path,
+    batch_size: int,
+    actors: int,
+    cpus: float,
+    gpus: float,
+    device: str,
+) -> Any:
+    """The Ray Dataset of the shards to encode, one row each, mapped by a pool of :class:`ShardWriter`
+    actors: iterating it yields one ``{shard, rows, crc32, pid}`` row per shard written."""
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    items = [{"shard": i, "texts": list(texts[slice(*layout.bounds(i))])} for i in todo]
+    shards = ray.data.from_items(items, override_num_blocks=len(items))
+    return shards.map_batches(
+        ShardWriter,
+        batch_size=1,
+        batch_format="numpy",
+        concurrency=actors,
+        num_cpus=cpus,
+        num_gpus=gpus,
+        fn_constructor_kwargs={
+            "home": str(home),
+            "folder": str(store.folder),
+            "layout": layout.to_dict(),
+            "spec": spec,
+            "batch_size": batch_size,
+            "device": device,
+            "threads": int(cpus),
+        },
+    )
+
+
 def encode_ray(
     store: ShardStore,
     layout: ShardLayout,
@@ -227,6 +265,7 @@ def encode_ray(
     """Encode shards ``todo`` with Ray Data (see the module's docstring); ``num_cpus`` sizes a local Ray
     started on demand, ``workers`` caps the actor pool."""
     import ray
+    import ray.data
 
     meter = _Meter(layout, todo, reporter)
     start = time.perf_counter()
@@ -236,25 +275,8 @@ def encode_ray(
     try:
         actors, cpus, gpus, device = _pool(ray, spec, workers, len(todo))
         log(reporter, f"Ray: {actors} worker(s) on {device}, {len(todo)} shard(s) to encode")
-        ray.data.DataContext.get_current().enable_progress_bars = False
-        items = [{"shard": i, "texts": list(texts[slice(*layout.bounds(i))])} for i in todo]
-        shards = ray.data.from_items(items, override_num_blocks=len(items))
-        written = shards.map_batches(
-            ShardWriter,
-            batch_size=1,
-            batch_format="numpy",
-            concurrency=actors,
-            num_cpus=cpus,
-            num_gpus=gpus,
-            fn_constructor_kwargs={
-                "home": str(home),
-                "folder": str(store.folder),
-                "layout": layout.to_dict(),
-                "spec": spec,
-                "batch_size": batch_size,
-                "device": device,
-                "threads": int(cpus),
-            },
+        written = _written_shards(
+            ray, store, layout, texts, spec, todo, home, batch_size, actors, cpus, gpus, device
         )
         meter.emit()
         for row in written.iter_rows():
