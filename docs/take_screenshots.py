@@ -8,7 +8,7 @@ Add other pages here. ``python docs/take_screenshots.py compare`` takes only the
 ``docs/screenshots/wizard.png`` (Decision wizard; the README's copy currently comes from the browser test
 ``tests/e2e/test_wizard_browser.py`` on its 8-query set): the Verify step on SciFact with all-MiniLM-L6-v2, after
 the answers were measured and one click ran the verification job. It needs SciFact's corpus vectors in the
-embedding cache (the test suite's, or ``ESL_SHOTS_EMBEDDINGS=DIR`` with the ``.npy`` files) to be quick.
+embedding cache (the test suite's, or ``ESL_SHOTS_EMBEDDINGS=DIR`` with its shard stores and ``.npy`` files) to be quick.
 
 ``docs/screenshots/explore.png`` (Explore page): Banking77's test split mapped with all-MiniLM-L6-v2 before
 and after a SetFit run (N=8 per intent), trained and mapped through the CLI first. That takes minutes on
@@ -128,9 +128,13 @@ def wizard_shot(app, browser, home: Path) -> Path:  # type: ignore[no-untyped-de
     seed = os.environ.get("ESL_SHOTS_EMBEDDINGS")
     if seed:
         target.mkdir(parents=True, exist_ok=True)
-        for npy in Path(seed).expanduser().glob("*.npy"):
-            if not (target / npy.name).exists():
-                shutil.copy2(npy, target / npy.name)
+        for entry in Path(seed).expanduser().iterdir():  # shard stores (folders) and older .npy files
+            if (target / entry.name).exists():
+                continue
+            if entry.is_dir():
+                shutil.copytree(entry, target / entry.name)
+            elif entry.suffix == ".npy":
+                shutil.copy2(entry, target / entry.name)
     elif not target.exists() and (REPO / ".esl-test" / "workspace" / "cache" / "embeddings").is_dir():
         target.parent.mkdir(parents=True, exist_ok=True)
         target.symlink_to(REPO / ".esl-test" / "workspace" / "cache" / "embeddings")
