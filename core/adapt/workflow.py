@@ -31,6 +31,7 @@ from core.training import (
     quiet_libraries,
     train_config,
     training_device,
+    training_precision,
 )
 
 __all__ = ["MINED_FILE", "adapt_job", "build_triples", "load_mined", "mine_job", "summarize"]
@@ -190,6 +191,7 @@ def _train(ctx: Any, job: AdaptJob, cfg: TrainConfig, data: Any, info: dict[str,
     info["steps"] = counter.steps
     info["final_loss"] = counter.last_loss
     info["device"] = training_device()
+    info["precision"], _ = training_precision(cfg.precision, info["device"])
     ctx.log(f"trained in {info['train_s']:.0f} s ({counter.steps} steps)")
     return path
 

@@ -8,7 +8,7 @@ GPU when there is one. Imports runtime, data and models only.
 
 from core.training.callbacks import TRAIN_STAGE, hf_callback, step_message
 from core.training.common import Triples, hf_args, quiet_libraries, run_trainer, scratch_dir, training_device
-from core.training.config import TrainConfig
+from core.training.config import PRECISIONS, TrainConfig, training_precision
 from core.training.contrastive import LOSSES, ContrastiveConfig
 from core.training.cross_encoder import CE_LOSSES, CrossEncoderConfig
 from core.training.mlm import MLMConfig
@@ -29,6 +29,7 @@ __all__ = [
     "CE_LOSSES",
     "LOSSES",
     "PAIR_LOSSES",
+    "PRECISIONS",
     "TRAINERS",
     "TRAIN_STAGE",
     "ContrastiveConfig",
@@ -55,4 +56,5 @@ __all__ = [
     "train_config",
     "train_setfit",
     "training_device",
+    "training_precision",
 ]

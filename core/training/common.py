@@ -14,6 +14,7 @@ from typing import Any
 
 from core.runtime import InvalidInput, Reporter, detect_device, log
 from core.training.callbacks import hf_callback
+from core.training.config import training_precision
 
 __all__ = [
     "Triples",
@@ -81,12 +82,11 @@ def training_device() -> str:
 
 def hf_args(cfg: Any, output_dir: Path, *, cls: Any = None, **extra: Any) -> Any:
     """``TrainingArguments`` (or a sentence-transformers subclass) for a quiet, checkpoint-free run."""
-    import torch
 
     if cls is None:
         from transformers import TrainingArguments as cls
     device = training_device()
-    bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
+    precision, _ = training_precision(getattr(cfg, "precision", "auto"), device)
     kwargs: dict[str, Any] = {
         "output_dir": str(output_dir),
         "per_device_train_batch_size": cfg.batch_size,
@@ -101,7 +101,7 @@ def hf_args(cfg: Any, output_dir: Path, *, cls: Any = None, **extra: Any) -> Any
         "seed": cfg.seed,
         "data_seed": cfg.seed,
         "use_cpu": device == "cpu",
-        "bf16": bf16,
+        "bf16": precision == "bf16",
         "dataloader_num_workers": 0,
     }
     kwargs.update(extra)
@@ -145,6 +145,7 @@ def run_trainer(trainer: Any, reporter: Reporter | None) -> int:
 
     trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout
     trainer.add_callback(hf_callback(reporter))
-    log(reporter, f"training on {training_device()}")
+    precision = "bf16 autocast" if getattr(trainer.args, "bf16", False) else "fp32"
+    log(reporter, f"training on {training_device()} in {precision}")
     trainer.train()
     return int(trainer.state.global_step)

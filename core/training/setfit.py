@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import logging as py_logging
 import math
+import os
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +24,7 @@ from core.data import FewShotSample, LabeledDataset, sample_per_class
 from core.models import DEFAULT_BI_ENCODER, load_sentence_transformer
 from core.runtime import InvalidInput, Reporter, Workspace, configure_environment, detect_device, log, report
 from core.training.callbacks import TRAIN_STAGE, hf_callback
+from core.training.config import PRECISIONS, training_precision
 
 __all__ = [
     "PAIR_LOSSES",
@@ -67,8 +70,11 @@ class SetFitConfig:
     max_seq_length: int | None = 128
     loss: Literal["cosent", "cosine"] = "cosent"
     multi_label: bool = False  # set from the data: one-vs-rest heads
+    precision: str = "auto"  # auto: bf16 autocast where the device computes it natively (training.config)
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise InvalidInput(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.head not in ("logistic", "differentiable"):
             raise InvalidInput(f"head must be 'logistic' or 'differentiable', got {self.head!r}")
         if self.loss not in PAIR_LOSSES:
@@ -202,6 +208,24 @@ def _training_args(config: SetFitConfig, plan: PairPlan, output_dir: str) -> Any
     )
 
 
+@contextlib.contextmanager
+def _mixed_precision(precision: str) -> Iterator[None]:
+    """setfit builds its sentence-transformers trainer with default arguments, so bf16 autocast reaches it
+    only through accelerate's documented switch, ``ACCELERATE_MIXED_PRECISION``, while it is built."""
+    if precision != "bf16":
+        yield
+        return
+    previous = os.environ.get("ACCELERATE_MIXED_PRECISION")
+    os.environ["ACCELERATE_MIXED_PRECISION"] = "bf16"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("ACCELERATE_MIXED_PRECISION", None)
+        else:
+            os.environ["ACCELERATE_MIXED_PRECISION"] = previous
+
+
 def _make_trainer(model: Any, args: Any, sample: FewShotSample, callback: Any) -> Any:
     """setfit's ``Trainer`` on the sample, reporting through ``callback`` only (no printing, no tqdm)."""
     from datasets import Dataset
@@ -252,12 +276,14 @@ def fit_setfit(
             output_dir = scratch.enter_context(tempfile.TemporaryDirectory(prefix="setfit-"))
         args = _training_args(config, plan, str(output_dir))
         bridge = hf_callback(reporter)
-        trainer = _make_trainer(model, args, sample, bridge)
+        precision, _ = training_precision(config.precision, str(model.model_body.device.type))
+        with _mixed_precision(precision):
+            trainer = _make_trainer(model, args, sample, bridge)
         log(
             reporter,
             f"SetFit N={config.n_per_class} seed={config.seed}: {len(sample)} texts, {plan.pairs} pairs"
             + (f" (capped from {plan.wanted_pairs})" if plan.capped else "")
-            + f", {plan.steps} steps",
+            + f", {plan.steps} steps in {precision}",
         )
         _train(trainer, args, plan, reporter)
     model.model_body.eval()
@@ -268,6 +294,7 @@ def fit_setfit(
         "pairs": plan.pairs,
         "wanted_pairs": plan.wanted_pairs,
         "capped": plan.capped,
+        "precision": precision,
         "n_train": len(sample),
         "last_loss": bridge.last_loss,
         "config": config.to_dict(),
