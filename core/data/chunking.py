@@ -356,7 +356,10 @@ def chunk_corpus(
             out.end.append(b)
         if d + 1 == total or (d + 1) % 64 == 0:
             report(progress, "chunk", d + 1, total, f"{len(out.ids):,} passages", tracker.rate(d + 1))
-    key = f"{corpus_fingerprint or h.hexdigest()}|{spec.key()}|{tokenizer_fingerprint(tokenizer)}"
+    shape = dataclasses.replace(
+        spec, tokenizer=None
+    ).key()  # the tokenizer counts by its content, not its name
+    key = f"{corpus_fingerprint or h.hexdigest()}|{shape}|{tokenizer_fingerprint(tokenizer)}"
     return Passages(
         passage_ids=tuple(out.ids),
         texts=tuple(out.texts),

@@ -13,7 +13,8 @@ __all__ = ["Corpus", "Hits", "Retriever", "results_to_run"]
 @dataclass(frozen=True)
 class Hits:
     """Ranked results of one query: document ids, best first, with their scores; for a strategy on
-    passages, ``passage_ids`` names the passage that matched in each document (None otherwise)."""
+    passages, ``passage_ids`` names the passage that matched in each document (``<doc id>#p<n>``; ``""``
+    for a document a hybrid found only on its whole-document side; None when nothing searched passages)."""
 
     doc_ids: tuple[str, ...]
     scores: tuple[float, ...]

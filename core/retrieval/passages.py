@@ -37,6 +37,8 @@ __all__ = [
     "resolve_chunking",
 ]
 
+_MIN_VOCABULARY = 100  # tokens; fewer means the folder had no tokenizer files
+
 
 @dataclass(frozen=True, eq=False)
 class PassageSet:
@@ -84,6 +86,11 @@ def load_tokenizer(name: str, ws: Workspace | None = None) -> Any:
     if not getattr(tokenizer, "is_fast", False):
         raise InvalidInput(
             f"Model {name!r} has no fast tokenizer (one with character offsets) to chunk with."
+        )
+    if len(tokenizer) <= _MIN_VOCABULARY:  # transformers makes an empty one for a folder without its files
+        raise InvalidInput(
+            f"Model {name!r} has no tokenizer files (vocabulary of {len(tokenizer)} tokens): chunking needs the "
+            "model's own tokenizer (tokenizer.json or vocab.txt beside config.json)."
         )
     return tokenizer
 
@@ -181,6 +188,11 @@ class PassageRetriever:
         self.chunking = chunking
         self.name = name
         self.index_s = float(getattr(inner, "index_s", 0.0)) + passages.chunk_s
+
+    def over(self, inner: Retriever) -> PassageRetriever:
+        """The same passages and aggregation over another retriever of those passages (e.g. a
+        :class:`~core.retrieval.PCADenseRetriever` of :attr:`inner`)."""
+        return PassageRetriever(inner, self.passages, self.chunking, f"{self.name} ({inner.name})")
 
     def _depth(self, k: int) -> int:
         per_doc = len(self.passages) / max(1, len(self.passages.passages.doc_ids))

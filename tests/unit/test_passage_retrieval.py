@@ -17,6 +17,7 @@ from core.retrieval import (
     DenseSpec,
     Hits,
     HybridSpec,
+    PCADenseRetriever,
     RerankSpec,
     RetrieverBuilder,
     aggregate_hits,
@@ -331,3 +332,12 @@ def test_a_comparison_keeps_which_passage_matched(longdocs, ws):
     assert res["dense@64/16"].label == "Dense (all-MiniLM-L6-v2) · passages 64/16"
     json.dumps(report.to_record())
     assert factories.tokenizers == ["all-MiniLM-L6-v2"]
+
+
+def test_a_pca_reduced_dense_index_searches_the_same_passages(longdocs):
+    builder = _builder(longdocs, Factories())
+    chunked = builder.build(DenseSpec(chunking=ChunkSpec(window=64, overlap=16)))
+    reduced = chunked.over(PCADenseRetriever(chunked.inner, 8))
+    hits = reduced.search(["striped zebra sleeps"], 3)[0]
+    assert set(hits.doc_ids) <= set(DOCS) and len(set(hits.doc_ids)) == len(hits) == 3
+    assert all(p.split("#p")[0] == d for d, p in zip(hits.doc_ids, hits.passage_ids, strict=True))
