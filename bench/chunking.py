@@ -52,13 +52,13 @@ def _p(value: float | None) -> str:
 def _table(rep, qrels: dict, baselines: dict[str, str]) -> None:
     runs = {n: r.run for n, r in rep.strategies.items()}
     p_values = {b: paired_significance(qrels, runs, b) for b in baselines.values() if b in runs}
-    head = f"{'strategy':<15}{'label':<48}" + "".join(f"{m:>12}" for m in METRICS)
+    head = f"{'strategy':<15}{'label':<58}" + "".join(f"{m:>12}" for m in METRICS)
     for title in baselines:
         head += f"{'Δ ' + title:>14}{'ratio':>8}{'p':>9}"
     print(head + f"{'passages':>10}{'index s':>9}")
     for name, res in rep.strategies.items():
         m = res.metrics
-        row = f"{name:<15}{res.label[:46]:<48}" + "".join(f"{m[k]:>12.4f}" for k in METRICS)
+        row = f"{name:<15}{res.label[:56]:<58}" + "".join(f"{m[k]:>12.4f}" for k in METRICS)
         for base in baselines.values():
             if base not in rep.strategies or base == name:
                 row += f"{'':>14}{'':>8}{'':>9}"
