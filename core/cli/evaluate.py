@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from core.cli import print_json
-from core.data import RetrievalDataset, resolve_dataset
+from core.data import AGGREGATES, RetrievalDataset, resolve_dataset
 from core.encoding import BACKENDS
 from core.evaluate import (
     FIRST_STAGES,
@@ -33,7 +33,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--strategies",
         default=",".join(CompareOptions.strategies),
-        help=f"comma list of {','.join(STRATEGIES)}",
+        help=f"comma list of {','.join(STRATEGIES)}; a name may carry a chunking: dense@256/64 = passages of "
+        "256 tokens overlapping by 64, documents scored from their passages; bm25@256 = first 256 tokens only",
     )
     p.add_argument("--model", default=CompareOptions.model, help="bi-encoder for dense / hybrid")
     p.add_argument(
@@ -67,6 +68,27 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         help="the ranking the reranker rescores",
     )
     _add_scoring_arguments(p)
+    _add_chunking_arguments(p)
+
+
+def _add_chunking_arguments(p: argparse.ArgumentParser) -> None:
+    """How strategies named ``…@window/overlap`` cut and score passages (defaults: :class:`CompareOptions`)."""
+    p.add_argument(
+        "--chunk-sentences",
+        action="store_true",
+        help="cut passages at the last sentence end inside the window (overlap by whole sentences)",
+    )
+    p.add_argument("--chunk-title", action="store_true", help="prepend the document's title to every passage")
+    p.add_argument(
+        "--chunk-aggregate",
+        choices=AGGREGATES,
+        default=CompareOptions.chunk_aggregate,
+        help="document score from its passages: maxp (best passage), sum_top (sum of the --chunk-top best), "
+        "first (first passage)",
+    )
+    p.add_argument(
+        "--chunk-top", type=int, default=CompareOptions.chunk_top, help="passages summed by sum_top"
+    )
 
 
 def _add_scoring_arguments(p: argparse.ArgumentParser) -> None:
@@ -153,11 +175,12 @@ def _progress_printer() -> Reporter:
 
 def _print_table(rep, run_id: str) -> None:  # type: ignore[no-untyped-def]
     cols = list(METRICS)
+    width = max(10, *(len(name) + 2 for name in rep.strategies))
     print(
         f"{rep.dataset} / {rep.split}: {rep.queries} queries (baseline {rep.baseline}, {rep.stat_test} test; * p<0.05)"
     )
     print(
-        f"{'strategy':<10}"
+        f"{'strategy':<{width}}"
         + "".join(f"{c:>12}" for c in cols)
         + f"{'p50 ms':>10}{'p95 ms':>10}{'index s':>10}"
     )
@@ -167,7 +190,7 @@ def _print_table(rep, run_id: str) -> None:  # type: ignore[no-untyped-def]
             p = rep.p_values.get(name, {}).get(c)
             cells.append(f"{res.metrics[c]:.4f}{'*' if p is not None and p < 0.05 else ' '}")
         print(
-            f"{name:<10}"
+            f"{name:<{width}}"
             + "".join(f"{c:>12}" for c in cells)
             + f"{res.latency_ms_p50:>10.1f}{res.latency_ms_p95:>10.1f}{res.index_s:>10.1f}"
         )

@@ -3,13 +3,16 @@
 Readers for CSV / TSV / JSONL / Parquet tables with line-numbered errors, the dataset types
 (:class:`RetrievalDataset`: corpus, queries, graded qrels per split; :class:`LabeledDataset`: texts with
 labels), the retrieval and labelled loaders (BEIR folders and zips, separate files), import into the
-workspace and lookup by name or path, and seeded samples (N per class, stratified subsets). Imports runtime
-only.
+workspace and lookup by name or path, seeded samples (N per class, stratified subsets), and long documents cut
+into passages by a model's tokens (:class:`ChunkSpec`, :func:`chunk_corpus`, :func:`length_stats`). Imports
+runtime only.
 """
 
+from core.data.chunking import AGGREGATES, ChunkSpec, Passages, chunk_corpus, tokenizer_fingerprint
 from core.data.datasets import Dataset, LabeledDataset, RetrievalDataset, dataset_summary
 from core.data.fields import split_of_file
 from core.data.labeled_loaders import TableInfo, inspect_table, load_classification
+from core.data.lengths import LengthStats, length_stats
 from core.data.readers import TABLE_SUFFIXES, Record, Table, read_table, read_text
 from core.data.retrieval_loaders import load_retrieval_beir, load_retrieval_files
 from core.data.sampling import FewShotSample, sample_per_class, stratified_subset
@@ -24,20 +27,26 @@ from core.data.stored import (
 )
 
 __all__ = [
+    "AGGREGATES",
     "TABLE_SUFFIXES",
+    "ChunkSpec",
     "DataSource",
     "Dataset",
     "FewShotSample",
     "LabeledDataset",
+    "LengthStats",
+    "Passages",
     "Record",
     "RetrievalDataset",
     "Table",
     "TableInfo",
+    "chunk_corpus",
     "cleanup_stale_files",
     "dataset_summary",
     "detect_kind",
     "import_dataset",
     "inspect_table",
+    "length_stats",
     "load_classification",
     "load_dataset",
     "load_path",
@@ -52,4 +61,5 @@ __all__ = [
     "split_of_file",
     "staged_files",
     "stratified_subset",
+    "tokenizer_fingerprint",
 ]

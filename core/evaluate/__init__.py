@@ -23,7 +23,15 @@ from core.evaluate.metrics import (
     safe_name,
     write_trec_run,
 )
-from core.evaluate.options import DEFAULT_K, FIRST_STAGES, STAT_TESTS, STRATEGIES, CompareOptions, EvaluateJob
+from core.evaluate.options import (
+    DEFAULT_K,
+    FIRST_STAGES,
+    STAT_TESTS,
+    STRATEGIES,
+    CompareOptions,
+    EvaluateJob,
+    parse_strategy,
+)
 from core.evaluate.report import ComparisonReport, StrategyResult
 from core.evaluate.store import load_comparison, save_comparison, trec_path
 
@@ -49,6 +57,7 @@ __all__ = [
     "load_comparison",
     "measure_latency",
     "paired_significance",
+    "parse_strategy",
     "rank_curves",
     "read_trec_run",
     "run_comparison",

@@ -33,6 +33,7 @@ from core.retrieval import (
     DenseRetriever,
     HybridRetriever,
     HybridSpec,
+    PassageRetriever,
     RerankRetriever,
     RerankSpec,
     RetrieverBuilder,
@@ -48,6 +49,7 @@ __all__ = ["STAGE", "evaluate_job", "run_comparison"]
 
 STAGE = "compare"  # the stage of run_comparison's overall progress records
 SCALE = 1000  # progress units per strategy, so that inner stages (encoding) move the bar smoothly
+MATCHED_DEPTH = 10  # ranks per query whose matching passage a report keeps (strategies on passages)
 
 Run = dict[str, dict[str, float]]
 
@@ -63,6 +65,8 @@ def _index_seconds(retriever: Any) -> float:
 
 def _backend_notes(retriever: Any) -> list[str]:
     """Why an encoder or reranker runs on another backend than its spec asked for (core.encoding)."""
+    if isinstance(retriever, PassageRetriever):
+        return _backend_notes(retriever.inner)
     if isinstance(retriever, HybridRetriever):
         return _backend_notes(retriever.dense)
     if isinstance(retriever, RerankRetriever):
@@ -78,11 +82,41 @@ def _dense_parts(retriever: Any) -> list[DenseRetriever]:
     """The dense retrievers inside a strategy (itself, a hybrid's dense side, a rerank's first stage)."""
     if isinstance(retriever, DenseRetriever):
         return [retriever]
+    if isinstance(retriever, PassageRetriever):
+        return _dense_parts(retriever.inner)
     if isinstance(retriever, HybridRetriever):
         return _dense_parts(retriever.dense)
     if isinstance(retriever, RerankRetriever):
         return _dense_parts(retriever.first_stage)
     return []
+
+
+def _passage_parts(retriever: Any) -> list[PassageRetriever]:
+    """The parts of a strategy that search passages."""
+    if isinstance(retriever, PassageRetriever):
+        return [retriever]
+    if isinstance(retriever, HybridRetriever):
+        return _passage_parts(retriever.sparse) + _passage_parts(retriever.dense)
+    if isinstance(retriever, RerankRetriever):
+        return _passage_parts(retriever.first_stage)
+    return []
+
+
+def _describe_passages(retriever: Any, extra: dict[str, Any], notes: list[str]) -> None:
+    """How the corpus was cut (``extra["passages"]``), and a note when passages are longer than the
+    encoder reads."""
+    parts = _passage_parts(retriever)
+    if not parts:
+        return
+    extra["passages"] = list({id(p.passages): p.passages.describe() for p in parts}.values())
+    for part in parts:
+        for dense in _dense_parts(part):
+            limit = getattr(dense.encoder, "max_seq_length", None)
+            if limit and part.chunking.window > limit:
+                notes.append(
+                    f"passages of {part.chunking.window} tokens are cut at the encoder's max_seq_length "
+                    f"{limit}: set --max-seq-length {part.chunking.window} to encode them whole"
+                )
 
 
 def _rerank_warnings(
@@ -160,6 +194,7 @@ class _Comparison:
         self.k, self.stat_test, self.latency_sample = k, stat_test, latency_sample
         self._tuned: dict[HybridSpec, tuple[HybridSpec, dict[str, Any], list[str]]] = {}
         self._runs: dict[StrategySpec, Run] = {}
+        self._matched: dict[StrategySpec, dict[str, list[str]]] = {}
 
     def measure(self, index: int, name: str, spec: StrategySpec) -> StrategyResult:
         """Every number of one strategy (``index``: its place, for progress)."""
@@ -170,8 +205,11 @@ class _Comparison:
         retriever = self.builder.build(spec)
         notes.extend(_backend_notes(retriever))
         self.describe_dense(retriever, extra, notes)
+        _describe_passages(retriever, extra, notes)
         self.overall.strategy(index, f"searching {len(self.qtexts)} queries with {spec.label}")
         run = self.run_of(spec)
+        if self._matched.get(spec):
+            extra["matched_passages"] = self._matched[spec]  # {query id: passage id of ranks 1..10}
         means, per_query = evaluate_run(self.qrels, run)
         if isinstance(retriever, RerankRetriever):
             self.overall.strategy(index, f"scoring the first stage of {spec.label} alone")
@@ -231,7 +269,13 @@ class _Comparison:
     def run_of(self, spec: StrategySpec) -> Run:
         """The ranked lists of ``spec`` for every query (searched once per spec)."""
         if spec not in self._runs:
-            self._runs[spec] = results_to_run(self.qids, self.builder.build(spec).search(self.qtexts, self.k))
+            hits = self.builder.build(spec).search(self.qtexts, self.k)
+            self._runs[spec] = results_to_run(self.qids, hits)
+            self._matched[spec] = {
+                q: list(h.passage_ids[:MATCHED_DEPTH])
+                for q, h in zip(self.qids, hits, strict=True)
+                if h.passage_ids is not None
+            }
         return self._runs[spec]
 
     def describe_dense(self, retriever: Any, extra: dict[str, Any], notes: list[str]) -> None:

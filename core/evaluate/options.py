@@ -2,16 +2,20 @@
 
 The CLI fills it from its arguments, the Compare page from its widgets and the wizard from a
 recommendation; :meth:`CompareOptions.specs` turns it into strategy specs, so the same choices give the same
-specs (and the same numbers) wherever they were made.
+specs (and the same numbers) wherever they were made. A strategy name may carry a chunking: ``dense@256/64``
+(passages of 256 tokens overlapping by 64), ``bm25@256`` (each document truncated to its first 256 tokens);
+see :func:`parse_strategy`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.data import AGGREGATES, ChunkSpec
 from core.encoding import BACKENDS
 from core.evaluate.metrics import DEFAULT_LATENCY_SAMPLE, DEFAULT_STAT_TEST
 from core.models import DEFAULT_BI_ENCODER
@@ -28,7 +32,15 @@ from core.retrieval import (
 )
 from core.runtime import InvalidInput
 
-__all__ = ["DEFAULT_K", "FIRST_STAGES", "STAT_TESTS", "STRATEGIES", "CompareOptions", "EvaluateJob"]
+__all__ = [
+    "DEFAULT_K",
+    "FIRST_STAGES",
+    "STAT_TESTS",
+    "STRATEGIES",
+    "CompareOptions",
+    "EvaluateJob",
+    "parse_strategy",
+]
 
 STRATEGIES = ("bm25", "dense", "hybrid", "rerank")
 STAT_TESTS = (DEFAULT_STAT_TEST, "fisher", "wilcoxon")
@@ -41,7 +53,26 @@ _CHOICES = {
     "norm": ("minmax", "zscore"),
     "index": ("exact", "hnsw"),
     "stat_test": STAT_TESTS,
+    "chunk_aggregate": AGGREGATES,
 }
+_CHUNKED = re.compile(r"^(?P<base>[a-z0-9_-]+)@(?P<window>\d+)(?:/(?P<overlap>\d+))?$")
+
+
+def parse_strategy(name: str) -> tuple[str, tuple[int, int | None] | None]:
+    """``"dense@256/64"`` -> ``("dense", (256, 64))``, ``"bm25@256"`` -> ``("bm25", (256, None))`` (the
+    first 256 tokens only), ``"hybrid"`` -> ``("hybrid", None)``; anything else is an error."""
+    if "@" not in name:
+        if name not in STRATEGIES:
+            raise InvalidInput(f"Unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}.")
+        return name, None
+    match = _CHUNKED.match(name)
+    if not match or match["base"] not in STRATEGIES:
+        raise InvalidInput(
+            f"Cannot read strategy {name!r}: write a strategy ({', '.join(STRATEGIES)}) and a chunking, "
+            "e.g. dense@256/64 (passages of 256 tokens overlapping by 64) or bm25@256 (first 256 tokens)."
+        )
+    overlap = match["overlap"]
+    return match["base"], (int(match["window"]), int(overlap) if overlap is not None else None)
 
 
 def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -55,7 +86,8 @@ def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class CompareOptions:
     """One comparison's choices. ``tune_split``: ``auto`` (train, unless train is evaluated), ``none``, or a
-    split name; ``check_backends``: extra backends the dense strategy is also evaluated with."""
+    split name; ``check_backends``: extra backends the dense strategy is also evaluated with; ``chunk_*``: how
+    the strategies named with a chunking (``dense@256/64``) cut and score passages (core.data.ChunkSpec)."""
 
     strategies: tuple[str, ...] = ("bm25", "dense", "hybrid")
     split: str | None = None
@@ -78,13 +110,20 @@ class CompareOptions:
     index: str = DenseSpec.index
     baseline: str | None = None
     stat_test: str = DEFAULT_STAT_TEST
+    chunk_sentences: bool = ChunkSpec.sentences
+    chunk_title: bool = ChunkSpec.title
+    chunk_aggregate: str = ChunkSpec.aggregate
+    chunk_top: int = ChunkSpec.top
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "strategies", _names(self.strategies))
         object.__setattr__(self, "check_backends", _names(self.check_backends))
-        unknown = [n for n in self.strategies if n not in STRATEGIES]
-        if unknown or not self.strategies:
-            raise InvalidInput(f"Unknown strategies {unknown}; choose from {', '.join(STRATEGIES)}.")
+        if not self.strategies:
+            raise InvalidInput(f"Choose at least one strategy from {', '.join(STRATEGIES)}.")
+        for name in self.strategies:
+            _base, cut = parse_strategy(name)
+            if cut is not None:
+                self.chunking(cut)  # validates window and overlap
         for name, allowed in _CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise InvalidInput(
@@ -122,13 +161,40 @@ class CompareOptions:
             return "train" if "train" in splits and evaluated != "train" else None
         return None if self.tune_split in ("none", "") else self.tune_split
 
+    def chunking(self, cut: tuple[int, int | None]) -> ChunkSpec:
+        """The chunking of a strategy named ``…@window/overlap`` (``…@window``: the first window only)."""
+        window, overlap = cut
+        return ChunkSpec(
+            window=window,
+            overlap=overlap or 0,
+            sentences=self.chunk_sentences,
+            title=self.chunk_title,
+            max_passages=1 if overlap is None else None,
+            aggregate=self.chunk_aggregate,
+            top=self.chunk_top,
+        )
+
     def specs(self, splits: Sequence[str]) -> dict[str, StrategySpec]:
         """The strategy specs these options describe, keyed by strategy name (backend variants added)."""
+        specs: dict[str, StrategySpec] = {}
+        for name in self.strategies:
+            base, cut = parse_strategy(name)
+            specs[name] = self._spec(base, self.chunking(cut) if cut else None, splits)
+        return backend_variants(specs, self.check_backends) if self.check_backends else specs
+
+    def _spec(self, name: str, chunking: ChunkSpec | None, splits: Sequence[str]) -> StrategySpec:
+        """The spec of strategy ``name`` (one of :data:`STRATEGIES`) with its parts on ``chunking``."""
         bm25 = BM25Spec(
-            stemmer="english" if self.stemming else None, stopwords="en" if self.stopwords else None
+            stemmer="english" if self.stemming else None,
+            stopwords="en" if self.stopwords else None,
+            chunking=chunking,
         )
         dense = DenseSpec(
-            model=self.model, backend=self.backend, index=self.index, max_seq_length=self.max_seq_length
+            model=self.model,
+            backend=self.backend,
+            index=self.index,
+            max_seq_length=self.max_seq_length,
+            chunking=chunking,
         )
         hybrid = HybridSpec(
             sparse=bm25,
@@ -140,23 +206,19 @@ class CompareOptions:
             tune_split=self.resolved_tune_split(list(splits)),
         )
         first_stages: dict[str, StrategySpec] = {"bm25": bm25, "dense": dense, "hybrid": hybrid}
-        specs: dict[str, StrategySpec] = {}
-        for name in self.strategies:
-            if name != "rerank":
-                specs[name] = first_stages[name]
-                continue
-            if not self.reranker:
-                raise InvalidInput(
-                    "rerank needs --reranker: a cross-encoder folder, a model trained on the Adapt page, or a "
-                    "hub id when online (no pretrained cross-encoder can be installed offline; see MODELS.md)."
-                )
-            specs[name] = RerankSpec(
-                first_stage=first_stages[self.rerank_first_stage],
-                reranker=self.reranker,
-                top_k=self.rerank_top_k,
-                backend=self.rerank_backend or self.backend,
+        if name != "rerank":
+            return first_stages[name]
+        if not self.reranker:
+            raise InvalidInput(
+                "rerank needs --reranker: a cross-encoder folder, a model trained on the Adapt page, or a "
+                "hub id when online (no pretrained cross-encoder can be installed offline; see MODELS.md)."
             )
-        return backend_variants(specs, self.check_backends) if self.check_backends else specs
+        return RerankSpec(
+            first_stage=first_stages[self.rerank_first_stage],
+            reranker=self.reranker,
+            top_k=self.rerank_top_k,
+            backend=self.rerank_backend or self.backend,
+        )
 
 
 @dataclass(frozen=True)

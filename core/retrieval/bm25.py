@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.data import ChunkSpec
 from core.retrieval.base import Corpus, Hits
 from core.runtime import Reporter, report
 
@@ -16,7 +17,8 @@ __all__ = ["BM25Retriever", "BM25Spec"]
 
 @dataclass(frozen=True)
 class BM25Spec:
-    """BM25 settings. ``stemmer``: a PyStemmer language or None; ``stopwords``: ``"en"`` or None."""
+    """BM25 settings. ``stemmer``: a PyStemmer language or None; ``stopwords``: ``"en"`` or None;
+    ``chunking``: index passages instead of whole documents (core.retrieval.passages)."""
 
     kind: str = "bm25"
     stemmer: str | None = "english"
@@ -24,10 +26,11 @@ class BM25Spec:
     k1: float = 1.2
     b: float = 0.75
     method: str = "lucene"
+    chunking: ChunkSpec | None = None
 
     @property
     def label(self) -> str:
-        return "BM25"
+        return "BM25" + (f" · {self.chunking.label}" if self.chunking else "")
 
 
 class BM25Retriever:

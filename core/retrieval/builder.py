@@ -1,23 +1,36 @@
 """The builder that turns strategy specs into retrievers over one corpus, sharing the parts (one BM25 index,
-one encoder and one set of corpus vectors per model) between strategies."""
+one encoder and one set of corpus vectors per model, one set of passages per chunking and tokenizer, shared by
+BM25, dense and hybrid on them) between strategies."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from typing import Any
 
+from core.data import ChunkSpec
 from core.encoding import EmbeddingCache, Encoder, make_encoder
 from core.retrieval.base import Corpus, Retriever
 from core.retrieval.bm25 import BM25Retriever, BM25Spec
 from core.retrieval.dense import DenseRetriever, DenseSpec
 from core.retrieval.hybrid import HybridRetriever, HybridSpec
+from core.retrieval.passages import (
+    PassageRetriever,
+    PassageSet,
+    chunkings,
+    load_tokenizer,
+    make_passage_set,
+    resolve_chunking,
+)
 from core.retrieval.rerank import Reranker, RerankRetriever, RerankSpec, make_reranker
 from core.retrieval.spec import StrategySpec
 from core.runtime import InvalidInput, Reporter, Workspace
 
-__all__ = ["EncoderFactory", "RerankerFactory", "RetrieverBuilder"]
+__all__ = ["EncoderFactory", "RerankerFactory", "RetrieverBuilder", "TokenizerFactory"]
 
 EncoderFactory = Callable[[str, str, int | None], Encoder]
 RerankerFactory = Callable[..., Reranker]  # (name, batch_size, max_length[, backend])
+TokenizerFactory = Callable[[str], Any]  # model name -> a fast tokenizer (chunking)
 
 
 def _default_encoder_factory(ws: Workspace | None) -> EncoderFactory:
@@ -44,6 +57,7 @@ class RetrieverBuilder:
         *,
         encoder_factory: EncoderFactory | None = None,
         reranker_factory: RerankerFactory | None = None,
+        tokenizer_factory: TokenizerFactory | None = None,
         progress: Reporter | None = None,
         use_cache: bool = True,
     ):
@@ -56,6 +70,10 @@ class RetrieverBuilder:
         self._encoders: dict[tuple, Encoder] = {}
         self._rerankers: dict[tuple, Reranker] = {}
         self._built: dict[StrategySpec, Retriever] = {}
+        self._tokenizer_factory = tokenizer_factory or (lambda name: load_tokenizer(name, ws))
+        self._tokenizers: dict[str, Any] = {}
+        self._passages: dict[str, PassageSet] = {}
+        self._on_passages: dict[tuple, Retriever] = {}  # (spec without chunking, passages key) -> retriever
 
     def encoder(self, spec: DenseSpec) -> Encoder:
         key = (spec.model, spec.backend, spec.max_seq_length)
@@ -75,11 +93,33 @@ class RetrieverBuilder:
             self._rerankers[key] = self._reranker_factory(*key)
         return self._rerankers[key]
 
+    def tokenizer(self, name: str) -> Any:
+        """The tokenizer of model ``name`` (loaded once; the model's weights are not loaded)."""
+        if name not in self._tokenizers:
+            self._tokenizers[name] = self._tokenizer_factory(name)
+        return self._tokenizers[name]
+
+    def passages(self, chunking: ChunkSpec) -> PassageSet:
+        """The passages of the corpus cut as ``chunking`` says (its tokenizer named, see
+        :func:`resolve_chunking`), cut once and shared by every strategy on them."""
+        if not chunking.tokenizer:
+            raise InvalidInput("Name the chunking's tokenizer (resolve_chunking) before cutting passages.")
+        key = chunking.key()
+        if key not in self._passages:
+            tokenizer = self.tokenizer(chunking.tokenizer)
+            self._passages[key] = make_passage_set(self.corpus, chunking, tokenizer, progress=self.progress)
+        return self._passages[key]
+
     def build(self, spec: StrategySpec) -> Retriever:
         if spec in self._built:
             return self._built[spec]
-        if isinstance(spec, BM25Spec):
-            retriever: Retriever = BM25Retriever(self.corpus, spec, progress=self.progress)
+        resolved = resolve_chunking(spec)
+        if resolved != spec:
+            retriever: Retriever = self.build(resolved)
+        elif isinstance(spec, (BM25Spec, DenseSpec)) and spec.chunking is not None:
+            retriever = self._on_passages_of(spec, spec.chunking)
+        elif isinstance(spec, BM25Spec):
+            retriever = BM25Retriever(self.corpus, spec, progress=self.progress)
         elif isinstance(spec, DenseSpec):
             retriever = DenseRetriever(
                 self.corpus, self.encoder(spec), spec, cache=self.cache, progress=self.progress
@@ -87,8 +127,37 @@ class RetrieverBuilder:
         elif isinstance(spec, HybridSpec):
             retriever = HybridRetriever(self.build(spec.sparse), self.build(spec.dense), spec)
         elif isinstance(spec, RerankSpec):
-            retriever = RerankRetriever(self.build(spec.first_stage), self.reranker(spec), self.corpus, spec)
+            retriever = RerankRetriever(
+                self.build(spec.first_stage),
+                self.reranker(spec),
+                self.corpus,
+                spec,
+                passage_text=self._passage_text(spec.first_stage),
+            )
         else:  # pragma: no cover - guarded by the type
             raise TypeError(f"Not a strategy spec: {spec!r}")
         self._built[spec] = retriever
         return retriever
+
+    def _on_passages_of(self, spec: BM25Spec | DenseSpec, chunking: ChunkSpec) -> PassageRetriever:
+        """A BM25 or dense retriever over the passages, ranking documents; the passage index is shared by
+        specs that differ only in how documents are scored from passages."""
+        ps = self.passages(chunking)
+        plain = dataclasses.replace(spec, chunking=None)
+        key = (plain, chunking.key())
+        if key not in self._on_passages:
+            if isinstance(plain, BM25Spec):
+                inner: Retriever = BM25Retriever(ps.corpus, plain, progress=self.progress)
+            else:
+                encoder = self.encoder(plain)
+                inner = DenseRetriever(ps.corpus, encoder, plain, cache=self.cache, progress=self.progress)
+            self._on_passages[key] = inner
+        return PassageRetriever(self._on_passages[key], ps, chunking, spec.label)
+
+    def _passage_text(self, first_stage: StrategySpec) -> Callable[[str], str] | None:
+        """How a reranker reads the passages of a first stage on passages (None on whole documents, or
+        when its parts cut differently)."""
+        keys = {c.key() for c in chunkings(first_stage) if c is not None}
+        if len(keys) != 1:
+            return None
+        return self._passages[keys.pop()].text_of

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.data import ChunkSpec
 from core.encoding import EmbeddingCache, Encoder, encode_corpus
 from core.models import DEFAULT_BI_ENCODER
 from core.retrieval.base import Corpus, Hits
@@ -23,7 +24,8 @@ __all__ = ["DenseRetriever", "DenseSpec", "build_faiss_index", "hnsw_recall"]
 
 @dataclass(frozen=True)
 class DenseSpec:
-    """Bi-encoder settings. ``index``: ``exact`` or ``hnsw``."""
+    """Bi-encoder settings. ``index``: ``exact`` or ``hnsw``; ``chunking``: encode passages instead of
+    whole documents (None: each document truncated at ``max_seq_length``; core.retrieval.passages)."""
 
     kind: str = "dense"
     model: str = DEFAULT_BI_ENCODER
@@ -34,11 +36,13 @@ class DenseSpec:
     hnsw_ef_construction: int = 200
     max_seq_length: int | None = None
     batch_size: int = 32
+    chunking: ChunkSpec | None = None
 
     @property
     def label(self) -> str:
         suffix = "" if self.backend == "torch" else f" [{self.backend}]"
         suffix += " HNSW" if self.index == "hnsw" else ""
+        suffix += f" · {self.chunking.label}" if self.chunking else ""
         return f"Dense ({self.model}){suffix}"
 
 

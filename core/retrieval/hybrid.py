@@ -48,9 +48,20 @@ class HybridSpec:
     @property
     def label(self) -> str:
         if self.fusion == "rrf":
-            return f"Hybrid RRF (k={self.rrf_k})"
-        tuned = " tuned" if self.tune_split else ""
-        return f"Hybrid {self.norm} α={self.alpha:.2f}{tuned}"
+            base = f"Hybrid RRF (k={self.rrf_k})"
+        else:
+            base = f"Hybrid {self.norm} α={self.alpha:.2f}{' tuned' if self.tune_split else ''}"
+        return base + _chunking_suffix(self.sparse, self.dense)
+
+
+def _chunking_suffix(sparse: BM25Spec, dense: DenseSpec) -> str:
+    """`` · passages 256/64`` when both parts cut alike; each part's cut when they differ."""
+    s, d = sparse.chunking, dense.chunking
+    if s is None and d is None:
+        return ""
+    if s is not None and d is not None and s.label == d.label:
+        return f" · {s.label}"
+    return f" · BM25 {s.label if s else 'documents'} / dense {d.label if d else 'documents'}"
 
 
 def fuse_runs(
@@ -91,12 +102,37 @@ def fuse_runs(
     return fused
 
 
-def _run_to_hits(run: Mapping[str, Mapping[str, float]], qids: Sequence[str], k: int) -> list[Hits]:
+def _run_to_hits(
+    run: Mapping[str, Mapping[str, float]],
+    qids: Sequence[str],
+    k: int,
+    passages: Sequence[Mapping[str, str]] | None = None,
+) -> list[Hits]:
+    """Ranked hits of a fused run; ``passages`` (per query ``{doc: passage id}``) names the passage that
+    matched where the parts searched passages."""
     out = []
-    for q in qids:
+    for i, q in enumerate(qids):
         docs = sorted((run.get(q) or {}).items(), key=lambda kv: (-kv[1], kv[0]))[:k]
-        out.append(Hits(tuple(d for d, _ in docs), tuple(float(s) for _, s in docs)))
+        ids = tuple(d for d, _ in docs)
+        matched = passages[i] if passages is not None else None
+        out.append(
+            Hits(
+                ids,
+                tuple(float(s) for _, s in docs),
+                tuple(matched.get(d, "") for d in ids) if matched else None,
+            )
+        )
     return out
+
+
+def _matches(sparse: Hits, dense: Hits) -> dict[str, str]:
+    """``{doc: passage}``: the passage of the side that ranked the document higher (dense on a tie)."""
+    out: dict[str, tuple[int, str]] = {}
+    for hits in (dense, sparse):
+        for rank, (doc, passage) in enumerate(hits.passage_of().items()):
+            if doc not in out or rank < out[doc][0]:
+                out[doc] = (rank, passage)
+    return {doc: passage for doc, (_, passage) in out.items()}
 
 
 class HybridRetriever:
@@ -115,25 +151,34 @@ class HybridRetriever:
 
     def component_runs(self, queries: Sequence[str]) -> tuple[dict, dict]:
         """The sparse and dense runs (keys are query positions as strings), each to ``depth``."""
+        s_run, d_run, _ = self._components(queries)
+        return s_run, d_run
+
+    def _components(self, queries: Sequence[str]) -> tuple[dict, dict, list[dict[str, str]] | None]:
+        """Both runs, and per query the passage each document matched (dense side first) when a part
+        searched passages."""
         depth = self.spec.depth
         qids = [str(i) for i in range(len(queries))]
         s_hits = self.sparse.search(queries, depth)
         d_hits = self.dense.search(queries, depth)
         s_run = {q: dict(zip(h.doc_ids, h.scores, strict=True)) for q, h in zip(qids, s_hits, strict=True)}
         d_run = {q: dict(zip(h.doc_ids, h.scores, strict=True)) for q, h in zip(qids, d_hits, strict=True)}
-        return s_run, d_run
+        passages = None
+        if any(h.passage_ids is not None for h in [*s_hits, *d_hits]):
+            passages = [_matches(s, d) for s, d in zip(s_hits, d_hits, strict=True)]
+        return s_run, d_run, passages
 
     def search(self, queries: Sequence[str], k: int) -> list[Hits]:
         if not queries:
             return []
-        s_run, d_run = self.component_runs(queries)
+        s_run, d_run, passages = self._components(queries)
         t0 = time.perf_counter()
         spec = self.spec
         fused = fuse_runs(
             s_run, d_run, fusion=spec.fusion, alpha=spec.alpha, norm=spec.norm, rrf_k=spec.rrf_k
         )
         self.last_fusion_s = time.perf_counter() - t0
-        return _run_to_hits(fused, [str(i) for i in range(len(queries))], k)
+        return _run_to_hits(fused, [str(i) for i in range(len(queries))], k, passages)
 
 
 def alpha_sweep(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -85,30 +85,51 @@ class RerankRetriever:
     """First stage to ``max(k, top_k)``, then the reranker orders the first ``top_k``; the rest follow in
     first-stage order (with scores below the reranked ones)."""
 
-    def __init__(self, first_stage: Retriever, reranker: Reranker, corpus: Corpus, spec: RerankSpec):
+    def __init__(
+        self,
+        first_stage: Retriever,
+        reranker: Reranker,
+        corpus: Corpus,
+        spec: RerankSpec,
+        *,
+        passage_text: Callable[[str], str] | None = None,
+    ):
         self.first_stage = first_stage
         self.reranker = reranker
         self.spec = spec
         self.name = spec.label
         self.index_s = 0.0
         self._text = dict(zip(corpus.doc_ids, corpus.texts, strict=True))
+        self._passage_text = passage_text  # a first stage on passages: the cross-encoder reads the match
         self.rerank_s = 0.0
+
+    def _texts(self, hits: Hits, top: int) -> list[str]:
+        passages = hits.passage_ids
+        if self._passage_text is None or passages is None:
+            return [self._text[d] for d in hits.doc_ids[:top]]
+        return [
+            self._passage_text(p) if p else self._text[d]
+            for d, p in zip(hits.doc_ids[:top], passages[:top], strict=True)
+        ]
 
     def search(self, queries: Sequence[str], k: int) -> list[Hits]:
         first = self.first_stage.search(queries, max(k, self.spec.top_k))
         out = []
         t0 = time.perf_counter()
+        top = self.spec.top_k
         for query, hits in zip(queries, first, strict=True):
-            head = hits.doc_ids[: self.spec.top_k]
-            scores = self.reranker.score(query, [self._text[d] for d in head])
+            scores = self.reranker.score(query, self._texts(hits, top))
             order = np.argsort(-scores, kind="stable")
-            ids = [head[i] for i in order]
+            ids = [hits.doc_ids[i] for i in order]
             vals = [float(scores[i]) for i in order]
             floor = (min(vals) if vals else 0.0) - 1.0
-            tail = hits.doc_ids[self.spec.top_k : k]
+            tail = hits.doc_ids[top:k]
             ids.extend(tail)
             vals.extend(floor - i * 1e-3 for i in range(len(tail)))
-            out.append(Hits(tuple(ids[:k]), tuple(vals[:k])))
+            passages = None
+            if hits.passage_ids is not None:
+                passages = tuple([hits.passage_ids[i] for i in order] + list(hits.passage_ids[top:k]))[:k]
+            out.append(Hits(tuple(ids[:k]), tuple(vals[:k]), passages))
         self.rerank_s = time.perf_counter() - t0
         return out
 

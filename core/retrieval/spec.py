@@ -1,5 +1,6 @@
 """Strategy specs: frozen, serialisable data (``BM25Spec``, ``DenseSpec``, ``HybridSpec`` or ``RerankSpec``,
-whose first stage is any of the others), their JSON form, the standard set, and backend variants.
+whose first stage is any of the others; BM25 and dense optionally on passages, ``chunking``), their JSON form,
+the standard set, and backend variants.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core.data import ChunkSpec
 from core.encoding import plan_backend
 from core.models import DEFAULT_BI_ENCODER
 from core.retrieval.bm25 import BM25Spec
@@ -38,6 +40,8 @@ def spec_from_dict(data: dict[str, Any]) -> StrategySpec:
     unknown = set(data) - names
     if unknown:
         raise InvalidInput(f"Unknown settings for {kind}: {sorted(unknown)}")
+    if kind in ("bm25", "dense") and data.get("chunking") is not None:
+        data["chunking"] = ChunkSpec.from_dict(data["chunking"])
     if kind == "hybrid":
         data["sparse"] = spec_from_dict({"kind": "bm25", **data.get("sparse", {})})
         data["dense"] = spec_from_dict({"kind": "dense", **data.get("dense", {})})
