@@ -4,15 +4,19 @@ percent-encoded, ambiguous ids refused); comparisons stored as TREC files before
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import shutil
+import zipfile
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from components.compare_downloads import trec_zip
 from core.data import RetrievalDataset
 from core.evaluate import (
     RUN_SUFFIX,
@@ -179,3 +183,11 @@ def test_a_broken_run_file_is_one_clear_store_error(spaced, fake_encoder, ws):
     report.write_text(json.dumps({"strategies": {"x": {}}}))
     with pytest.raises(StoreError):
         load_comparison(ws, run_id)
+
+
+def test_the_trec_zip_gives_each_strategy_its_own_file():
+    runs = {"a b": {"q 1": {"d 1": 1.0}}, "a_b": {"q1": {"d1": 1.0}}}
+    report = SimpleNamespace(strategies={n: SimpleNamespace(run=r) for n, r in runs.items()})
+    files = zipfile.ZipFile(io.BytesIO(trec_zip(report)))
+    assert files.namelist() == ["a_b.trec", "a_b-2.trec"]
+    assert files.read("a_b.trec").decode() == "q%201 Q0 d%201 1 1.000000 a_b\n"
