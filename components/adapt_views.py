@@ -13,6 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.text import escape_md, escape_plot
+
 __all__ = [
     "METRIC_ORDER",
     "RULE_LABELS",
@@ -50,14 +52,19 @@ def make_before_after_figure(df: pd.DataFrame, labels: dict[str, str] | None = N
     labels = labels or {}
     fig = go.Figure()
     fig.add_trace(
-        go.Bar(x=df["metric"], y=df["before"], name=labels.get("before", "before"), marker_color="#9aa5b1")
+        go.Bar(
+            x=df["metric"],
+            y=df["before"],
+            name=escape_plot(labels.get("before", "before")),
+            marker_color="#9aa5b1",
+        )
     )
     colors = ["#d62728" if d < 0 else "#2ca02c" for d in df["delta"]]
     fig.add_trace(
         go.Bar(
             x=df["metric"],
             y=df["after"],
-            name=labels.get("after", "after"),
+            name=escape_plot(labels.get("after", "after")),
             marker_color=colors,
             text=[f"{d:+.3f}" for d in df["delta"]],
             textposition="outside",
@@ -135,12 +142,12 @@ def render_evaluation(evaluation: dict[str, Any], method: str, *, key: str) -> N
     labels = evaluation.get("labels") or {}
     cols = st.columns(3)
     b, a = evaluation["before"]["ndcg@10"], evaluation["after"]["ndcg@10"]
-    cols[0].metric(f"nDCG@10 · {labels.get('before', 'before')}", f"{b:.4f}")
-    cols[1].metric(f"nDCG@10 · {labels.get('after', 'after')}", f"{a:.4f}", delta=f"{a - b:+.4f}")
+    cols[0].metric(f"nDCG@10 · {escape_md(labels.get('before', 'before'))}", f"{b:.4f}")
+    cols[1].metric(f"nDCG@10 · {escape_md(labels.get('after', 'after'))}", f"{a:.4f}", delta=f"{a - b:+.4f}")
     cols[2].metric(
         "Test queries better / worse",
         f"{evaluation.get('queries_better', 0)} / {evaluation.get('queries_worse', 0)}",
-        help=f"of {evaluation.get('queries', 0)} queries on the {evaluation.get('split', 'test')} split",
+        help=f"of {evaluation.get('queries', 0)} queries on the {escape_md(evaluation.get('split', 'test'))} split",
     )
     df = before_after_frame(evaluation)
     st.plotly_chart(make_before_after_figure(df, labels), key=f"{key}_fig", width="stretch")
@@ -153,7 +160,7 @@ def render_evaluation(evaluation: dict[str, Any], method: str, *, key: str) -> N
         key=f"{key}_table",
     )
     for note in evaluation.get("notes") or []:
-        st.caption(f"Note: {note}")
+        st.caption(f"Note: {escape_md(note)}")
 
 
 def render_mining_counts(summary: dict[str, Any], *, key: str) -> None:

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components import services
+from components.text import escape_md, escape_plot
 from core.encoding import format_duration
 
 __all__ = [
@@ -71,16 +72,17 @@ def render_backend_picker(
         names,
         format_func=lambda b: backend_label(by_name[b]),
         key=key,
-        help="\n\n".join(f"**{s.backend}**: {s.description}" for s in statuses),
+        help="\n\n".join(f"**{escape_md(s.backend)}**: {escape_md(s.description)}" for s in statuses),
     )
     status = by_name[choice]
     if not status.available:
         st.warning(
-            f"{choice} cannot run here: {status.reason}. Using torch instead.", icon=":material/warning:"
+            f"{escape_md(choice)} cannot run here: {escape_md(status.reason)}. Using torch instead.",
+            icon=":material/warning:",
         )
         return "torch"
     if status.note:
-        st.caption(status.note)
+        st.caption(escape_md(status.note))
     return choice
 
 
@@ -98,14 +100,19 @@ def render_encode_estimate(
     or that its vectors are cached; above ``threshold_s`` a button switches ``picker_key`` to a faster
     backend (with its own measured estimate)."""
     if services.corpus_cached(dataset, model, backend, max_seq_length):
-        st.caption(f"Corpus vectors for {model} on {backend} are cached: no encoding needed.")
+        st.caption(
+            f"Corpus vectors for {escape_md(model)} on {escape_md(backend)} are cached: no encoding needed."
+        )
         return
     if not st.toggle("Estimate the encoding time", value=True, key=f"{key}_on"):
         return
     with st.spinner("Timing a sample…"):
         est = services.encode_estimate(dataset, model, backend, max_seq_length)
     threshold_s = ETA_THRESHOLD_S if threshold_s is None else threshold_s
-    text = f"Encoding {est.texts:,} documents with **{backend}**: ~{format_duration(est.seconds)} ({est.rate:,.1f}/s)"
+    text = (
+        f"Encoding {est.texts:,} documents with **{escape_md(backend)}**: ~{format_duration(est.seconds)} "
+        f"({est.rate:,.1f}/s)"
+    )
     if est.seconds <= threshold_s:
         st.caption(text)
         return
@@ -216,12 +223,12 @@ def make_backend_quality_figure(df: pd.DataFrame) -> go.Figure:
     order = sorted(df.index, key=lambda i: (df.loc[i, "backend"] != ref, df.loc[i, "strategy"]))
     sub = df.loc[order]
     fig.add_bar(
-        x=sub["strategy"],
+        x=[escape_plot(name) for name in sub["strategy"]],
         y=sub["ndcg@10"],
         text=[f"{v:.4f}" for v in sub["ndcg@10"]],
         textposition="outside",
         marker_color=["#4C78A8" if b == df.attrs.get("reference") else "#F58518" for b in sub["backend"]],
-        hovertext=sub["backend"],
+        hovertext=[escape_plot(b) for b in sub["backend"]],
     )
     low = float(sub["ndcg@10"].min())
     fig.update_layout(
@@ -242,7 +249,7 @@ def render_backend_quality(report: Any, *, key: str) -> None:
     if df.empty:
         return
     reference = df.attrs.get("reference", "torch")
-    st.markdown(f"**Encoding backends**: nDCG@10 of each, and its difference to **{reference}**")
+    st.markdown(f"**Encoding backends**: nDCG@10 of each, and its difference to **{escape_md(reference)}**")
     st.dataframe(
         df,
         hide_index=True,

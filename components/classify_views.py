@@ -1,4 +1,5 @@
-"""Pure builders for the Classify page: tables (pandas) and plotly figures from a run's result dict.
+"""Pure builders for the Classify page: tables (pandas) and plotly figures from a run's result dict
+(labels drawn as text: :func:`components.text.escape_plot`).
 
 No streamlit here, so every builder is unit-tested on its own.
 """
@@ -11,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from components.text import escape_plot
 
 __all__ = [
     "METHOD_COLORS",
@@ -75,7 +78,7 @@ def make_learning_curve_figure(summary: Sequence[dict[str, Any]], metric: str = 
                 y=part[f"{metric}_mean"],
                 error_y={"type": "data", "array": part[f"{metric}_std"], "visible": True},
                 mode="lines+markers",
-                name=METHOD_NAMES.get(method, method),
+                name=escape_plot(METHOD_NAMES.get(method, method)),
                 line={
                     "color": METHOD_COLORS.get(method),
                     "dash": "dash" if method == "zeroshot" else "solid",
@@ -106,11 +109,12 @@ def make_confusion_figure(
         totals[totals == 0] = 1.0
         values = counts / totals
     many = len(labels) > 20
+    shown = [escape_plot(label) for label in labels]
     fig = go.Figure(
         go.Heatmap(
             z=values,
-            x=list(labels),
-            y=list(labels),
+            x=shown,
+            y=shown,
             colorscale="Blues",
             customdata=counts,
             text=None if many else [[f"{int(c)}" for c in row] for row in counts],
@@ -150,7 +154,7 @@ def make_proba_figure(labels: Sequence[str], probabilities: Sequence[float], top
     fig = go.Figure(
         go.Bar(
             x=probs[order],
-            y=[labels[i] for i in order],
+            y=[escape_plot(labels[i]) for i in order],
             orientation="h",
             marker={"color": [METHOD_COLORS["setfit"] if k == 0 else "#c7c7c7" for k in range(len(order))]},
             hovertemplate="%{y}: %{x:.3f}<extra></extra>",

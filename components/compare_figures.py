@@ -1,5 +1,6 @@
 """Pure figure builders of the Compare page: plotly figures from the tables of
-:mod:`components.compare_tables` (metric bars, rank curves, win / loss, cost frontier, alpha sweep)."""
+:mod:`components.compare_tables` (metric bars, rank curves, win / loss, cost frontier, alpha sweep).
+Strategy names, labels, query ids and texts are drawn as text (:func:`components.text.escape_plot`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from components.compare_tables import METRIC_LABELS, PALETTE, WARN_COLOR, WIN_COLORS, win_loss_summary
+from components.text import escape_plot
 
 __all__ = [
     "make_alpha_sweep_figure",
@@ -40,12 +42,12 @@ def make_metric_bars_figure(
             go.Bar(
                 x=[METRIC_LABELS.get(m, m) for m in metrics],
                 y=[row[m] for m in metrics],
-                name=("⚠ " if warned else "") + name,
+                name=("⚠ " if warned else "") + escape_plot(name),
                 marker_color=colors.get(name, PALETTE[0]),
                 marker_pattern_shape="x" if warned else "",
                 text=texts,
                 textposition="outside",
-                hovertemplate=f"{row['label']}<br>%{{x}} = %{{y:.4f}}<extra></extra>",
+                hovertemplate=f"{escape_plot(row['label'])}<br>%{{x}} = %{{y:.4f}}<extra></extra>",
             )
         )
     fig.update_layout(
@@ -72,11 +74,11 @@ def make_rank_curves_figure(frame: pd.DataFrame, *, colors: Mapping[str, str]) -
                     x=sub["k"],
                     y=sub[what],
                     mode="lines",
-                    name=name,
+                    name=escape_plot(name),
                     legendgroup=name,
                     showlegend=col == 1,
                     line={"color": color, "dash": dash},
-                    hovertemplate=f"{name}<br>{what}@%{{x}} = %{{y:.3f}}<extra></extra>",
+                    hovertemplate=f"{escape_plot(name)}<br>{what}@%{{x}} = %{{y:.3f}}<extra></extra>",
                 ),
                 row=1,
                 col=col,
@@ -103,16 +105,19 @@ def make_win_loss_figure(frame: pd.DataFrame, a: str, b: str, metric: str = "ndc
             go.Bar(
                 x=sub.index.tolist(),
                 y=sub["delta"],
-                name=f"{name} better" if side != "tie" else "tie",
+                name=f"{escape_plot(name)} better" if side != "tie" else "tie",
                 marker_color=WIN_COLORS[side],
-                customdata=list(zip(sub["query_id"], sub["query"].str.slice(0, 90), strict=True)),
+                customdata=[
+                    (escape_plot(q), escape_plot(str(text)[:90]))
+                    for q, text in zip(sub["query_id"], sub["query"], strict=True)
+                ],
                 hovertemplate="query %{customdata[0]}<br>%{customdata[1]}<br>Δ = %{y:+.3f}<extra></extra>",
             )
         )
     fig.update_layout(
-        title=f"{label}: {a} wins {s['a']}, {b} wins {s['b']}, {s['tie']} ties",
+        title=f"{label}: {escape_plot(a)} wins {s['a']}, {escape_plot(b)} wins {s['b']}, {s['tie']} ties",
         xaxis={"title": "queries, sorted by difference", "showticklabels": False},
-        yaxis={"title": f"{label} of {a} − {b}"},
+        yaxis={"title": f"{label} of {escape_plot(a)} − {escape_plot(b)}"},
         bargap=0,
         legend={"orientation": "h", "y": -0.15},
         **_LAYOUT,
@@ -143,8 +148,8 @@ def make_cost_figure(frame: pd.DataFrame, *, colors: Mapping[str, str], metric: 
                 x=[max(row["latency_ms_p50"], 1e-3)],
                 y=[row["quality"]],
                 mode="markers+text",
-                name=("⚠ " if warned else "") + row["strategy"],
-                text=[("⚠ " if warned else "") + row["strategy"]],
+                name=("⚠ " if warned else "") + escape_plot(row["strategy"]),
+                text=[("⚠ " if warned else "") + escape_plot(row["strategy"])],
                 textposition="top center",
                 marker={
                     "size": 16,
@@ -153,7 +158,7 @@ def make_cost_figure(frame: pd.DataFrame, *, colors: Mapping[str, str], metric: 
                     "line": {"width": 1, "color": "#333"},
                 },
                 hovertemplate=(
-                    f"{row['label']}<br>{METRIC_LABELS.get(metric, metric)} %{{y:.4f}}<br>"
+                    f"{escape_plot(row['label'])}<br>{METRIC_LABELS.get(metric, metric)} %{{y:.4f}}<br>"
                     f"p50 %{{x:.2f}} ms · p95 {row['latency_ms_p95']:.2f} ms<br>index {row['index_s']:.1f} s"
                     "<extra></extra>"
                 ),
@@ -186,7 +191,7 @@ def make_alpha_sweep_figure(
     if chosen is not None:
         fig.add_vline(x=chosen, line_dash="dash", line_color=PALETTE[1], annotation_text=f"α = {chosen:.2f}")
     fig.update_layout(
-        title=f"Alpha sweep on {split} (0 = BM25 only, 1 = dense only)",
+        title=f"Alpha sweep on {escape_plot(split)} (0 = BM25 only, 1 = dense only)",
         xaxis={"title": "alpha (dense weight)", "range": [-0.02, 1.02]},
         yaxis={"title": "nDCG@10"},
         showlegend=False,

@@ -3,7 +3,6 @@ relevance badges from the qrels, and snippets with the query's terms highlighted
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -12,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from components.compare_tables import WARN_COLOR
+from components.text import escape_md
 
 __all__ = [
     "highlight_terms",
@@ -91,8 +91,9 @@ def query_terms(query: str) -> set[str]:
 
 
 def highlight_terms(text: str, query: str, *, max_chars: int = 320) -> str:
-    """HTML snippet of ``text`` (escaped) around the first query term, with every word sharing a stem
-    with the query wrapped in ``<mark>``."""
+    """HTML snippet of ``text`` around the first query term, with every word sharing a stem with the query
+    wrapped in ``<mark>``; the text is escaped for HTML and Markdown alike (:func:`escape_md`: an image or
+    link written in a document or query shows as text)."""
     terms = query_terms(query)
     stem = _stem_fn()
     matches = [m for m in _WORD.finditer(text) if stem(m.group().lower()) in terms]
@@ -107,10 +108,10 @@ def highlight_terms(text: str, query: str, *, max_chars: int = 320) -> str:
     for m in matches:
         if m.start() < start or m.end() > end:
             continue
-        parts.append(html.escape(text[pos : m.start()]))
-        parts.append(f"<mark>{html.escape(m.group())}</mark>")
+        parts.append(escape_md(text[pos : m.start()]))
+        parts.append(f"<mark>{escape_md(m.group())}</mark>")
         pos = m.end()
-    parts.append(html.escape(text[pos:end]))
+    parts.append(escape_md(text[pos:end]))
     return ("… " if start > 0 else "") + "".join(parts) + (" …" if end < len(text) else "")
 
 
@@ -135,15 +136,15 @@ def render_ranked_lists(
     st.caption(
         "Relevance from the qrels: **rel N** relevant with grade N, **not rel** judged not relevant, "
         "**unjudged** not in the qrels. "
-        f"Moves are against **{reference}**: ↑ higher, ↓ lower, **new** = not in its list."
+        f"Moves are against **{escape_md(reference)}**: ↑ higher, ↓ lower, **new** = not in its list."
         if judged
-        else f"Free-text query: no relevance judgements. Moves are against **{reference}**."
+        else f"Free-text query: no relevance judgements. Moves are against **{escape_md(reference)}**."
     )
     cols = st.columns(len(names))
     for col, name in zip(cols, names, strict=True):
         sub = frame[frame["strategy"] == name]
         with col:
-            head = f"**{'⚠ ' if warned and name in warned else ''}{name}**"
+            head = f"**{'⚠ ' if warned and name in warned else ''}{escape_md(name)}**"
             if name != reference:
                 moved = int((sub["move"] != "=").sum())
                 head += f"  \n{moved} of {len(sub)} moved"
@@ -152,15 +153,15 @@ def render_ranked_lists(
                 title, text = docs.get(row["doc_id"], ("", ""))
                 mark = relevance_badge(row["relevance"])
                 move = row["move"]
-                move_html = f" <b>{html.escape(move)}</b>" if move and move != "=" else ""
+                move_html = f" <b>{escape_md(move)}</b>" if move and move != "=" else ""
                 body = highlight_terms(text, query, max_chars=220)
                 title_html = (
-                    highlight_terms(title, query, max_chars=120) if title else html.escape(row["doc_id"])
+                    highlight_terms(title, query, max_chars=120) if title else escape_md(row["doc_id"])
                 )
                 st.markdown(
                     f"<div style='font-size:0.85em;margin-bottom:0.6em'>"
                     f"<b>#{row['rank']}</b> {mark} <code>{row['score']:.3f}</code>{move_html}<br>"
-                    f"<b>{title_html}</b> <span style='color:#888'>[{html.escape(row['doc_id'])}]</span><br>"
+                    f"<b>{title_html}</b> <span style='color:#888'>[{escape_md(row['doc_id'])}]</span><br>"
                     f"{body}</div>",
                     unsafe_allow_html=True,
                 )

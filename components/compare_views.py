@@ -31,6 +31,7 @@ from components.compare_tables import (
     warned_names,
     win_loss_frame,
 )
+from components.text import escape_md
 
 __all__ = ["render_curves_and_cost", "render_details", "render_metrics", "render_warnings", "render_win_loss"]
 
@@ -39,7 +40,7 @@ def render_warnings(report: Any) -> None:
     """Every strategy warning as a red box, and notes as captions."""
     for name, res in report.strategies.items():
         for warning in res.warnings:
-            st.error(f"**⚠ {name}** — {warning}", icon=":material/warning:")
+            st.error(f"**⚠ {escape_md(name)}** — {escape_md(warning)}", icon=":material/warning:")
 
 
 def render_metrics(report: Any, *, key: str) -> None:
@@ -48,10 +49,14 @@ def render_metrics(report: Any, *, key: str) -> None:
     colors = strategy_colors(names, warned_names(report))
     st.dataframe(metrics_display_frame(report), hide_index=True, key=f"{key}_table")
     st.caption(
-        f"▲/▼: better / worse than the baseline **{report.baseline}**; * p<0.05, ** p<0.01 "
-        f"({report.stat_test} paired test over {report.queries} queries)."
+        f"▲/▼: better / worse than the baseline **{escape_md(report.baseline)}**; * p<0.05, ** p<0.01 "
+        f"({escape_md(report.stat_test)} paired test over {report.queries} queries)."
     )
-    notes = [f"**{name}**: {note}" for name, res in report.strategies.items() for note in res.notes]
+    notes = [
+        f"**{escape_md(name)}**: {escape_md(note)}"
+        for name, res in report.strategies.items()
+        for note in res.notes
+    ]
     if notes:
         st.caption(" · ".join(notes) + " (curves and settings under Details)")
     frame = metrics_frame(report)
@@ -67,7 +72,7 @@ def render_curves_and_cost(report: Any, *, key: str) -> None:
     st.plotly_chart(make_rank_curves_figure(curves_frame(report), colors=colors), key=f"{key}_curves")
     cost = cost_frame(report)
     st.plotly_chart(make_cost_figure(cost, colors=colors), key=f"{key}_cost")
-    front = ", ".join(cost.loc[cost["frontier"], "strategy"])
+    front = ", ".join(escape_md(name) for name in cost.loc[cost["frontier"], "strategy"])
     st.caption(
         f"On the cost frontier: **{front}** — no other strategy is both faster and better. Index build "
         "time (encoding included; 0 when the vectors came from the cache) is in the table above."
@@ -91,9 +96,9 @@ def render_win_loss(report: Any, queries: Mapping[str, str], *, key: str) -> Non
     st.plotly_chart(make_win_loss_figure(frame, a, b, metric), key=f"{key}_fig")
     cols = ["query_id", "delta", a, b, "query"]  # numbers before the (long) query text
     left, right = st.columns(2)
-    left.markdown(f"**Queries {a} wins most**")
+    left.markdown(f"**Queries {escape_md(a)} wins most**")
     left.dataframe(frame[frame["winner"] == "a"][cols].head(10), hide_index=True, key=f"{key}_wins_a")
-    right.markdown(f"**Queries {b} wins most**")
+    right.markdown(f"**Queries {escape_md(b)} wins most**")
     right.dataframe(
         frame[frame["winner"] == "b"].sort_values("delta")[cols].head(10),
         hide_index=True,
@@ -107,16 +112,16 @@ def render_details(report: Any, *, key: str) -> None:
     for name, res in report.strategies.items():
         extra = res.extra or {}
         with st.container(border=True):
-            st.markdown(f"**{display_name(report, name)}** — {res.label}")
+            st.markdown(f"**{escape_md(display_name(report, name))}** — {escape_md(res.label)}")
             for note in res.notes:
-                st.caption(note)
+                st.caption(escape_md(note))
             if "hnsw_recall@10" in extra:
                 st.metric("HNSW recall@10 against the exact index", f"{extra['hnsw_recall@10']:.1%}")
             if "first_stage_metrics" in extra:
                 first = extra["first_stage_metrics"].get("ndcg@10", 0.0)
                 delta = res.metrics.get("ndcg@10", 0.0) - first
                 st.metric(
-                    f"nDCG@10 after reranking (vs {extra.get('first_stage_label', 'first stage')} alone)",
+                    f"nDCG@10 after reranking (vs {escape_md(extra.get('first_stage_label', 'first stage'))} alone)",
                     f"{res.metrics.get('ndcg@10', 0.0):.4f}",
                     f"{delta:+.4f}",
                 )

@@ -1,7 +1,8 @@
 """Statistics, charts and widgets for datasets (Data page).
 
 The ``*_table`` functions and the ``make_*_figure(df)`` builders are pure (pandas in, DataFrame or
-plotly Figure out) and unit-tested without Streamlit; ``render_*`` functions draw with Streamlit.
+plotly Figure out) and unit-tested without Streamlit; ``render_*`` functions draw with Streamlit. Split
+names and labels are the user's text: drawn as text (:mod:`components.text`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+
+from components.text import escape_md, escape_plot
 
 __all__ = [
     "SPLIT_ORDER",
@@ -137,7 +140,7 @@ def make_queries_per_split_figure(df: pd.DataFrame):
     ):
         fig.add_trace(
             go.Bar(
-                x=df["split"],
+                x=[escape_plot(split) for split in df["split"]],
                 y=df[column],
                 name=label,
                 marker_color=color,
@@ -165,7 +168,7 @@ def make_judged_per_query_figure(df: pd.DataFrame):
             go.Bar(
                 x=counts.index.tolist(),
                 y=counts.to_numpy().tolist(),
-                name=split,
+                name=escape_plot(split),
                 marker_color=_color(split),
             )
         )
@@ -190,9 +193,9 @@ def make_label_distribution_figure(df: pd.DataFrame, *, max_labels: int = 60):
         sub = df[(df["split"] == split) & df["label"].isin(shown)].set_index("label")["count"]
         fig.add_trace(
             go.Bar(
-                x=shown,
+                x=[escape_plot(label) for label in shown],
                 y=[int(sub.get(label, 0)) for label in shown],
-                name=split,
+                name=escape_plot(split),
                 marker_color=_color(split),
             )
         )
@@ -221,14 +224,17 @@ def render_summary(summary: dict[str, Any]) -> None:
         cols[2].metric("Judged pairs (qrels)", f"{summary['qrels']:,}")
         cols[3].metric("Splits", len(splits))
         st.caption(
-            " · ".join(f"**{s}**: {v['queries']:,} queries, {v['qrels']:,} qrels" for s, v in splits.items())
+            " · ".join(
+                f"**{escape_md(s)}**: {v['queries']:,} queries, {v['qrels']:,} qrels"
+                for s, v in splits.items()
+            )
         )
     else:
         cols = st.columns(3)
         cols[0].metric("Rows", f"{summary['rows']:,}")
         cols[1].metric("Labels", f"{summary['labels']:,}")
         cols[2].metric("Splits", len(splits))
-        st.caption(" · ".join(f"**{s}**: {v['rows']:,} rows" for s, v in splits.items()))
+        st.caption(" · ".join(f"**{escape_md(s)}**: {v['rows']:,} rows" for s, v in splits.items()))
 
 
 def render_preview(ds: Any, *, key: str, rows: int = 200) -> None:
@@ -247,7 +253,7 @@ def render_preview(ds: Any, *, key: str, rows: int = 200) -> None:
             )
             st.dataframe(ds.qrels.head(rows), hide_index=True, key=f"{key}_qrels")
         return
-    tabs = st.tabs(ds.splits)
+    tabs = st.tabs([escape_md(split) for split in ds.splits])
     for tab, split in zip(tabs, ds.splits, strict=True):
         with tab:
             frame = ds.split(split)

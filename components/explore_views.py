@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from components.text import escape_md
 from core.explore import (
     LEGEND_LIMIT,
     color_options,
@@ -64,6 +65,7 @@ def render_metrics(summary: dict[str, Any], names: Sequence[str] = ("before", "a
         cols[1].metric("Silhouette by label", fmt(summary.get("silhouette")), help=sil_help)
         cols[2].metric(f"k-NN label agreement (k={k})", fmt(summary.get("knn_agreement")), help=knn_help)
         return
+    names = [escape_md(n) for n in names]  # model names, in help texts (Markdown)
     a, b = summary.get("silhouette"), summary.get("silhouette_compare")
     cols[1].metric("Silhouette · before", fmt(a), help=f"{names[0]}: {sil_help}")
     cols[2].metric("Silhouette · after", fmt(b), delta=delta(a, b), help=f"{names[1]}: {sil_help}")

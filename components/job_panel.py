@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from components.runs_views import fmt_seconds
+from components.text import escape_md
 from core.runtime import Workspace, jobs
 
 __all__ = [
@@ -99,7 +100,7 @@ def _job_panel(
     if right.button("Cancel", key=f"{key}_cancel", disabled=run.cancel_requested):
         run = jobs.cancel(ws, run_id) or run  # the next poll sees it stopped and reruns the page
         st.toast(CANCEL_TOAST)
-    bar.progress(job_fraction(run), text=job_text(run))
-    left.caption(job_caption(run, title))
+    bar.progress(job_fraction(run), text=escape_md(job_text(run)))  # messages name datasets, files, models
+    left.caption(escape_md(job_caption(run, title)))
     if details is not None:
         details(run)

@@ -14,6 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.text import code_md
+
 __all__ = [
     "STATUS_ICONS",
     "artifacts",
@@ -132,7 +134,7 @@ def render_artifacts(folder: Path, *, key: str) -> None:
     for i, path in enumerate(files):
         size = path.stat().st_size
         cols = st.columns([4, 1])
-        cols[0].markdown(f"`{path.name}` · {size / 1024:,.1f} KB")
+        cols[0].markdown(f"{code_md(path.name)} · {size / 1024:,.1f} KB")
         if size <= 50 * 1024 * 1024:
             cols[1].download_button(
                 "Download", data=path.read_bytes(), file_name=path.name, key=f"{key}_dl_{i}", width="stretch"

@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import services
 from components.backend_views import DEFAULT_BACKEND_KEY, backend_label
+from components.text import code_md, escape_md
 
 __all__ = ["render_sidebar"]
 
@@ -15,8 +16,8 @@ def render_sidebar() -> None:
     with st.sidebar:
         st.markdown("### :material/explore: Embedding Strategy Lab")
         device = services.device_name()
-        st.caption(f"**Workspace** `{ws.home}`")
-        st.caption(f"**Device** `{device}`" + (" (GPU)" if device in ("cuda", "mps") else ""))
+        st.caption(f"**Workspace** {code_md(ws.home)}")  # ESL_HOME: any folder name
+        st.caption(f"**Device** {code_md(device)}" + (" (GPU)" if device in ("cuda", "mps") else ""))
         _encoding_settings()
         if services.offline():
             st.caption("**Hub** offline — packaged and local models only")
@@ -38,9 +39,9 @@ def _encoding_settings() -> None:
         format_func=lambda b: backend_label(statuses[b]),
         key=DEFAULT_BACKEND_KEY,
         help="Default for new encodes (each page can change it). "
-        + " ".join(f"{s.backend}: {s.description}." for s in statuses.values()),
+        + " ".join(f"{escape_md(s.backend)}: {escape_md(s.description)}." for s in statuses.values()),
     )
     plan = services.backend_plan(choice)
-    st.caption(f"**Encoding** `{plan.backend}` · `{plan.precision}` on `{plan.device}`")
+    st.caption(f"**Encoding** {code_md(plan.backend)} · {code_md(plan.precision)} on {code_md(plan.device)}")
     if plan.reason:
-        st.caption(f":material/warning: {plan.reason} — torch is used instead.")
+        st.caption(f":material/warning: {escape_md(plan.reason)} — torch is used instead.")

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from components.text import code_md, escape_md, escape_plot, inert_md
 from core.wizard import QUESTIONS, Question
 
 __all__ = [
@@ -77,9 +78,10 @@ def make_evidence_figure(df: pd.DataFrame, budget_ms: float | None = None) -> go
     """nDCG@10 and p95 latency per strategy, the recommended one in red; the budget as a dashed line."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("nDCG@10", "latency p95 (ms, this machine)"))
     colors = [_RED if r else _GREY for r in df["recommended"]] if len(df) else []
+    shown = [escape_plot(name) for name in df["strategy"]]
     fig.add_bar(
         x=df["ndcg@10"],
-        y=df["strategy"],
+        y=shown,
         orientation="h",
         marker_color=colors,
         text=[f"{v:.3f}" for v in df["ndcg@10"]],
@@ -90,7 +92,7 @@ def make_evidence_figure(df: pd.DataFrame, budget_ms: float | None = None) -> go
     )
     fig.add_bar(
         x=df["latency_ms_p95"],
-        y=df["strategy"],
+        y=shown,
         orientation="h",
         marker_color=colors,
         name="p95 ms",
@@ -189,15 +191,17 @@ def render_questions(
             values[q.name] = _widget(q, f"{key}_{q.name}")
             src = sources.get(q.name, "default")
             note = notes.get(q.name, "")
-            st.caption(f"*{src}*" + (f" — {note}" if note and src == "measured" else ""))
+            st.caption(
+                f"*{escape_md(src)}*" + (f" — {escape_md(note)}" if note and src == "measured" else "")
+            )
     return values
 
 
 def render_recommendation(rec: Mapping[str, Any], *, key: str) -> None:
     """Warnings first, then the strategy, the decisions and the rules that fired."""
     for warning in rec.get("warnings", []):
-        st.warning(warning, icon=":material/warning:")
-    st.subheader(rec["strategy"])
+        st.warning(escape_md(warning), icon=":material/warning:")
+    st.subheader(escape_md(rec["strategy"]))
     decisions = {
         "first stage": rec.get("first_stage"),
         "reranker": rec.get("reranker"),
@@ -214,33 +218,37 @@ def render_recommendation(rec: Mapping[str, Any], *, key: str) -> None:
     st.markdown("**Why** — the rules that fired (★ decided something):")
     for r in rec.get("rationale", []):
         star = "★ " if r["decides"] else ""
-        with st.expander(f"{star}{r['title']}  ·  `{r['id']}`", expanded=bool(r["decides"])):
-            st.write(r["rationale"])
+        with st.expander(
+            f"{star}{escape_md(r['title'])}  ·  {code_md(r['id'])}", expanded=bool(r["decides"])
+        ):
+            st.markdown(escape_md(r["rationale"]))  # rules fill in facts (numbers, model names)
             if r["decides"]:
-                st.caption("decides: " + ", ".join(r["decides"]))
+                st.caption("decides: " + ", ".join(map(escape_md, r["decides"])))
             if r["overridden"]:
-                st.caption("overridden: " + ", ".join(r["overridden"]))
+                st.caption("overridden: " + ", ".join(map(escape_md, r["overridden"])))
             if r["advice"]:
-                st.info(r["advice"], icon=":material/lightbulb:")
+                st.info(escape_md(r["advice"]), icon=":material/lightbulb:")
     if rec.get("defaulted"):
-        st.caption("Defaulted (neither answered nor measured): " + ", ".join(rec["defaulted"]))
+        st.caption(
+            "Defaulted (neither answered nor measured): " + ", ".join(map(escape_md, rec["defaulted"]))
+        )
 
 
 def render_run_status(run: Any, *, key: str) -> None:
     """The outcome of a finished job (done, or its error) and, for every job, its link on the Runs page;
     an active job's progress is :func:`components.job_panel.render_job_panel`."""
-    label = f"{run.title or run.kind} — {run.status}"
+    label = f"{escape_md(run.title or run.kind)} — {run.status}"
     if run.status == "done":
-        st.caption(f":material/check_circle: {label} (run `{run.id}`)")
+        st.caption(f":material/check_circle: {label} (run {code_md(run.id)})")
     elif not run.is_active:
-        st.error(f"{label}: {run.error or 'no result'} (run `{run.id}`)")
+        st.error(f"{label}: {escape_md(run.error or 'no result')} (run {code_md(run.id)})")
     st.page_link("pages/runs.py", label=f"Run {run.id} on the Runs page", query_params={"run": run.id})
 
 
 def render_evidence(evidence: Mapping[str, Any], budget_ms: float | None, *, key: str) -> None:
     """The verdict, the claims, the comparison chart and table."""
     verdict = evidence.get("verdict", "not measured")
-    text = f"{VERDICT_ICON.get(verdict, '')} **{evidence.get('summary', '')}**"
+    text = f"{VERDICT_ICON.get(verdict, '')} **{escape_md(evidence.get('summary', ''))}**"
     if verdict == "agrees":
         st.success(text)
     elif verdict in ("contradicts", "partly contradicts"):
@@ -251,16 +259,17 @@ def render_evidence(evidence: Mapping[str, Any], budget_ms: float | None, *, key
         st.info(text)
     st.dataframe(claims_table(evidence), hide_index=True, key=f"{key}_claims")
     for step in evidence.get("next_steps", []):
-        st.markdown(f"- **Next:** {step}")
+        st.markdown(f"- **Next:** {escape_md(step)}")
     for note in evidence.get("notes", []):
-        st.caption(note)
+        st.caption(escape_md(note))
     comp = evidence.get("comparison")
     if comp:
         df = comparison_table(comp, evidence.get("recommended"))
         st.plotly_chart(make_evidence_figure(df, budget_ms), key=f"{key}_chart")
         st.caption(
-            f"{comp['queries']} {comp['split']} queries of {comp['dataset']}; comparison run "
-            f"`{evidence.get('comparison_run')}`" + (" (reused)" if evidence.get("comparison_reused") else "")
+            f"{comp['queries']} {escape_md(comp['split'])} queries of {escape_md(comp['dataset'])}; comparison run "
+            f"{code_md(evidence.get('comparison_run'))}"
+            + (" (reused)" if evidence.get("comparison_reused") else "")
         )
         if evidence.get("comparison_run"):
             st.page_link(
@@ -273,7 +282,7 @@ def render_evidence(evidence: Mapping[str, Any], budget_ms: float | None, *, key
 
 def render_gotchas(g: Mapping[str, Any], *, key: str) -> None:
     """PCA trade-off, cosine vs dot, reranker latency."""
-    st.markdown(f"**Dimension reduction** — PCA fitted on the {g['dataset']} corpus vectors")
+    st.markdown(f"**Dimension reduction** — PCA fitted on the {escape_md(g['dataset'])} corpus vectors")
     df = pca_table(g.get("pca") or [])
     if len(df):
         left, right = st.columns([3, 2])
@@ -302,7 +311,7 @@ def render_gotchas(g: Mapping[str, Any], *, key: str) -> None:
         with right:
             st.metric("nDCG@10 change with dot product", f"{cvd['dot_ndcg@10']:.4f}", f"{cvd['delta']:+.4f}")
             st.caption(
-                f"On {cvd['corpus']}. Document norms vary by {cvd['norm_cv']:.1%} "
+                f"On {escape_md(cvd['corpus'])}. Document norms vary by {cvd['norm_cv']:.1%} "
                 f"({cvd['norm_min']:.2f}–{cvd['norm_max']:.2f}); the top 10 agree {cvd['top10_agreement']:.0%}. "
                 + (
                     "The model normalises its output: keep that layer (or normalise) and dot = cosine."
@@ -318,19 +327,20 @@ def render_gotchas(g: Mapping[str, Any], *, key: str) -> None:
             c1.metric("p50 per query", f"{lat['p50_ms']:,.0f} ms")
             c2.metric("p95 per query", f"{lat['p95_ms']:,.0f} ms")
             c3.metric("per pair", f"{lat['ms_per_pair']:,.1f} ms")
-            st.caption(lat["note"])
+            st.caption(escape_md(lat["note"]))
         else:
-            st.info(lat["note"][0].upper() + lat["note"][1:] + ".", icon=":material/timer_off:")
+            st.info(escape_md(lat["note"][0].upper() + lat["note"][1:] + "."), icon=":material/timer_off:")
 
 
 def render_card_preview(markdown: str, charts: Mapping[str, bytes], *, key: str) -> None:
-    """The card's Markdown (image lines dropped) followed by its chart images."""
+    """The card's Markdown (image lines dropped; no link, image or HTML its dataset, model or label names
+    could hold: :func:`components.text.inert_md`) followed by its chart images."""
     lines = []
     for line in markdown.splitlines():
         if line.startswith("!["):
             continue
         lines.append("##" + line if line.startswith("#") else line)  # headings two levels down
-    text = "\n".join(lines)
+    text = inert_md("\n".join(lines))
     with st.container(border=True, key=f"{key}_card"):
         st.markdown(text)
         for name, data in charts.items():

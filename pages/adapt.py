@@ -14,6 +14,7 @@ from components.adapt_views import (
 )
 from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
+from components.text import escape_md
 from core.adapt import MiningConfig, describe_methods, load_mined
 from core.models import list_models
 from core.runtime import LabError, jobs
@@ -43,7 +44,8 @@ dataset = st.selectbox("Dataset", names, key="adapt_dataset")
 ds = services.dataset(dataset)
 if "train" not in ds.splits:
     st.warning(
-        f"{dataset} has no train split ({', '.join(ds.splits)}): contrastive and cross-encoder training need "
+        f"{escape_md(dataset)} has no train split ({escape_md(', '.join(ds.splits))}): contrastive and "
+        "cross-encoder training need "
         "judged pairs outside the test split. MLM and TSDAE only need the corpus."
     )
 methods = describe_methods()
@@ -121,7 +123,7 @@ try:
     train_config(method, base or "", "/tmp/check", params)
 except LabError as err:
     config_error = str(err)
-    st.error(config_error)
+    st.error(escape_md(config_error))
 
 negatives_from = None
 drop: list = []
@@ -153,7 +155,7 @@ if supervised:
         MiningConfig(**mining)
     except LabError as err:
         config_error = str(err)
-        st.error(config_error)
+        st.error(escape_md(config_error))
     key = f"adapt_mine_{dataset}"
     mine_id = st.session_state.get(key)
     mine_run = ws.get_run(mine_id) if mine_id else None
@@ -176,7 +178,7 @@ if supervised:
     elif mine_run.is_active:  # polled; the page reruns to show the review once mining is done
         render_job_panel(ws, mine_run.id, key="adapt_mine", every=2.0)
     elif mine_run.status != "done":
-        st.error(f"Mining {mine_run.status}: {mine_run.error or ''}")
+        st.error(f"Mining {mine_run.status}: {escape_md(mine_run.error or '')}")
     if mine_run is not None and mine_run.status == "done":
         mined = load_mined(ws, mine_run.id)
         render_mining_counts(mined.summary(), key="adapt_mining_counts")

@@ -12,6 +12,7 @@ from components import classify_views as views
 from components import services
 from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
+from components.text import code_md, escape_md
 from core.classify import CURVE_KIND, METHODS, RUN_KIND, ClassifyConfig, model_meta, register_setfit_model
 from core.data import scan_data_dir
 from core.models import DEFAULT_BI_ENCODER, list_models
@@ -142,7 +143,7 @@ with st.container(border=True):
                 + f" · {steps:,} training steps in all (about 2 s each on 2 CPU cores)"
             )
     except (LabError, OSError) as err:  # a broken dataset must not hide the rest of the page
-        st.warning(f"Could not read {dataset_label}: {err}")
+        st.warning(f"Could not read {escape_md(dataset_label)}: {escape_md(err)}")
 
     if st.button("Launch", type="primary", key="cls_launch"):
         try:
@@ -169,7 +170,7 @@ with st.container(border=True):
             st.session_state["cls_run"] = jobs.submit(ws, kind, config, title=title)
             st.toast("Launched")
         except LabError as err:
-            st.error(str(err))
+            st.error(escape_md(err))
 
 # -- runs -------------------------------------------------------------------------------------------
 runs = ws.list_runs(kind=(RUN_KIND, CURVE_KIND), limit=50)
@@ -196,13 +197,13 @@ def _render_results(run) -> None:  # type: ignore[no-untyped-def]
     """A finished run: its scores against the baselines, what it gets wrong, and its model (if kept)."""
     result = run.result or {}
     if run.status == "failed":
-        st.error(f"The run failed: {run.error}")
+        st.error(f"The run failed: {escape_md(run.error)}")
         return
     if run.status in ("cancelled", "lost"):
         st.warning(f"The run was {run.status}; nothing was registered.")
         return
     for note in result.get("notes", []):
-        st.caption(f"ℹ️ {note}")
+        st.caption(f"ℹ️ {escape_md(note)}")
     _render_scores(result)
     _render_errors(result)
     model_path = result.get("model_path")
@@ -289,19 +290,19 @@ def _render_model(run, result: dict, model_path: str) -> None:  # type: ignore[n
         labels = list(result["label_names"])
         if result.get("multi_label"):
             chosen = [labels[i] for i, p in enumerate(probs) if p >= 0.5] or ["(none above 0.5)"]
-            st.success(f"Predicted: **{', '.join(chosen)}**")
+            st.success(f"Predicted: **{escape_md(', '.join(chosen))}**")
         else:
             best = int(probs.argmax())
-            st.success(f"Predicted: **{labels[best]}** ({probs[best]:.2f})")
+            st.success(f"Predicted: **{escape_md(labels[best])}** ({probs[best]:.2f})")
         st.plotly_chart(views.make_proba_figure(labels, probs), key="cls_proba")
 
     st.subheader("Export and register")
     st.markdown(
-        f"Saved with `SetFitModel.save_pretrained` in `{model_path}` "
+        f"Saved with `SetFitModel.save_pretrained` in {code_md(model_path)} "
         "(the same folder loads as a plain `SentenceTransformer`: the fine-tuned body)."
     )
-    with st.expander("Model card"):
-        st.markdown(result.get("model_card", ""))
+    with st.expander("Model card"):  # Markdown made of the dataset's labels and names: shown as its source
+        st.code(result.get("model_card", ""), language="markdown", wrap_lines=True)
     e1, e2 = st.columns(2)
     if e1.button("Prepare a .zip download", key="cls_zip"):
         st.session_state["cls_zip_ready"] = model_path
@@ -315,7 +316,7 @@ def _render_model(run, result: dict, model_path: str) -> None:  # type: ignore[n
             key="cls_download",
         )
     for model in result.get("models", []):
-        e2.success(f"Registered as **{model['name']}** ({model['path']})")
+        e2.success(f"Registered as **{escape_md(model['name'])}** ({code_md(model['path'])})")
     name = e2.text_input(
         "Register as",
         f"setfit-{result['dataset']}-N{result['n_values'][0]}-{run.id[-6:]}",
@@ -326,9 +327,9 @@ def _render_model(run, result: dict, model_path: str) -> None:  # type: ignore[n
             record = register_setfit_model(
                 ws, model_path, name, base=result["body"], meta=model_meta(result) | {"run_id": run.id}
             )
-            e2.success(f"Registered **{record.name}** (kind setfit) at `{record.path}`")
+            e2.success(f"Registered **{escape_md(record.name)}** (kind setfit) at {code_md(record.path)}")
         except LabError as err:
-            e2.error(str(err))
+            e2.error(escape_md(err))
 
 
 run = ws.get_run(run_id)

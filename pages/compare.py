@@ -23,6 +23,7 @@ from components.compare_views import (
 )
 from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
+from components.text import escape_md
 from core.evaluate import STRATEGIES, CompareOptions, EvaluateJob
 from core.models import cross_encoder_head_is_trained, list_models, resolve_model
 from core.retrieval import DEFAULT_RERANK_DEPTH
@@ -57,7 +58,7 @@ def _setup(records: list[Any]) -> None:
     try:
         ds = services.dataset(dataset)
     except (LabError, OSError) as err:
-        st.error(f"Dataset **{dataset}** cannot be read: {err}")
+        st.error(f"Dataset **{escape_md(dataset)}** cannot be read: {escape_md(err)}")
         return
     splits = ds.splits
     left, right = st.columns([1, 3])
@@ -151,13 +152,19 @@ def _hybrid_options(splits: list[str], split: str) -> dict[str, Any]:
         norm = st.radio("Normalisation", ["minmax", "zscore"], horizontal=True, key="cmp_norm")
         tune_splits = [s for s in splits if s != split]
         modes = [f"tune on {s}" for s in tune_splits] + ["fixed"]
-        mode = st.radio("Alpha", modes, key="cmp_alpha_mode", help="alpha = weight of the dense scores")
+        mode = st.radio(
+            "Alpha",
+            modes,
+            format_func=escape_md,
+            key="cmp_alpha_mode",
+            help="alpha = weight of the dense scores",
+        )
         alpha = st.slider(
             "alpha (dense weight)", 0.0, 1.0, 0.5, 0.05, key="cmp_alpha", disabled=mode != "fixed"
         )
         tune = mode.removeprefix("tune on ") if mode != "fixed" else "none"
         if not tune_splits:
-            st.caption(f"No labelled split besides {split!r} to tune alpha on.")
+            st.caption(f"No labelled split besides {escape_md(repr(split))} to tune alpha on.")
     else:
         rrf_k = int(st.number_input("RRF k", 1, 1000, 60, key="cmp_rrf_k"))
     return {"fusion": fusion, "norm": norm, "alpha": float(alpha), "rrf_k": rrf_k, "tune_split": tune}
@@ -183,12 +190,12 @@ def _rerank_options(strategies: list[str]) -> dict[str, Any]:
         try:
             info = resolve_model(reranker, ws, kind="cross-encoder")
         except LabError as err:
-            st.error(str(err))
+            st.error(escape_md(err))
             reranker = ""
         else:
             if not cross_encoder_head_is_trained(info.location):
                 st.error(
-                    f"⚠ {info.name!r} has no trained reranking head: its scores will be random. "
+                    f"⚠ {escape_md(repr(info.name))} has no trained reranking head: its scores will be random. "
                     "Fine-tune it as a cross-encoder on the Adapt page first.",
                 )
     return {"reranker": reranker or None, "rerank_top_k": top_k, "rerank_first_stage": first_stage}
@@ -216,7 +223,7 @@ def _submit(
         options = CompareOptions(split=split, strategies=tuple(strategies), **choices)
         config = EvaluateJob.build(dataset, options, splits).to_dict()
     except LabError as err:
-        st.error(str(err))
+        st.error(escape_md(err))
         return
     run_id = jobs.submit(
         ws, "evaluate", config, title=f"{dataset}/{split}: {', '.join(strategies)}", queue="eval"
@@ -244,17 +251,19 @@ def _show_job() -> None:
     elif run.status == "cancelled":
         st.warning("The comparison was cancelled; nothing was stored.")
     else:
-        st.error(f"The comparison {run.status}: {run.error or 'no details'}")
+        st.error(f"The comparison {run.status}: {escape_md(run.error or 'no details')}")
 
 
 def _ranked_lists(rep: Any, queries: dict[str, str]) -> None:
     record = ws.get_dataset(rep.dataset)
     if record is None:
-        st.info(f"Import the dataset **{rep.dataset}** (Datasets page) to see the documents.")
+        st.info(f"Import the dataset **{escape_md(rep.dataset)}** (Datasets page) to see the documents.")
         return
     ds = services.dataset(rep.dataset)
     if rep.corpus_fingerprint and ds.fingerprint != rep.corpus_fingerprint:
-        st.warning(f"The corpus of **{rep.dataset}** changed since this comparison: documents may differ.")
+        st.warning(
+            f"The corpus of **{escape_md(rep.dataset)}** changed since this comparison: documents may differ."
+        )
     docs = services.corpus_lookup(rep.dataset)
     names = list(rep.strategies)
     c1, c2, c3 = st.columns([2, 2, 1])
@@ -281,9 +290,9 @@ def _ranked_lists(rep: Any, queries: dict[str, str]) -> None:
             for name, res in rep.strategies.items()
         }
         qrels = ds.qrels_dict(rep.split).get(qid, {})
-        st.markdown(f"**{qid}**: {query}")
+        st.markdown(f"**{escape_md(qid)}**: {escape_md(query)}")
         scores = " · ".join(
-            f"{n}: nDCG@10 {r.per_query.get('ndcg@10', {}).get(qid, 0.0):.3f}"
+            f"{escape_md(n)}: nDCG@10 {r.per_query.get('ndcg@10', {}).get(qid, 0.0):.3f}"
             for n, r in rep.strategies.items()
         )
         st.caption(scores)
@@ -296,7 +305,7 @@ def _ranked_lists(rep: Any, queries: dict[str, str]) -> None:
         try:
             lists = services.free_text_search(rep.dataset, record.created, specs, query.strip(), depth)
         except LabError as err:
-            st.error(str(err))
+            st.error(escape_md(err))
             return
         qrels = {}
     render_ranked_lists(lists, qrels, docs, query, reference, warned=warned, key="cmp_rl")
@@ -321,10 +330,11 @@ def _results() -> None:
     try:
         rep = services.comparison(view)
     except LabError as err:
-        st.warning(f"This run has no readable comparison report ({err}).")
+        st.warning(f"This run has no readable comparison report ({escape_md(err)}).")
         return
     st.caption(
-        f"**{rep.dataset}** / {rep.split} · {rep.queries:,} queries · top {rep.k} · baseline **{rep.baseline}**"
+        f"**{escape_md(rep.dataset)}** / {escape_md(rep.split)} · {rep.queries:,} queries · top {rep.k} · "
+        f"baseline **{escape_md(rep.baseline)}**"
     )
     render_warnings(rep)
     queries: dict[str, str] = {}

@@ -13,6 +13,7 @@ import streamlit as st
 from components import services
 from components.data_views import render_preview, render_statistics, render_summary
 from components.shell import ensure_navigation
+from components.text import code_md, escape_md
 from core.data import (
     TableInfo,
     detect_kind,
@@ -55,7 +56,7 @@ def _run_import(action: Callable[[], tuple[Any, Any]]) -> None:
         with st.spinner("Importing…"):
             record, ds = action()
     except (LabError, OSError) as err:  # files read here
-        st.error(f"Import failed — {err}")
+        st.error(f"Import failed — {escape_md(err)}")
         return
     summary = record.summary
     if record.kind == "retrieval":
@@ -64,7 +65,9 @@ def _run_import(action: Callable[[], tuple[Any, Any]]) -> None:
         )
     else:
         counts = f"{summary['rows']:,} rows, {summary['labels']:,} labels"
-    _flash(f"Imported **{record.name}** ({record.kind}: {counts}).", ds.warnings, select=record.name)
+    _flash(
+        f"Imported **{escape_md(record.name)}** ({record.kind}: {counts}).", ds.warnings, select=record.name
+    )
 
 
 def _name_input(key: str, default: str) -> str:
@@ -86,9 +89,9 @@ st.caption(
 
 flash = st.session_state.pop("data_flash", None)
 if flash:
-    st.success(flash["success"])
+    st.success(flash["success"])  # composed with the names escaped
     for warning in flash["warnings"]:
-        st.warning(warning)
+        st.warning(escape_md(warning))
 
 records = ws.list_datasets()
 by_name = {r.name: r for r in records}
@@ -107,12 +110,15 @@ if records:
     try:
         ds = services.dataset(name)
     except (LabError, OSError) as err:  # files gone or damaged outside the app
-        st.error(f"Could not read the files of {name!r} ({err}); delete it below and import it again.")
+        st.error(
+            f"Could not read the files of {escape_md(repr(name))} ({escape_md(err)}); delete it below and "
+            "import it again."
+        )
         ds = None
     if ds is not None and ds.warnings:
         with st.expander(f"Import warnings ({len(ds.warnings)})"):
             for warning in ds.warnings:
-                st.warning(warning)
+                st.warning(escape_md(warning))
     preview_tab, stats_tab, manage_tab = st.tabs(
         ["Preview", "Statistics", "Rename / delete"], key="data_view_tab", on_change="rerun"
     )
@@ -122,7 +128,7 @@ if records:
         with stats_tab:
             render_statistics(services.dataset_stats(name), kind=record.kind, key="data_stats")
     with manage_tab:
-        st.caption(f"Imported from `{record.source or 'upload'}`")
+        st.caption(f"Imported from {code_md(record.source or 'upload')}")
         left, right = st.columns(2)
         with left:
             new_name = st.text_input("New name", key="data_rename_to", placeholder=name)
@@ -130,14 +136,19 @@ if records:
                 try:
                     ws.rename_dataset(name, new_name)
                 except LabError as err:
-                    st.error(str(err))
+                    st.error(escape_md(err))
                 else:
-                    _flash(f"Renamed **{name}** to **{new_name.strip()}**.", select=new_name.strip())
+                    _flash(
+                        f"Renamed **{escape_md(name)}** to **{escape_md(new_name.strip())}**.",
+                        select=new_name.strip(),
+                    )
         with right:
-            confirm = st.checkbox(f"Yes, delete **{name}** and its files", key="data_delete_confirm")
+            confirm = st.checkbox(
+                f"Yes, delete **{escape_md(name)}** and its files", key="data_delete_confirm"
+            )
             if st.button("Delete", key="data_delete", type="primary", disabled=not confirm):
                 ws.delete_dataset(name)
-                _flash(f"Deleted **{name}**.")
+                _flash(f"Deleted **{escape_md(name)}**.")
 else:
     st.info("No datasets yet: import one below — the data folder offers ready-made ones in one click.")
 
@@ -145,7 +156,7 @@ else:
 # --------------------------------------------------------------------------------------------------
 def _classification_options(info: TableInfo, key: str, *, from_files: bool) -> dict[str, Any] | None:
     """Column pickers and split options for a classification table; None until the user has chosen."""
-    with st.expander(f"Preview of {info.path.name} ({info.rows:,} rows)"):
+    with st.expander(f"Preview of {escape_md(info.path.name)} ({info.rows:,} rows)"):
         st.dataframe(info.preview, hide_index=True, key=f"{key}_preview")
     columns = list(info.columns)
     left, right = st.columns(2)
@@ -212,13 +223,13 @@ t_folder, t_zip, t_files, t_table, t_path = st.tabs(
 with t_folder:
     data_dir = get_settings().data_dir
     sources = scan_data_dir()
-    st.caption(f"Ready-made datasets in `{data_dir}` (set `ESL_DATA_DIR` to use another folder).")
+    st.caption(f"Ready-made datasets in {code_md(data_dir)} (set `ESL_DATA_DIR` to use another folder).")
     if not sources:
         st.info("No datasets found there.")
     for src in sources:
         c_name, c_desc, c_btn = st.columns([2, 6, 2], vertical_alignment="center")
-        c_name.markdown(f"**{src.name}**  \n{src.kind}")
-        c_desc.caption(" — ".join(x for x in (src.description, src.license) if x) or str(src.path))
+        c_name.markdown(f"**{escape_md(src.name)}**  \n{escape_md(src.kind)}")
+        c_desc.caption(escape_md(" — ".join(x for x in (src.description, src.license) if x) or str(src.path)))
         imported = src.name in by_name
         if c_btn.button(
             "Imported ✓" if imported else "Import", key=f"data_src_{src.name}", disabled=imported
@@ -259,7 +270,10 @@ with t_files:
         guess = split_of_file(up.name) or "test"
         qrels_splits.append(
             st.selectbox(
-                f"Split of {up.name}", SPLITS, index=SPLITS.index(guess), key=f"data_qsplit_{up.file_id}"
+                f"Split of {escape_md(up.name)}",
+                SPLITS,
+                index=SPLITS.index(guess),
+                key=f"data_qsplit_{up.file_id}",
             )
         )
     files_name = _name_input("data_files_name", "")
@@ -310,7 +324,7 @@ with t_table:
             try:
                 info = services.inspect_upload(first.file_id, first.name, first.getvalue())
             except (LabError, OSError) as err:  # files read here
-                st.error(str(err))
+                st.error(escape_md(err))
                 info = None
             if info is not None:
                 key = "data_table_" + first.file_id
@@ -346,7 +360,7 @@ with t_path:
     )
     path_options: dict[str, Any] | None = {}
     if path is not None and not path.exists():
-        st.warning(f"`{path}` does not exist.")
+        st.warning(f"{code_md(path)} does not exist.")
         path_options = None
     elif path is not None:
         kind = detect_kind(path) if kind_choice == "detect" else kind_choice
@@ -354,7 +368,7 @@ with t_path:
             try:
                 info = services.inspect_path(str(path), path.stat().st_mtime)
             except (LabError, OSError) as err:  # files read here
-                st.error(str(err))
+                st.error(escape_md(err))
                 path_options = None
             else:
                 path_options = _classification_options(

@@ -20,6 +20,7 @@ from components.explore_views import (
 )
 from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
+from components.text import escape_md
 from core.explore import (
     DEFAULT_MAX_POINTS,
     STRATEGIES,
@@ -131,7 +132,7 @@ if method == "umap":
     if warm["state"] == "ready":
         st.caption(f":material/check_circle: UMAP compiled ({warm['seconds']:.1f} s, once per process)")
     elif warm["state"] == "failed":
-        st.caption(f":material/error: UMAP warm-up failed: {warm['error']}")
+        st.caption(f":material/error: UMAP warm-up failed: {escape_md(warm['error'])}")
     else:
         st.caption(
             ":material/hourglass_top: Compiling UMAP in the background (first use; 10–45 s without a warm cache)…"
@@ -153,7 +154,7 @@ def _map_finished(run) -> None:  # type: ignore[no-untyped-def]
 
 failure = st.session_state.get("explore_error")
 if failure and failure["request"] == request.to_dict() and result is None:
-    st.error(f"Projection failed — {failure['error']}")
+    st.error(f"Projection failed — {escape_md(failure['error'])}")
 
 if result is None and active is None:
     st.info(
@@ -177,7 +178,7 @@ summary = result.to_json()
 names = (model, compare_model or "")
 render_metrics(summary, names, key="explore_metrics")
 for note in result.notes:
-    st.caption(f"Note: {note}")
+    st.caption(f"Note: {escape_md(note)}")
 
 points = result.points.copy()
 options = [c for c in ("label", "cluster", "split") if c == "cluster" or c in points.columns]
@@ -202,7 +203,7 @@ if color == "cluster":
             try:
                 scores = services.explore_cluster_scores(result, seed)
             except LabError as err:
-                st.warning(str(err))
+                st.warning(escape_md(err))
             else:
                 if len(scores):
                     st.session_state[f"explore_suggested_{result.key}"] = int(
@@ -219,7 +220,7 @@ if color == "cluster":
     try:
         points["cluster"] = services.explore_clusters(result, cl_method, size, seed)
     except LabError as err:
-        st.warning(str(err))
+        st.warning(escape_md(err))
         color = "split"
     else:
         if "label" in points.columns:

@@ -20,6 +20,7 @@ from components.runs_views import (
     runs_frame,
 )
 from components.shell import ensure_navigation
+from components.text import code_md, escape_md
 from core.runtime import jobs
 
 ensure_navigation()
@@ -79,9 +80,9 @@ def run_detail(run_id: str) -> None:
     if run is None:
         st.warning("This run was deleted.")
         return
-    st.subheader(f"{STATUS_ICONS.get(run.status, '')} {run.title}")
+    st.subheader(f"{STATUS_ICONS.get(run.status, '')} {escape_md(run.title)}")
     st.caption(
-        f"`{run.id}` · {run.kind} · {run.status} · queue {run.queue or 'foreground (CLI)'} · "
+        f"{code_md(run.id)} · {escape_md(run.kind)} · {run.status} · queue {escape_md(run.queue or 'foreground (CLI)')} · "
         f"elapsed {fmt_seconds(run.elapsed_s)}"
     )
     if run.is_active:  # polled; when it finishes the whole page (table, sidebar) is redrawn
@@ -95,13 +96,13 @@ def run_detail(run_id: str) -> None:
 def _outcome(run: Any) -> None:
     """Why a run that did not finish well stopped."""
     if run.status == "failed":
-        st.error(f"Failed: {run.error}")
+        st.error(f"Failed: {escape_md(run.error)}")
         err = ws.run_dir(run.id) / "error.txt"
         if err.exists():
             with st.expander("Traceback"):
                 st.code(err.read_text(encoding="utf-8"), language=None)
     elif run.status == "lost":
-        st.warning(f"Lost: {run.error}. Nothing it was writing was registered.")
+        st.warning(f"Lost: {escape_md(run.error)}. Nothing it was writing was registered.")
     elif run.status == "cancelled":
         st.info("Cancelled. Nothing it was writing was registered.")
 
@@ -134,8 +135,11 @@ def _results(run: Any) -> None:
     elif run.kind == "mine" and result:
         render_mining_counts(result, key="runs_mining")
     for model in result.get("models") or []:
-        st.success(f"Registered **{model['name']}** ({model['kind']}) — selectable on the Compare page.")
-        st.caption(f"`{model['path']}`")
+        st.success(
+            f"Registered **{escape_md(model['name'])}** ({escape_md(model['kind'])}) — selectable on the "
+            "Compare page."
+        )
+        st.caption(code_md(model["path"]))
     if run.status == "done" and result and run.kind != "adapt":
         with st.expander("Result"):
             st.json(result)
@@ -145,7 +149,7 @@ def _delete_control(run: Any) -> None:
     confirm = st.checkbox("Yes, delete this run and its artifacts", key="runs_delete_confirm")
     if st.button("Delete run", key="runs_delete", disabled=not confirm, icon=":material/delete:"):
         jobs.delete(ws, run.id)
-        st.session_state["runs_flash"] = f"Deleted run {run.id} (models it registered stay)."
+        st.session_state["runs_flash"] = f"Deleted run {escape_md(run.id)} (models it registered stay)."
         st.session_state.pop("runs_selected", None)
         st.session_state.pop("runs_delete_confirm", None)
         st.rerun()

@@ -11,6 +11,7 @@ import streamlit as st
 from components import services
 from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
+from components.text import code_md, escape_md
 from components.wizard_views import (
     render_card_preview,
     render_evidence,
@@ -103,10 +104,10 @@ with right:
 measured: dict[str, Any] = {"values": {}, "notes": {}, "details": {}}
 if dataset:
     try:
-        with st.spinner(f"Measuring {dataset} with {model}…"):
+        with st.spinner(f"Measuring {escape_md(dataset)} with {escape_md(model)}…"):
             measured = services.wizard_measurements(dataset, model)
     except (LabError, OSError) as err:
-        st.error(f"Could not measure {dataset}: {err}")
+        st.error(f"Could not measure {escape_md(dataset)}: {escape_md(err)}")
 
 # pre-fill when the dataset or the model changes
 prefill_for = (dataset, model)
@@ -153,11 +154,16 @@ if step_i == 0:
         st.markdown("**Measured on the data** (they decide *domain* unless you change it):")
         cols = st.columns(len(shown))
         for col, (name, label, fmt) in zip(cols, shown, strict=True):
-            col.metric(label, fmt.format(measured["values"][name]), help=measured["notes"].get(name))
+            col.metric(
+                label,
+                fmt.format(measured["values"][name]),
+                help=escape_md(measured["notes"][name]) if measured["notes"].get(name) else None,
+            )
         words = measured["details"].get("fragmented_words") or []
         if words:
             st.caption(
-                "Most frequent fragmented words: " + ", ".join(f"`{w}` ({n} pieces)" for w, n in words[:8])
+                "Most frequent fragmented words: "
+                + ", ".join(f"{code_md(w)} ({n} pieces)" for w, n in words[:8])
             )
     elif not dataset:
         st.info("Pick a dataset above to measure the answers from your data (import one on the Data page).")
@@ -166,7 +172,7 @@ if step_i == 0:
 try:
     answers, sources = complete_answers(_sources(), measured["values"])
 except LabError as err:
-    st.error(f"Invalid answer — {err}")
+    st.error(f"Invalid answer — {escape_md(err)}")
     st.stop()
 rec_obj = recommend(answers, sources)
 rec = rec_obj.to_json()
@@ -236,29 +242,31 @@ if step_i == 2:
         try:
             plan = plan_verification(rec, ds, ws, model=model, reranker=reranker, include_extras=extras)
         except LabError as err:
-            st.error(str(err))
+            st.error(escape_md(err))
             plan = None
         if plan is not None:
             if plan.specs:
                 st.markdown(
-                    f"Compares **{', '.join(plan.specs)}** on the `{plan.split}` split of **{ds.name}** "
-                    f"(recommended: **{plan.recommended}**), with paired significance tests and latency."
+                    f"Compares **{escape_md(', '.join(plan.specs))}** on the {code_md(plan.split)} split of "
+                    f"**{escape_md(ds.name)}** (recommended: **{escape_md(plan.recommended)}**), with paired "
+                    "significance tests and latency."
                     + (
-                        f" An earlier comparison (`{plan.reuse_comparison}`) is reused."
+                        f" An earlier comparison ({code_md(plan.reuse_comparison)}) is reused."
                         if plan.reuse_comparison
                         else ""
                     )
                 )
             for extra in plan.extras:
                 st.markdown(
-                    f"- {extra.title}" + (f" — reusing run `{extra.reuse}`" if extra.reuse else " (a job)")
+                    f"- {escape_md(extra.title)}"
+                    + (f" — reusing run {code_md(extra.reuse)}" if extra.reuse else " (a job)")
                 )
                 page = "pages/adapt.py" if extra.purpose == "adaptation" else "pages/classify.py"
                 st.page_link(
                     page, label=f"Longer runs: the {extra.purpose} page", icon=":material/open_in_new:"
                 )
             for note in plan.notes:
-                st.caption(note)
+                st.caption(escape_md(note))
             if "wiz_verify" not in state:
                 earlier = _latest_verification(ds.name, rec["strategy"], model)
                 if earlier:
@@ -270,7 +278,10 @@ if step_i == 2:
                         "restored": True,
                     }
             if st.button(
-                f"Verify on {ds.name}", key="wiz_verify_go", type="primary", icon=":material/science:"
+                f"Verify on {escape_md(ds.name)}",
+                key="wiz_verify_go",
+                type="primary",
+                icon=":material/science:",
             ):
                 started = start_verification(ws, plan, rec)
                 state["wiz_verify"] = {
@@ -280,7 +291,7 @@ if step_i == 2:
                 }
             info = state.get("wiz_verify")
             if info and info.get("restored"):
-                st.caption(f"Showing the earlier verification `{info['run']}` of this recommendation.")
+                st.caption(f"Showing the earlier verification {code_md(info['run'])} of this recommendation.")
             if info and info.get("strategy") != rec["strategy"]:
                 st.warning(
                     "The answers changed since this verification: verify again to test the new strategy."

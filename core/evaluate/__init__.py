@@ -1,8 +1,9 @@
 """evaluate — measuring strategies on a dataset split.
 
-ranx metrics, paired significance and rank curves, per-query latency, TREC run files (``metrics``), the
-comparison (:func:`run_comparison` → :class:`ComparisonReport`, in ``comparison`` and ``report``), stored
-as a run (``store``), its options (:class:`CompareOptions`, filled by the CLI and the page alike) and its
+ranx metrics, paired significance and rank curves, per-query latency, TREC run files for downloads (ids
+with whitespace percent-encoded; ``metrics``), the comparison (:func:`run_comparison` →
+:class:`ComparisonReport`, in ``comparison`` and ``report``), stored as a run whose Parquet run files keep
+any id (``store``), its options (:class:`CompareOptions`, filled by the CLI and the page alike) and its
 job. Imports retrieval and below.
 """
 
@@ -21,6 +22,7 @@ from core.evaluate.metrics import (
     rank_curves,
     read_trec_run,
     safe_name,
+    trec_id,
     write_trec_run,
 )
 from core.evaluate.options import (
@@ -33,7 +35,15 @@ from core.evaluate.options import (
     parse_strategy,
 )
 from core.evaluate.report import ComparisonReport, StrategyResult
-from core.evaluate.store import load_comparison, save_comparison, trec_path
+from core.evaluate.store import (
+    RUN_SUFFIX,
+    load_comparison,
+    read_run,
+    run_path,
+    save_comparison,
+    trec_path,
+    write_run,
+)
 
 __all__ = [
     "CURVE_DEPTH",
@@ -43,6 +53,7 @@ __all__ = [
     "FIRST_STAGES",
     "METRICS",
     "PRIMARY_METRIC",
+    "RUN_SUFFIX",
     "STAGE",
     "STAT_TESTS",
     "STRATEGIES",
@@ -59,10 +70,14 @@ __all__ = [
     "paired_significance",
     "parse_strategy",
     "rank_curves",
+    "read_run",
     "read_trec_run",
     "run_comparison",
+    "run_path",
     "safe_name",
     "save_comparison",
+    "trec_id",
     "trec_path",
+    "write_run",
     "write_trec_run",
 ]

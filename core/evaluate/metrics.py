@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from core.retrieval import Retriever
-from core.runtime import NotFound
+from core.runtime import InvalidInput, NotFound
 
 __all__ = [
     "CURVE_DEPTH",
@@ -32,6 +32,7 @@ __all__ = [
     "rank_curves",
     "read_trec_run",
     "safe_name",
+    "trec_id",
     "write_trec_run",
 ]
 
@@ -172,14 +173,45 @@ def measure_latency(
     )
 
 
+def trec_id(value: str) -> str:
+    """An id as one TREC column: each whitespace character (anything ``str.split`` splits on) written as
+    ``%XX``, the percent-encoding of its UTF-8 bytes (space ``%20``, tab ``%09``, newline ``%0A``); every
+    other character, ``%`` included, is kept, so ids without whitespace are written as they are."""
+    if not any(c.isspace() for c in value):
+        return value
+    return "".join("".join(f"%{b:02X}" for b in c.encode("utf-8")) if c.isspace() else c for c in value)
+
+
+def _trec_ids(ids: Iterable[str], what: str) -> dict[str, str]:
+    """id -> :func:`trec_id`; refuses an empty id and two ids that would be written alike."""
+    out: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for value in ids:
+        if value in out:
+            continue
+        if value == "":
+            raise InvalidInput(f"An empty {what} id cannot be written to a TREC run file.")
+        token = out[value] = trec_id(value)
+        if seen.setdefault(token, value) != value:
+            raise InvalidInput(
+                f"The {what} ids {seen[token]!r} and {value!r} would both be written as {token!r} in a TREC "
+                "run file (whitespace is written as %XX); the stored comparison keeps them apart."
+            )
+    return out
+
+
 def format_trec_run(run: Run, tag: str) -> str:
-    """A run as TREC run-file text: one ``qid Q0 docid rank score tag`` line per result."""
+    """A run as TREC run-file text: one ``qid Q0 docid rank score tag`` line per result. Ids holding
+    whitespace are written with :func:`trec_id`; an empty id, or two ids written alike, is refused
+    (:class:`InvalidInput`)."""
     tag = safe_name(tag) or "run"
+    qids = _trec_ids((q for q, docs in run.items() if docs), "query")
+    dids = _trec_ids((d for docs in run.values() for d in docs), "document")
     lines = []
     for qid, docs in run.items():
         ranked = sorted(docs.items(), key=lambda kv: (-kv[1], kv[0]))
         for rank, (did, score) in enumerate(ranked, start=1):
-            lines.append(f"{qid} Q0 {did} {rank} {score:.6f} {tag}")
+            lines.append(f"{qids[qid]} Q0 {dids[did]} {rank} {score:.6f} {tag}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -195,7 +227,9 @@ def write_trec_run(run: Run, path, tag: str) -> None:  # type: ignore[no-untyped
 
 
 def read_trec_run(path) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
-
+    """Read a TREC run file (``qid Q0 docid rank score tag``, split on whitespace; ids are taken as written).
+    Comparisons are stored as run files of their own (:func:`core.evaluate.write_run`); this reads the TREC
+    files of comparisons stored before, and anyone's TREC runs."""
     run: dict[str, dict[str, float]] = {}
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         parts = line.split()

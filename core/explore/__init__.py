@@ -20,6 +20,7 @@ from core.explore.map_figures import (
     make_compare_figure,
     make_movement_figure,
     make_projection_figure,
+    plot_text,
     points_csv,
     truncate,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "model_location",
     "neighbourhood_overlap",
     "place",
+    "plot_text",
     "points_csv",
     "project_job",
     "query_overlay",

@@ -30,6 +30,7 @@ __all__ = [
     "make_compare_figure",
     "make_movement_figure",
     "make_projection_figure",
+    "plot_text",
     "point_traces",
     "points_csv",
     "truncate",
@@ -47,6 +48,19 @@ def _palette() -> list[str]:
 
     q = px.colors.qualitative
     return [*q.Plotly, *q.Dark24, *q.Light24, *q.Alphabet]
+
+
+# characters plotly's pseudo-HTML (or its hover templates, LaTeX, and Markdown link syntax) gives a meaning
+_PLOT_SPECIAL = frozenset("&<>%$[]")
+
+
+def plot_text(text: Any) -> str:
+    """User text for plotly (titles, hover, legend and annotation text), shown as written: ``&``, ``<``,
+    ``>`` (tags such as ``<a href>``, ``<br>``), ``%`` (``%{...}`` of hover templates), ``$`` (LaTeX) and
+    the brackets of Markdown links become numeric character references, which plotly draws as the
+    characters themselves."""
+    text = "" if text is None else str(text)
+    return "".join(f"&#{ord(c)};" if c in _PLOT_SPECIAL else c for c in text)
 
 
 def truncate(text: Any, limit: int = HOVER_CHARS) -> str:
@@ -76,8 +90,9 @@ def hover_text(df: pd.DataFrame, limit: int = HOVER_CHARS) -> list[str]:
     ids = df["id"] if "id" in df.columns else pd.Series(range(len(df)), index=df.index)
     texts = df["text"] if "text" in df.columns else pd.Series([""] * len(df), index=df.index)
     for tag, id_, text in zip(tags, ids, texts, strict=True):
-        head = f"<b>{tag}</b> · {id_}" if tag not in (None, "") else f"<b>{id_}</b>"
-        out.append(f"{head}<br>{wrap(truncate(text, limit))}")
+        shown = plot_text(id_)
+        head = f"<b>{plot_text(tag)}</b> · {shown}" if tag not in (None, "") else f"<b>{shown}</b>"
+        out.append(f"{head}<br>{wrap(plot_text(truncate(text, limit)))}")
     return out
 
 
@@ -174,7 +189,7 @@ def point_traces(
                 df,
                 mask,
                 suffix=suffix,
-                name=cat,
+                name=plot_text(cat),
                 legendgroup=cat,
                 marker=marker,
                 hovertext=hover[mask],
@@ -185,7 +200,7 @@ def point_traces(
 
 
 def _title(title: str | None, df: pd.DataFrame, color: str | None) -> str:
-    text = title or "Embedding map"
+    text = plot_text(title or "Embedding map")
     if color in df.columns and not pd.api.types.is_numeric_dtype(df[color]):
         n = df[color].nunique()
         if n > LEGEND_LIMIT:
@@ -235,7 +250,7 @@ def make_compare_figure(
     fig = make_subplots(
         rows=1,
         cols=2,
-        subplot_titles=list(titles),
+        subplot_titles=[plot_text(t) for t in titles],
         specs=specs,
         shared_xaxes=not three,
         shared_yaxes=not three,

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.explore.map_figures import LAYOUT, is_3d, point_traces, truncate, wrap
+from core.explore.map_figures import LAYOUT, is_3d, plot_text, point_traces, truncate, wrap
 
 __all__ = ["STRATEGY_STYLE", "make_cluster_scores_figure", "make_query_figure", "metrics_table"]
 
@@ -39,7 +39,7 @@ def _relevant_traces(overlay: pd.DataFrame, three: bool) -> list[Any]:
     if not len(relevant):
         return []
     hover = [
-        f"<b>relevant (grade {int(g)})</b> · {i}<br>{wrap(truncate(t))}"
+        f"<b>relevant (grade {int(g)})</b> · {plot_text(i)}<br>{wrap(plot_text(truncate(t)))}"
         for i, t, g in zip(relevant["id"], relevant["text"], relevant["grade"], strict=True)
     ]
     marker = {"size": 12, "color": "#54A24B", "symbol": "circle", "opacity": 0.9}
@@ -55,7 +55,8 @@ def _strategy_traces(overlay: pd.DataFrame, three: bool) -> list[Any]:
         symbol, colour, size = STRATEGY_STYLE.get(strategy, _OTHER_STYLE)
         hits = sum(1 for g in part["grade"] if pd.notna(g) and g > 0)
         hover = [
-            f"<b>{strategy} #{int(r)}</b>{' · relevant' if pd.notna(g) and g > 0 else ''} · {i}<br>{wrap(truncate(t))}"
+            f"<b>{plot_text(strategy)} #{int(r)}</b>{' · relevant' if pd.notna(g) and g > 0 else ''} · "
+            f"{plot_text(i)}<br>{wrap(plot_text(truncate(t)))}"
             for i, t, r, g in zip(part["id"], part["text"], part["rank"], part["grade"], strict=True)
         ]
         marker = {
@@ -65,7 +66,9 @@ def _strategy_traces(overlay: pd.DataFrame, three: bool) -> list[Any]:
             "line": {"width": 2, "color": colour},
         }
         traces.append(
-            _overlay_trace(part, three, f"{strategy}: top {len(part)} ({hits} relevant)", marker, hover)
+            _overlay_trace(
+                part, three, f"{plot_text(strategy)}: top {len(part)} ({hits} relevant)", marker, hover
+            )
         )
     return traces
 
@@ -75,7 +78,8 @@ def _query_traces(query: pd.DataFrame, three: bool) -> list[Any]:
     if not len(query):
         return []
     hover = [
-        f"<b>query</b> · {i}<br>{wrap(truncate(t))}" for i, t in zip(query["id"], query["text"], strict=True)
+        f"<b>query</b> · {plot_text(i)}<br>{wrap(plot_text(truncate(t)))}"
+        for i, t in zip(query["id"], query["text"], strict=True)
     ]
     marker = {
         "size": 14 if three else 22,
@@ -107,7 +111,7 @@ def make_query_figure(
     fig = go.Figure(traces)
     label = truncate(query["text"].iloc[0], 90) if len(query) else ""
     fig.update_layout(
-        title=title or f"Query: “{label}”",
+        title=plot_text(title or f"Query: “{label}”"),
         height=height,
         legend={"itemsizing": "constant"},
         **LAYOUT,

@@ -54,7 +54,7 @@ from core.wizard.plan import (
 )
 from core.wizard.recommendation import FiredRule, Recommendation, recommend
 from core.wizard.rules import RERANKER_WARNING, RULES, Fact, Rule, When
-from core.wizard.script import render_script
+from core.wizard.script import SCRIPT_FILE, TEMPLATES, bundle_data, render_script
 from core.wizard.verify import (
     VerifyJob,
     collect_evidence,
@@ -72,10 +72,12 @@ __all__ = [
     "QUESTION_BY_NAME",
     "RERANKER_WARNING",
     "RULES",
+    "SCRIPT_FILE",
     "SHORT_ADAPT_STEPS",
     "SHORT_SETFIT_SEEDS",
     "SIGNIFICANT",
     "TASKS",
+    "TEMPLATES",
     "Answers",
     "Claim",
     "ExtraCheck",
@@ -92,6 +94,7 @@ __all__ = [
     "WizardInputError",
     "assess",
     "bm25_dense_overlap",
+    "bundle_data",
     "bundle_zip",
     "collect_evidence",
     "complete_answers",

@@ -8,6 +8,7 @@ import py_compile
 import zipfile
 
 from core.wizard import (
+    bundle_data,
     bundle_zip,
     complete_answers,
     make_card,
@@ -124,7 +125,8 @@ def test_classification_script_and_zip(tmp_path):
     a, s = complete_answers({"task": "classification", "labels_per_class": 8})
     c = make_card(recommend(a, s).to_json(), dataset="sst2", model="bert-tiny")
     source = render_script(c)
-    assert "run_classification" in source and "('setfit', 'logreg')" in source
+    assert "run_classification" in source and bundle_data(c)["methods"] == ["setfit", "logreg"]
+    assert repr(json.dumps(bundle_data(c))) in source  # the methods reach the script as data
     (tmp_path / "s.py").write_text(source)
     py_compile.compile(str(tmp_path / "s.py"), doraise=True)
     names = zipfile.ZipFile(io.BytesIO(bundle_zip(c))).namelist()
