@@ -129,8 +129,11 @@ class Workspace(RunTable):
             return self._recorded_folders(conn)
 
     def _recorded_folders(self, conn: sqlite3.Connection) -> set[Path]:
+        """The folders rows point to. A model's path is matched by its folder name in ``models/``, so a
+        workspace moved to another place (its rows still naming the old one) never loses its models."""
         datasets = {self.home / "datasets" / r["folder"] for r in conn.execute("SELECT folder FROM datasets")}
-        return datasets | {Path(r["path"]) for r in conn.execute("SELECT path FROM models")}
+        paths = [Path(r["path"]) for r in conn.execute("SELECT path FROM models")]
+        return datasets | {self.home / "models" / p.name for p in paths if p.parent.name == "models"}
 
     @staticmethod
     def _unrecorded(folders: list[Path], recorded: set[Path]) -> list[Path]:

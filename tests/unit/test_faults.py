@@ -9,6 +9,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -138,6 +139,19 @@ def test_dataset_and_model_folders_never_recorded_are_removed_under_the_write_lo
     assert sorted(p.name for p in (ws.home / "datasets").iterdir()) == [record.folder.name]
     assert [str(p) for p in (ws.home / "models").iterdir()] == [model.path]
     assert ws.clean_up()["orphans"] == 0
+
+
+def test_a_moved_workspace_keeps_its_models(ws, tmp_path):
+    staged = ws.staging_dir() / "m"
+    staged.mkdir()
+    (staged / "config.json").write_text("{}")
+    ws.install_model("mine", "bi-encoder", staged)
+    ws.close()
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(ws.home, moved)  # its rows still name the old place
+    with Workspace(moved) as again:
+        assert again.clean_up()["orphans"] == 0
+        assert [p.name for p in (moved / "models").iterdir()] == ["mine"]
 
 
 def test_temporary_files_of_killed_atomic_writes_go_open_ones_stay(ws):
@@ -423,7 +437,7 @@ def test_kill_minus_nine_at_random_moments_leaves_a_consistent_workspace(tmp_pat
     rng = random.Random(15)
     plan = [kind for kind, n in KILLS.items() for _ in range(n)]
     rng.shuffle(plan)
-    killed, checked = 0, set()
+    killed, checked, debris = 0, set(), 0
     for i, kind in enumerate(plan):
         proc = _start(home, scratch, _command(kind, i, medium))
         try:
@@ -435,6 +449,11 @@ def test_kill_minus_nine_at_random_moments_leaves_a_consistent_workspace(tmp_pat
         assert proc.returncode in (0, -signal.SIGKILL), proc.stderr.read() if proc.stderr else ""
         with pytest.raises(ProcessLookupError):  # nothing it started lives on
             os.killpg(proc.pid, 0)
+        with Workspace(home) as ws:  # what the kill left, before anyone cleans up
+            left = list((home / "tmp").iterdir()) + [
+                p for p in scratch.iterdir() if p.name.startswith("esl-")
+            ]
+            debris += bool(left or ws.list_runs(status=("running",)))
         after = _cli(home, scratch, "runs", "list")  # the next command cleans up
         assert after.returncode == 0, after.stderr
         if _atomic_temps(home):  # a write cut midway: its temporary file goes once untouched for 2 s
@@ -442,6 +461,7 @@ def test_kill_minus_nine_at_random_moments_leaves_a_consistent_workspace(tmp_pat
             assert _cli(home, scratch, "datasets", "list").returncode == 0
         _assert_consistent(home, scratch, checked)
     assert killed >= 20
+    assert debris >= 1, "some kills landed while files were staged or a run was recorded as running"
     assert _cli(home, scratch, "datasets", "import", str(medium), "--name", "after").returncode == 0
     with Workspace(home) as ws:
         assert ws.get_dataset("after").summary["documents"] == 60_000
