@@ -164,12 +164,17 @@ class Database:
         return (type(self), (self.home,))
 
     # -- connections --------------------------------------------------------------------------------
-    def _connect(self, *, readonly: bool = False, exclusive: bool = False) -> sqlite3.Connection:
+    def _connect(
+        self, *, readonly: bool = False, exclusive: bool = False, any_thread: bool = False
+    ) -> sqlite3.Connection:
         """A connection; ``readonly`` ones cannot write. ``exclusive``: the WAL index lives in memory, so no
         shared-memory file has to be made (SQLite takes that lock only on a writable handle, so a read-only
-        exclusive connection is a writable one with ``query_only``)."""
+        exclusive connection is a writable one with ``query_only``). ``any_thread``: closed by another
+        thread than the one that made it (the anchor)."""
         uri = self.db_path.as_uri() + ("?mode=ro" if readonly and not exclusive else "")
-        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite3.connect(
+            uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=not any_thread
+        )
         conn.row_factory = sqlite3.Row
         if exclusive:
             conn.execute("PRAGMA locking_mode=EXCLUSIVE")
@@ -184,7 +189,7 @@ class Database:
         is too full to open one: the process then works without it)."""
         conn = None
         try:
-            conn = self._connect(readonly=True)
+            conn = self._connect(readonly=True, any_thread=True)
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             return conn
         except sqlite3.Error:

@@ -224,11 +224,10 @@ def _settle(ws: Workspace, run: RunRecord) -> bool:
     now = time.time()
     foreground = run.queue is None  # run_inline (CLI): the process is the caller's, not a worker
     if run.pid is None:
-        if foreground or now - (run.updated or run.created) <= 60:
+        if now - (run.updated or run.created) <= 60:
             return False  # a worker that is starting (or a foreground run recording its pid)
-        return ws.update_run(
-            run.id, only_if_status=("running",), status="lost", error="worker never started", finished=now
-        )
+        error = "its process died before it started" if foreground else "worker never started"
+        return ws.update_run(run.id, only_if_status=("running",), status="lost", error=error, finished=now)
     alive = process_alive(run.pid, run.started)
     if alive and run.cancel_requested and now - _cancel_requested_at(ws, run) > KILL_GRACE_S:
         _signal(run.pid, signal.SIGKILL, group=not foreground)  # it ignored SIGTERM (or is stuck)

@@ -61,6 +61,7 @@ def _execute(ctx: JobContext, kind: str) -> None:
         error = _failure(ws, err)
         with contextlib.suppress(OSError, LabError):  # a full disk must not hide the failure itself
             (ctx.run_dir / "error.txt").write_text(detail, encoding="utf-8")
+        with contextlib.suppress(LabError):
             ctx.log(f"failed: {error}")
         ws.update_run(run_id, status="failed", error=error, finished=time.time())
         if not isinstance(err, Exception):
