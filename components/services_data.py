@@ -50,6 +50,7 @@ __all__ = [
 def _workspace(home: str) -> Workspace:
     ws = Workspace(home)
     cleanup_stale_files(ws)
+    ws.clean_up()  # what killed processes left: staging, unpacked archives, unrecorded folders
     return ws
 
 

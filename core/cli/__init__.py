@@ -1,17 +1,31 @@
 """Command-line interface. Each sub-command lives in its own module with ``register(subparsers)``;
-the handler returns an exit code. A :class:`~core.runtime.LabError` prints one line on stderr and exits 2;
-any other exception is a bug and keeps its traceback."""
+the handler returns an exit code. A :class:`~core.runtime.LabError` prints one line on stderr and exits 2,
+and so does a full disk wherever it shows (``error: disk full: …``); any other exception is a bug and keeps
+its traceback. Every command starts by removing what killed processes left in the workspace
+(:meth:`~core.runtime.Workspace.clean_up`)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import sqlite3
 import sys
 import time
 from typing import Any
 
-from core.runtime import Cancelled, LabError, Progress, Reporter, one_line
+from core.runtime import (
+    Cancelled,
+    LabError,
+    Progress,
+    Reporter,
+    disk_full_error,
+    get_settings,
+    is_disk_full,
+    one_line,
+    open_workspace,
+)
 
 __all__ = ["COMMAND_MODULES", "line_printer", "main", "print_json"]
 
@@ -67,9 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def start_up() -> None:
+    """What every command does first: clean up after killed processes (best effort, never fails)."""
+    with contextlib.suppress(LabError, OSError, sqlite3.Error), open_workspace() as ws:
+        ws.clean_up()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    start_up()
     try:
         return int(args.handler(args) or 0)
     except (Cancelled, KeyboardInterrupt):
@@ -78,3 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     except LabError as err:
         print(f"error: {one_line(err)}", file=sys.stderr)  # always one line
         return 2
+    except (OSError, sqlite3.Error) as err:
+        home = _home()
+        if not is_disk_full(err, home):
+            raise
+        print(f"error: {one_line(disk_full_error(home) if home else err)}", file=sys.stderr)
+        return 2
+
+
+def _home() -> Any:
+    try:
+        return get_settings().home
+    except LabError:
+        return None

@@ -6,7 +6,7 @@ import argparse
 import time
 
 from core.cli import print_json
-from core.runtime import InvalidInput, NotFound, jobs, open_workspace
+from core.runtime import InvalidInput, NotFound, StoreError, jobs, open_workspace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,9 +21,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("run_id")
     show.add_argument("--log", type=int, default=20, help="log lines to include")
     show.set_defaults(handler=_show)
-    cancel = rs.add_parser("cancel", help="stop a queued or running job")
+    cancel = rs.add_parser("cancel", help="stop a queued or running job; returns once it has stopped")
     cancel.add_argument("run_id")
-    cancel.add_argument("--wait", type=float, default=15.0, help="seconds to wait for it to stop")
+    cancel.add_argument(
+        "--wait",
+        type=float,
+        default=jobs.CANCEL_WAIT_S,
+        help="seconds to wait for it to stop (it is killed if it ignores the cancel)",
+    )
     cancel.set_defaults(handler=_cancel)
     delete = rs.add_parser("delete", help="delete a finished run and its artifacts")
     delete.add_argument("run_id")
@@ -75,18 +80,17 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _cancel(args: argparse.Namespace) -> int:
+    """Synchronous: returns once the run has stopped (exit 0), or fails after ``--wait`` seconds (exit 2)."""
     ws = open_workspace()
     run = _get(ws, args.run_id)
     if not run.is_active:
         raise InvalidInput(f"Run {run.id} is already {run.status}.")
-    jobs.cancel(ws, run.id)
-    deadline = time.time() + args.wait
-    while time.time() < deadline:
-        jobs.reconcile(ws)
-        run = _get(ws, args.run_id)
-        if not run.is_active:
-            break
-        time.sleep(0.5)
+    run = jobs.cancel(ws, run.id, wait_s=max(args.wait, 0.1)) or run
+    if run.is_active:
+        raise StoreError(
+            f"Run {run.id} is still {run.status} {args.wait:.0f} s after the cancel request (pid {run.pid}); "
+            f"it stops at its next step or is killed — check `python -m core runs show {run.id}`."
+        )
     print_json(_row(run))
     return 0
 

@@ -7,7 +7,6 @@ are the judgements that point at them.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pandas as pd
 from core.data.datasets import RetrievalDataset
 from core.data.fields import as_grade, as_id, as_text, pick_column, require, skipped_note, split_name
 from core.data.readers import TABLE_SUFFIXES, read_table, read_text
-from core.runtime import DataImportError, extract_zip_safely
+from core.runtime import DataImportError, extract_zip_safely, scratch_dir
 
 __all__ = ["load_retrieval_beir", "load_retrieval_files"]
 
@@ -225,10 +224,10 @@ def load_retrieval_beir(path: Path | str, name: str | None = None) -> RetrievalD
     if not path.exists():
         raise DataImportError(path, "file or folder not found")
     if path.is_file() and path.suffix.lower() == ".zip":
-        with tempfile.TemporaryDirectory(prefix="esl-zip-") as tmp:
-            extract_zip_safely(path, Path(tmp))
+        with scratch_dir("zip") as tmp:  # owner-tagged: the next start removes it if this process dies
+            extract_zip_safely(path, tmp)
             try:
-                return load_retrieval_beir(Path(tmp), name or path.stem)
+                return load_retrieval_beir(tmp, name or path.stem)
             except DataImportError as err:
                 raise err.within(path.name) from None
     root = _find_beir_root(path)

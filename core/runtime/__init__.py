@@ -3,7 +3,9 @@
 Configuration (workspace and data folders, offline state, device), the one error base (:class:`LabError`),
 the one progress reporter (:data:`Reporter` of :class:`Progress` records), the workspace store (SQLite with
 files beside it) and its records, atomic file writes and safe archive extraction, and background jobs
-(``jobs``: submit, cancel, reconcile; :class:`JobContext` for handlers). Imports nothing of ``core``.
+(``jobs``: submit, cancel, reconcile; :class:`JobContext` for handlers), and what keeps the workspace usable
+after a crash or on a full disk (owner-tagged scratch folders cleaned at start, :class:`DiskFull`, the
+reserve). Imports nothing of ``core``.
 """
 
 from core.runtime import jobs
@@ -21,6 +23,7 @@ from core.runtime.errors import (
     Cancelled,
     ConfigError,
     DataImportError,
+    DiskFull,
     InvalidInput,
     LabError,
     ModelNotAvailable,
@@ -36,6 +39,7 @@ from core.runtime.files import (
     format_mb,
     iter_zip_members,
 )
+from core.runtime.leftovers import owner_tag, remove_stale_scratch, scratch_dir
 from core.runtime.progress import LOG, Progress, RateTracker, Reporter, log, report, scaled
 from core.runtime.records import (
     FINISHED_STATUSES,
@@ -45,6 +49,7 @@ from core.runtime.records import (
     RunEvent,
     RunRecord,
 )
+from core.runtime.space import disk_full_error, free_bytes, is_disk_full
 from core.runtime.store import Workspace, open_workspace
 
 __all__ = [
@@ -56,6 +61,7 @@ __all__ = [
     "ConfigError",
     "DataImportError",
     "DatasetRecord",
+    "DiskFull",
     "InvalidInput",
     "JobContext",
     "LabError",
@@ -75,16 +81,22 @@ __all__ = [
     "check_size",
     "configure_environment",
     "detect_device",
+    "disk_full_error",
     "extract_zip_safely",
     "format_mb",
+    "free_bytes",
     "get_settings",
     "hub_reachable",
+    "is_disk_full",
     "is_offline",
     "iter_zip_members",
     "jobs",
     "log",
     "one_line",
     "open_workspace",
+    "owner_tag",
+    "remove_stale_scratch",
     "report",
     "scaled",
+    "scratch_dir",
 ]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from core.runtime.errors import Cancelled
+from core.runtime.leftovers import owner_tag
 from core.runtime.progress import LOG, Progress, Reporter
 from core.runtime.store import Workspace
 
@@ -102,8 +103,9 @@ class JobContext:
 
 
 def run_staging_dir(ws: Workspace, run_id: str) -> Path:
-    """A fresh staging folder whose name ties it to ``run_id`` (``tmp/run-<id>-<random>``)."""
-    path = ws.home / "tmp" / f"run-{run_id}-{uuid.uuid4().hex[:8]}"
+    """A fresh staging folder whose name ties it to ``run_id`` and to this process
+    (``tmp/run-<id>-<owner>-<random>``)."""
+    path = ws.home / "tmp" / f"run-{run_id}-{owner_tag()}-{uuid.uuid4().hex[:8]}"
     path.mkdir(parents=True)
     return path
 

@@ -16,6 +16,7 @@ __all__ = [
     "Cancelled",
     "ConfigError",
     "DataImportError",
+    "DiskFull",
     "InvalidInput",
     "LabError",
     "ModelNotAvailable",
@@ -51,6 +52,10 @@ class NotFound(LabError, KeyError):
 
 class StoreError(LabError):
     """A workspace operation that cannot be done (name taken, unknown name, bad name)."""
+
+
+class DiskFull(StoreError):
+    """A write that found no space left on the workspace's disk; the message says how to free some."""
 
 
 class ModelNotAvailable(LabError):

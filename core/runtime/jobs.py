@@ -11,12 +11,14 @@ from __future__ import annotations
 from core.runtime.context import JobContext, discard_run_staging, run_staging_dir
 from core.runtime.kinds import JOB_HANDLERS, JOB_KINDS, job_handler, known_kinds, register_job_type
 from core.runtime.scheduler import (
+    CANCEL_WAIT_S,
     DEFAULT_QUEUE,
     KILL_GRACE_S,
     cancel,
     delete,
     kick,
     process_alive,
+    reap_children,
     reconcile,
     submit,
     wait,
@@ -24,6 +26,7 @@ from core.runtime.scheduler import (
 from core.runtime.worker import run_inline
 
 __all__ = [
+    "CANCEL_WAIT_S",
     "DEFAULT_QUEUE",
     "JOB_HANDLERS",
     "JOB_KINDS",
@@ -36,6 +39,7 @@ __all__ = [
     "kick",
     "known_kinds",
     "process_alive",
+    "reap_children",
     "reconcile",
     "register_job_type",
     "run_inline",

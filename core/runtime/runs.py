@@ -17,12 +17,39 @@ from typing import Any
 from core.runtime.database import Database
 from core.runtime.errors import StoreError
 from core.runtime.records import RunEvent, RunRecord
+from core.runtime.space import disk_full_error, is_disk_full
 
-__all__ = ["RunTable"]
+__all__ = ["RunTable", "insert_event"]
 
 
 def _loads(text: str | None) -> Any:
     return json.loads(text) if text else None
+
+
+def insert_event(
+    conn: sqlite3.Connection,
+    run_id: str,
+    kind: str,
+    *,
+    step: int | None = None,
+    total: int | None = None,
+    loss: float | None = None,
+    message: str | None = None,
+) -> None:
+    """Append an event inside the caller's transaction; a progress event also moves the run's columns."""
+    now = time.time()
+    conn.execute(
+        "INSERT INTO run_events(run_id, ts, kind, step, total, loss, message) VALUES (?,?,?,?,?,?,?)",
+        (run_id, now, kind, step, total, loss, message),
+    )
+    if kind == "progress":
+        sets = ["updated=?"]
+        params: list[Any] = [now]
+        for col, val in (("step", step), ("total", total), ("loss", loss), ("message", message)):
+            if val is not None:
+                sets.append(f"{col}=?")
+                params.append(val)
+        conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", [*params, run_id])
 
 
 class RunTable(Database):
@@ -153,14 +180,24 @@ class RunTable(Database):
         return [self._run_from_row(r) for r in rows]
 
     def delete_run(self, run_id: str) -> None:
-        with self.transaction() as conn:
+        """Delete a run, its events and its artifact folder (even on a full disk: see :meth:`forget`)."""
+        folder = self.home / "runs" / run_id
+
+        def delete(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM run_events WHERE run_id=?", (run_id,))
             conn.execute("DELETE FROM runs WHERE id=?", (run_id,))
-        shutil.rmtree(self.home / "runs" / run_id, ignore_errors=True)
+
+        self.forget(delete, free=lambda: shutil.rmtree(folder, ignore_errors=True))
+        shutil.rmtree(folder, ignore_errors=True)
 
     def run_dir(self, run_id: str) -> Path:
         path = self.home / "runs" / run_id
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            if is_disk_full(err, self.home):
+                raise disk_full_error(self.home, f"the folder of run {run_id}") from err
+            raise
         return path
 
     def add_event(
@@ -174,20 +211,8 @@ class RunTable(Database):
         message: str | None = None,
     ) -> None:
         """Append a progress point or a log line to a run."""
-        now = time.time()
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO run_events(run_id, ts, kind, step, total, loss, message) VALUES (?,?,?,?,?,?,?)",
-                (run_id, now, kind, step, total, loss, message),
-            )
-            if kind == "progress":
-                sets = ["updated=?"]
-                params: list[Any] = [now]
-                for col, val in (("step", step), ("total", total), ("loss", loss), ("message", message)):
-                    if val is not None:
-                        sets.append(f"{col}=?")
-                        params.append(val)
-                conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id=?", [*params, run_id])
+        with self.transaction("recording progress") as conn:
+            insert_event(conn, run_id, kind, step=step, total=total, loss=loss, message=message)
 
     def events(self, run_id: str, kind: str | None = None, last: int | None = None) -> list[RunEvent]:
         sql = "SELECT ts, kind, step, total, loss, message FROM run_events WHERE run_id=?"

@@ -11,8 +11,12 @@ Life of a job::
 - One job per queue runs at a time (queue ``train`` by default); the others wait. When a worker ends it
   starts the next queued job; :func:`reconcile` (called by pages and the CLI) does the same and marks
   jobs whose process is gone as ``lost``.
-- :func:`cancel` sets a flag and sends SIGTERM to the worker's process group; the worker stops at once
-  (the signal raises :class:`~core.runtime.errors.Cancelled`) and is killed if still alive after a grace period.
+- :func:`cancel` decides in one transaction (so it is never lost to :func:`kick` moving the queue on),
+  sets a flag and sends SIGTERM to the worker's process group (to the process itself for a foreground
+  run); the job stops at once (the signal raises :class:`~core.runtime.errors.Cancelled`) and is killed if
+  still alive after a grace period. ``cancel(..., wait_s=…)`` returns only when the run has stopped.
+- Worker processes that ended are waited for (no zombies): whenever the scheduler looks at them and every
+  :data:`REAP_EVERY_S` seconds from a daemon thread while any is alive.
 - Models are written to a staging folder and installed in the registry only after the handler returns,
   so a cancelled or crashed run never registers a half-written model. Staging folders are named after
   the run (``tmp/run-<id>-…``), so when a worker is killed outright :func:`reconcile` removes them too.
@@ -25,6 +29,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -32,26 +37,34 @@ import psutil
 
 from core.runtime.config import REPO_ROOT
 from core.runtime.context import discard_run_staging
-from core.runtime.errors import InvalidInput, NotFound
+from core.runtime.errors import DiskFull, InvalidInput, NotFound
 from core.runtime.kinds import check_kind
 from core.runtime.records import RunRecord
+from core.runtime.runs import insert_event
 from core.runtime.store import Workspace
 
 __all__ = [
+    "CANCEL_WAIT_S",
     "DEFAULT_QUEUE",
     "KILL_GRACE_S",
+    "REAP_EVERY_S",
     "cancel",
     "delete",
     "kick",
     "process_alive",
+    "reap_children",
     "reconcile",
     "submit",
     "wait",
 ]
 
 DEFAULT_QUEUE = "train"
-KILL_GRACE_S = 8.0
+KILL_GRACE_S = 8.0  # a job still alive this long after SIGTERM gets SIGKILL
+CANCEL_WAIT_S = 30.0  # how long a synchronous cancel waits for the job to be gone
+REAP_EVERY_S = 2.0  # how often finished worker processes are waited for (no zombies)
 _CHILDREN: dict[int, subprocess.Popen] = {}
+_CHILDREN_LOCK = threading.Lock()
+_REAPER: list[threading.Thread] = []  # the running reaper thread, if any
 
 
 # --------------------------------------------------------------------------------------------------
@@ -76,13 +89,19 @@ def submit(
 
 
 def kick(ws: Workspace, queue: str = DEFAULT_QUEUE) -> str | None:
-    """Start the oldest queued job of ``queue`` if nothing is running there. Returns its id."""
-    with ws.transaction() as conn:
+    """Start the oldest queued job of ``queue`` if nothing is running there. Returns its id.
+
+    The choice is made in one transaction, as :func:`cancel`'s is: a job cancelled while queued is never
+    started, and a job started is one whose cancel the worker will see."""
+    reap_children()
+    with ws.transaction("starting a job") as conn:
         busy = conn.execute("SELECT 1 FROM runs WHERE queue=? AND status='running'", (queue,)).fetchone()
         if busy:
             return None
         row = conn.execute(
-            "SELECT id FROM runs WHERE queue=? AND status='queued' ORDER BY created LIMIT 1", (queue,)
+            "SELECT id FROM runs WHERE queue=? AND status='queued' AND cancel_requested=0"
+            " ORDER BY created LIMIT 1",
+            (queue,),
         ).fetchone()
         if not row:
             return None
@@ -114,17 +133,44 @@ def _spawn_worker(ws: Workspace, run_id: str) -> subprocess.Popen:
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # own process group: cancel signals reach its children too
         )
-    _CHILDREN[proc.pid] = proc
+    with _CHILDREN_LOCK:
+        _CHILDREN[proc.pid] = proc
+        if not _REAPER:
+            reaper = threading.Thread(target=_reap_loop, name="esl-worker-reaper", daemon=True)
+            _REAPER.append(reaper)
+            reaper.start()
     return proc
+
+
+# --------------------------------------------------------------------------------------------------
+# worker processes of this process: no zombies
+# --------------------------------------------------------------------------------------------------
+def reap_children() -> list[int]:
+    """``wait()`` for the worker processes this process started that have ended (so none stays a zombie
+    until the app exits). Returns their pids."""
+    with _CHILDREN_LOCK:
+        done = [pid for pid, proc in _CHILDREN.items() if proc.poll() is not None]
+        for pid in done:
+            _CHILDREN.pop(pid, None)
+    return done
+
+
+def _reap_loop() -> None:
+    """Runs while this process has live workers: reaps them every :data:`REAP_EVERY_S` seconds."""
+    while True:
+        time.sleep(REAP_EVERY_S)
+        reap_children()
+        with _CHILDREN_LOCK:
+            if not _CHILDREN:
+                _REAPER.clear()
+                return
 
 
 def process_alive(pid: int | None, started: float | None = None) -> bool:
     """True when ``pid`` is a live (non-zombie) process started around ``started``."""
     if not pid:
         return False
-    child = _CHILDREN.get(pid)
-    if child is not None and child.poll() is not None:
-        _CHILDREN.pop(pid, None)
+    if pid in reap_children():
         return False
     try:
         proc = psutil.Process(pid)
@@ -137,60 +183,70 @@ def process_alive(pid: int | None, started: float | None = None) -> bool:
         return False
 
 
+def _reap(pid: int, timeout: float = 5.0) -> None:
+    """Wait (briefly) for a killed process to be gone, so that nobody sees it alive a moment later. Only
+    our own workers are ``wait()``-ed for; another process is watched, never reaped (its exit status
+    belongs to its parent)."""
+    with _CHILDREN_LOCK:
+        child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout)
+        return
+    deadline = time.time() + timeout
+    while time.time() < deadline and process_alive(pid):
+        time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------------------------------
+# the state of runs: lost workers, cancels to finish
+# --------------------------------------------------------------------------------------------------
 def reconcile(ws: Workspace) -> list[str]:
-    """Mark running jobs whose worker is gone, finish pending cancels, start queued jobs.
-    Returns ids of the runs whose status changed."""
+    """Mark running jobs whose process is gone, finish pending cancels (SIGKILL after the grace period),
+    start queued jobs and reap finished workers. Returns ids of the runs whose status changed.
+    On a full disk it changes what it can and returns (the next call does the rest)."""
+    reap_children()
     changed = []
-    now = time.time()
-    for run in ws.list_runs(status=("running",)):
-        if run.queue is None:  # foreground run (CLI): owned by that process
-            if run.pid and not process_alive(run.pid, run.started) and now - (run.updated or now) > 5:
-                if ws.update_run(
-                    run.id,
-                    only_if_status=("running",),
-                    status="lost",
-                    error="the process running it is gone",
-                    finished=now,
-                ):
-                    discard_run_staging(ws, run.id)
-                    changed.append(run.id)
-            continue
-        if run.pid is None:
-            if now - (run.updated or run.created) > 60 and ws.update_run(
-                run.id, only_if_status=("running",), status="lost", error="worker never started", finished=now
-            ):
+    try:
+        for run in ws.list_runs(status=("running",)):
+            if _settle(ws, run):
                 changed.append(run.id)
-            continue
-        alive = process_alive(run.pid, run.started)
-        if alive and run.cancel_requested and now - _cancel_requested_at(ws, run) > KILL_GRACE_S:
-            _signal_group(run.pid, signal.SIGKILL)  # it ignored SIGTERM (or is stuck in native code)
-            _reap(run.pid)
-            ws.add_event(run.id, "log", message=f"still alive {KILL_GRACE_S:.0f} s after cancel: killed")
-            alive = False
-        if not alive:
-            status, error = (
-                ("cancelled", None)
-                if run.cancel_requested
-                else ("lost", "worker process is gone (killed, crashed or the machine restarted)")
-            )
-            if ws.update_run(run.id, only_if_status=("running",), status=status, error=error, finished=now):
-                ws.add_event(run.id, "log", message=error or "cancelled")
-                discard_run_staging(ws, run.id)
-                changed.append(run.id)
-    queues = {r.queue for r in ws.list_runs(status=("queued",)) if r.queue}
-    for queue in queues:
-        kick(ws, queue)
+        for queue in {r.queue for r in ws.list_runs(status=("queued",)) if r.queue}:
+            kick(ws, queue)
+    except DiskFull:
+        pass
     return changed
 
 
-def _reap(pid: int, timeout: float = 5.0) -> None:
-    """Wait (briefly) for a killed worker to be gone, so that nobody sees it alive a moment later."""
-    child = _CHILDREN.pop(pid, None)
-    with contextlib.suppress(Exception):
-        if child is not None:
-            child.wait(timeout)
-        else:
-            psutil.Process(pid).wait(timeout)
+def _settle(ws: Workspace, run: RunRecord) -> bool:
+    """Finish one running run whose process is gone (cancelled or lost); kill one that ignored a cancel
+    for :data:`KILL_GRACE_S`. Returns whether its status changed."""
+    now = time.time()
+    foreground = run.queue is None  # run_inline (CLI): the process is the caller's, not a worker
+    if run.pid is None:
+        if now - (run.updated or run.created) <= 60:
+            return False  # a worker that is starting (or a foreground run recording its pid)
+        error = "its process died before it started" if foreground else "worker never started"
+        return ws.update_run(run.id, only_if_status=("running",), status="lost", error=error, finished=now)
+    alive = process_alive(run.pid, run.started)
+    if alive and run.cancel_requested and now - _cancel_requested_at(ws, run) > KILL_GRACE_S:
+        _signal(run.pid, signal.SIGKILL, group=not foreground)  # it ignored SIGTERM (or is stuck)
+        _reap(run.pid)
+        ws.add_event(run.id, "log", message=f"still alive {KILL_GRACE_S:.0f} s after cancel: killed")
+        alive = False
+    if alive:
+        return False
+    if run.cancel_requested:
+        status, error = "cancelled", None
+    elif foreground:
+        status, error = "lost", "the process running it is gone"
+    else:
+        status, error = "lost", "worker process is gone (killed, crashed or the machine restarted)"
+    if not ws.update_run(run.id, only_if_status=("running",), status=status, error=error, finished=now):
+        return False
+    ws.add_event(run.id, "log", message=error or "cancelled; nothing was registered")
+    discard_run_staging(ws, run.id)
+    return True
 
 
 def _cancel_requested_at(ws: Workspace, run: RunRecord) -> float:
@@ -201,37 +257,63 @@ def _cancel_requested_at(ws: Workspace, run: RunRecord) -> float:
     return run.updated or time.time()
 
 
-def _signal_group(pid: int, sig: int) -> None:
-    """Signal the worker's process group once (the worker leads its group); the pid alone as a fallback."""
-    try:
-        os.killpg(os.getpgid(pid), sig)
-        return
-    except (ProcessLookupError, PermissionError):
-        pass
+def _signal(pid: int, sig: int, *, group: bool) -> None:
+    """Signal a worker's process group (it leads its group), or one foreground process (``group=False``:
+    its group is the user's terminal)."""
+    if group:
+        try:
+            os.killpg(os.getpgid(pid), sig)
+            return
+        except (ProcessLookupError, PermissionError):
+            pass
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, sig)
 
 
-def cancel(ws: Workspace, run_id: str) -> RunRecord | None:
-    """Stop a queued or running job. Queued jobs are cancelled at once; running ones get SIGTERM now and
-    SIGKILL from :func:`reconcile` if still alive after a grace period."""
-    run = ws.get_run(run_id)
-    if run is None or not run.is_active:
-        return run
-    if run.status == "queued":
-        ws.update_run(
-            run_id,
-            only_if_status=("queued",),
-            status="cancelled",
-            cancel_requested=True,
-            finished=time.time(),
-        )
-    else:
-        ws.update_run(run_id, cancel_requested=True)
-        ws.add_event(run_id, "log", message="cancel requested")
-        if run.pid and run.queue is not None:
-            _signal_group(run.pid, signal.SIGTERM)
+# --------------------------------------------------------------------------------------------------
+# cancel, delete, wait
+# --------------------------------------------------------------------------------------------------
+def cancel(ws: Workspace, run_id: str, *, wait_s: float = 0.0) -> RunRecord | None:
+    """Stop a queued or running job. One transaction decides, so a cancel is never lost to a queue moving
+    on: a queued job is cancelled at once (never started); a running one is marked and its process gets
+    SIGTERM (a worker's whole group; a foreground run's process), and SIGKILL from :func:`reconcile` if
+    still alive after :data:`KILL_GRACE_S`. With ``wait_s`` the call returns only once the run is no longer
+    active, or after ``wait_s`` seconds (check ``is_active`` on the record it returns)."""
+    now = time.time()
+    with ws.transaction("cancelling a run") as conn:
+        row = conn.execute(
+            "SELECT status, pid, queue, started, cancel_requested FROM runs WHERE id=?", (run_id,)
+        ).fetchone()
+        target = None
+        if row is not None and row["status"] == "queued":
+            conn.execute(
+                "UPDATE runs SET status='cancelled', cancel_requested=1, finished=?, updated=?,"
+                " message='cancelled' WHERE id=?",
+                (now, now, run_id),
+            )
+            insert_event(conn, run_id, "log", message="cancelled before it started")
+        elif row is not None and row["status"] == "running":
+            if not row["cancel_requested"]:
+                conn.execute("UPDATE runs SET cancel_requested=1, updated=? WHERE id=?", (now, run_id))
+                insert_event(conn, run_id, "log", message="cancel requested")
+            target = row
+    if target is not None and target["pid"] and process_alive(target["pid"], target["started"]):
+        _signal(target["pid"], signal.SIGTERM, group=target["queue"] is not None)
+    if wait_s > 0:
+        return _wait_stopped(ws, run_id, wait_s)
     return ws.get_run(run_id)
+
+
+def _wait_stopped(ws: Workspace, run_id: str, timeout: float) -> RunRecord | None:
+    deadline = time.time() + timeout
+    while True:
+        run = ws.get_run(run_id)
+        if run is None or not run.is_active:
+            return run
+        _settle(ws, run)
+        if time.time() > deadline:
+            return ws.get_run(run_id)
+        time.sleep(0.1)
 
 
 def delete(ws: Workspace, run_id: str) -> None:

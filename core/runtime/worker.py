@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import os
 import signal
+import sqlite3
 import sys
 import time
 import traceback
@@ -18,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from core.runtime.context import JobContext
-from core.runtime.errors import Cancelled
+from core.runtime.errors import Cancelled, LabError
 from core.runtime.kinds import check_kind, job_handler
 from core.runtime.progress import Reporter
 from core.runtime.records import RunRecord
 from core.runtime.scheduler import kick
+from core.runtime.space import disk_full_error, is_disk_full
 from core.runtime.store import Workspace
 
 __all__ = ["ignore_further_term", "main", "run_inline", "sleep_job"]
@@ -56,11 +58,21 @@ def _execute(ctx: JobContext, kind: str) -> None:
         ignore_further_term()
         ctx.discard_staged()
         detail = traceback.format_exc(limit=8)
-        (ctx.run_dir / "error.txt").write_text(detail, encoding="utf-8")
-        ctx.log(f"failed: {type(err).__name__}: {err}")
-        ws.update_run(run_id, status="failed", error=f"{type(err).__name__}: {err}", finished=time.time())
+        error = _failure(ws, err)
+        with contextlib.suppress(OSError, LabError):  # a full disk must not hide the failure itself
+            (ctx.run_dir / "error.txt").write_text(detail, encoding="utf-8")
+        with contextlib.suppress(LabError):
+            ctx.log(f"failed: {error}")
+        ws.update_run(run_id, status="failed", error=error, finished=time.time())
         if not isinstance(err, Exception):
             raise
+
+
+def _failure(ws: Workspace, err: BaseException) -> str:
+    """The error recorded for a failed run: one clear line for a full disk, else the exception."""
+    if isinstance(err, OSError | sqlite3.Error) and is_disk_full(err, ws.home):
+        return str(disk_full_error(ws.home, "the job"))
+    return f"{type(err).__name__}: {err}"
 
 
 def _install_models(ctx: JobContext, result: dict[str, Any]) -> dict[str, Any]:
@@ -94,14 +106,19 @@ def _worker_main(run_id: str) -> int:
     def on_term(signum: int, frame: Any) -> None:
         raise Cancelled("cancelled by the user")
 
-    signal.signal(signal.SIGTERM, on_term)
-    ws.update_run(run_id, pid=os.getpid())
     ctx = JobContext(ws, run_id, run.config)
-    if run.cancel_requested:
-        ws.update_run(run_id, status="cancelled", finished=time.time())
-        return 0
     try:
+        signal.signal(signal.SIGTERM, on_term)
+        ws.update_run(run_id, pid=os.getpid())
+        # read after the pid is recorded: a cancel either came before (seen here) or signals this pid
+        again = ws.get_run(run_id)
+        if again is None or again.cancel_requested:
+            ws.update_run(run_id, status="cancelled", finished=time.time(), message="cancelled")
+            return 0
         _execute(ctx, run.kind)
+    except Cancelled:  # SIGTERM before the handler's own clean-up could start
+        ignore_further_term()
+        ws.update_run(run_id, only_if_status=("running",), status="cancelled", finished=time.time())
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         if run.queue:
@@ -119,20 +136,21 @@ def run_inline(
     watch: Reporter | None = None,
 ) -> RunRecord:
     """Run a job in this process (CLI foreground mode); same handler, same records as a worker.
-    ``watch`` gets every progress record and log line as it is written."""
+    ``watch`` gets every progress record and log line as it is written. A cancel (``runs cancel``, the
+    Runs page) reaches it as SIGTERM, which raises :class:`Cancelled` in the handler."""
     check_kind(kind)
-    run_id = ws.create_run(kind, config, title=title or kind, queue=None, status="running")
-    ws.update_run(run_id, pid=os.getpid())
-    ctx = JobContext(ws, run_id, config, watch=watch)
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_term(signum: int, frame: Any) -> None:
         raise Cancelled("terminated")
 
-    with contextlib.suppress(ValueError):  # not in the main thread
+    # installed first: `runs cancel` sends this process SIGTERM as soon as the run shows its pid
+    with contextlib.suppress(ValueError):  # not in the main thread: the cancel flag is polled instead
         signal.signal(signal.SIGTERM, on_term)
     try:
-        _execute(ctx, kind)
+        run_id = ws.create_run(kind, config, title=title or kind, queue=None, status="running")
+        ws.update_run(run_id, pid=os.getpid())
+        _execute(JobContext(ws, run_id, config, watch=watch), kind)
     finally:
         with contextlib.suppress(ValueError, TypeError):
             signal.signal(signal.SIGTERM, previous)
