@@ -17,6 +17,7 @@ from core.evaluate.metrics import DEFAULT_LATENCY_SAMPLE, DEFAULT_STAT_TEST
 from core.models import DEFAULT_BI_ENCODER
 from core.retrieval import (
     DEFAULT_RERANK_DEPTH,
+    INDEX_KINDS,
     BM25Spec,
     DenseSpec,
     HybridSpec,
@@ -39,7 +40,7 @@ _CHOICES = {
     "rerank_first_stage": FIRST_STAGES,
     "fusion": ("convex", "rrf"),
     "norm": ("minmax", "zscore"),
-    "index": ("exact", "hnsw"),
+    "index": INDEX_KINDS,
     "stat_test": STAT_TESTS,
 }
 

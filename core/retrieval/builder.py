@@ -3,18 +3,20 @@ one encoder and one set of corpus vectors per model) between strategies."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from core.encoding import EmbeddingCache, Encoder, make_encoder
 from core.retrieval.base import Corpus, Retriever
 from core.retrieval.bm25 import BM25Retriever, BM25Spec
 from core.retrieval.dense import DenseRetriever, DenseSpec
 from core.retrieval.hybrid import HybridRetriever, HybridSpec
+from core.retrieval.index_store import IndexStore
 from core.retrieval.rerank import Reranker, RerankRetriever, RerankSpec, make_reranker
 from core.retrieval.spec import StrategySpec
 from core.runtime import InvalidInput, Reporter, Workspace
 
-__all__ = ["EncoderFactory", "RerankerFactory", "RetrieverBuilder"]
+__all__ = ["EncoderFactory", "RerankerFactory", "RetrieverBuilder", "describe_indexes"]
 
 EncoderFactory = Callable[[str, str, int | None], Encoder]
 RerankerFactory = Callable[..., Reranker]  # (name, batch_size, max_length[, backend])
@@ -51,6 +53,7 @@ class RetrieverBuilder:
         self.ws = ws
         self.progress = progress
         self.cache = EmbeddingCache(ws) if (ws is not None and use_cache) else None
+        self.index_store = IndexStore(ws) if (ws is not None and use_cache) else None
         self._encoder_factory = encoder_factory or _default_encoder_factory(ws)
         self._reranker_factory = reranker_factory or _default_reranker_factory(ws)
         self._encoders: dict[tuple, Encoder] = {}
@@ -79,10 +82,17 @@ class RetrieverBuilder:
         if spec in self._built:
             return self._built[spec]
         if isinstance(spec, BM25Spec):
-            retriever: Retriever = BM25Retriever(self.corpus, spec, progress=self.progress)
+            retriever: Retriever = BM25Retriever(
+                self.corpus, spec, store=self.index_store, progress=self.progress
+            )
         elif isinstance(spec, DenseSpec):
             retriever = DenseRetriever(
-                self.corpus, self.encoder(spec), spec, cache=self.cache, progress=self.progress
+                self.corpus,
+                self.encoder(spec),
+                spec,
+                cache=self.cache,
+                index_store=self.index_store,
+                progress=self.progress,
             )
         elif isinstance(spec, HybridSpec):
             retriever = HybridRetriever(self.build(spec.sparse), self.build(spec.dense), spec)
@@ -92,3 +102,27 @@ class RetrieverBuilder:
             raise TypeError(f"Not a strategy spec: {spec!r}")
         self._built[spec] = retriever
         return retriever
+
+
+def _parts(retriever: Any) -> list[Any]:
+    """The retrievers with an index inside a strategy: itself, a hybrid's two sides, a rerank's first stage."""
+    if isinstance(retriever, HybridRetriever):
+        return _parts(retriever.sparse) + _parts(retriever.dense)
+    if isinstance(retriever, RerankRetriever):
+        return _parts(retriever.first_stage)
+    return [retriever]
+
+
+def describe_indexes(retriever: Any, queries: Sequence[str], k: int = 10) -> tuple[dict[str, Any], list[str]]:
+    """What a strategy's result says about its indexes (``extra`` entries and notes): for its BM25 index,
+    whether it was loaded from the workspace; for its (first) dense index, the type chosen, its
+    parameters and file, and an approximate index's recall@``k`` against exact on (a sample of) ``queries``."""
+    extra: dict[str, Any] = {}
+    notes: list[str] = []
+    parts = _parts(retriever)
+    described = [p.describe_index() for p in parts if isinstance(p, BM25Retriever)][:1]
+    described += [p.describe_index(queries, k) for p in parts if isinstance(p, DenseRetriever)][:1]
+    for more, said in described:
+        extra.update(more)
+        notes.extend(said)
+    return extra, notes
