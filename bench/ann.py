@@ -465,7 +465,10 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.home).mkdir(parents=True, exist_ok=True)
     sizes = [int(x) for x in args.sizes.split(",") if x]
     sections = [s for s in args.sections.split(",") if s]
-    results: dict[str, Any] = {"prep": _run_child("prep", 0, args), "sizes": {}}
+    results: dict[str, Any] = {"sizes": {}}
+    if Path(args.json).exists():  # sections not measured this time keep their last numbers
+        results = json.loads(Path(args.json).read_text())
+    results["prep"] = _run_child("prep", 0, args)
     for n in sizes:
         per = results["sizes"].setdefault(str(n), {})
         for section in sections:

@@ -202,7 +202,7 @@ def test_a_failed_save_leaves_nothing_behind_and_keeps_the_index(ws, monkeypatch
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(faiss, "write_index", full_disk)
-    index, info = load_or_build_index(vectors, plan_index(DenseSpec(index="exact"), 300), store, "x")
+    index, info = load_or_build_index(vectors, plan_index(DenseSpec(index="ivf"), 300), store, "x")
     assert index.ntotal == 300 and info["bytes"] == 0
     assert list(store.folder.iterdir()) == []
 
@@ -223,6 +223,15 @@ def test_the_dense_retriever_reuses_its_index_and_reports_it(tiny, fake_encoder,
     exact = DenseRetriever(corpus, fake_encoder, DenseSpec(), index_store=store)
     extra, notes = exact.describe_index(["young cat"])
     assert extra["index"] == "exact" and "ann_recall@10" not in extra and notes == []
+    assert len(list(store.folder.glob("*.faiss"))) == 1  # exact indexes are rebuilt, never saved
+
+
+def test_an_exact_index_is_built_every_time_and_never_saved(ws):
+    store, vectors = IndexStore(ws), _vectors()
+    for _ in range(2):
+        index, info = load_or_build_index(vectors, plan_index(DenseSpec(), len(vectors)), store, "x")
+        assert index.ntotal == len(vectors) and not info["loaded"] and info["bytes"] == 0
+    assert store.saves == 0 and list(store.folder.iterdir()) == []
 
 
 def test_a_comparison_reports_ivf_recall_and_reused_indexes(tiny, fake_encoder, ws):  # noqa: F811

@@ -95,7 +95,7 @@ def test_a_comparison_says_when_its_bm25_index_was_loaded(tiny, fake_encoder, ws
         assert res.extra["bm25_index_loaded"] is True
         assert any("BM25 index loaded" in n for n in res.notes)
         assert res.metrics == first.strategies[name].metrics
-    assert second.strategies["hybrid"].extra["index_loaded"] is True  # its dense side too
+    assert second.strategies["hybrid"].extra["index"] == "exact"  # its dense side: small, exact, rebuilt
 
 
 _KILLED_WRITER = """
