@@ -107,7 +107,7 @@ def render_win_loss(report: Any, queries: Mapping[str, str], *, key: str) -> Non
 
 
 def render_details(report: Any, *, key: str) -> None:
-    """Per strategy: its full settings, notes, alpha sweep, HNSW recall, reranker against first stage."""
+    """Per strategy: its full settings, notes, alpha sweep, HNSW / IVF recall, reranker against first stage."""
     curves = alpha_curve_frame(report)
     for name, res in report.strategies.items():
         extra = res.extra or {}
@@ -115,8 +115,10 @@ def render_details(report: Any, *, key: str) -> None:
             st.markdown(f"**{escape_md(display_name(report, name))}** — {escape_md(res.label)}")
             for note in res.notes:
                 st.caption(escape_md(note))
-            if "hnsw_recall@10" in extra:
-                st.metric("HNSW recall@10 against the exact index", f"{extra['hnsw_recall@10']:.1%}")
+            recall = extra.get("ann_recall@10", extra.get("hnsw_recall@10"))  # runs before IVF: HNSW only
+            if recall is not None:
+                kind = str(extra.get("index", "hnsw")).upper()
+                st.metric(f"{kind} recall@10 against the exact index", f"{recall:.1%}")
             if "first_stage_metrics" in extra:
                 first = extra["first_stage_metrics"].get("ndcg@10", 0.0)
                 delta = res.metrics.get("ndcg@10", 0.0) - first

@@ -26,7 +26,7 @@ from components.shell import ensure_navigation
 from components.text import escape_md
 from core.evaluate import STRATEGIES, CompareOptions, EvaluateJob
 from core.models import cross_encoder_head_is_trained, list_models, resolve_model
-from core.retrieval import DEFAULT_RERANK_DEPTH
+from core.retrieval import AUTO_ANN, AUTO_EXACT_LIMIT, DEFAULT_RERANK_DEPTH, INDEX_KINDS
 from core.runtime import LabError, jobs
 
 ensure_navigation()
@@ -118,12 +118,18 @@ def _dense_options(dataset: str, strategies: list[str]) -> dict[str, Any]:
     )
     index = st.radio(
         "FAISS index",
-        ["exact", "hnsw"],
-        format_func={"exact": "exact", "hnsw": "HNSW (approximate)"}.get,
+        list(INDEX_KINDS),
+        format_func={
+            "auto": "auto (by corpus size)",
+            "exact": "exact",
+            "hnsw": "HNSW (approximate)",
+            "ivf": "IVF (approximate)",
+        }.get,
         horizontal=True,
         key="cmp_index",
-        help="HNSW trades a little recall for speed on large corpora; its recall against the exact "
-        "index is shown with the results.",
+        help=f"auto: exact search up to {AUTO_EXACT_LIMIT:,} passages, {AUTO_ANN.upper()} above. HNSW and IVF "
+        "trade a little recall for speed on large corpora; their recall@10 against exact is shown with the "
+        "results.",
     )
     backend, max_len, check = render_encoding_options(
         dataset, model, key="cmp_enc", estimate=bool({"dense", "hybrid", "rerank"} & set(strategies))

@@ -17,6 +17,7 @@ from core.evaluate import (
     run_comparison,
     save_comparison,
 )
+from core.retrieval import AUTO_ANN, AUTO_EXACT_LIMIT, INDEX_KINDS
 from core.runtime import InvalidInput, NotFound, Progress, Reporter, open_workspace
 
 
@@ -118,7 +119,10 @@ def _add_scoring_arguments(p: argparse.ArgumentParser) -> None:
         help="split to tune alpha on: auto (train if present), none, or a name",
     )
     p.add_argument(
-        "--index", choices=["exact", "hnsw"], default=CompareOptions.index, help="FAISS index type"
+        "--index",
+        choices=INDEX_KINDS,
+        default=CompareOptions.index,
+        help=f"FAISS index: auto (exact up to {AUTO_EXACT_LIMIT:,} vectors, {AUTO_ANN} above), exact, hnsw or ivf",
     )
     p.add_argument(
         "--baseline", default=None, help="strategy the others are tested against (default: the first)"

@@ -39,6 +39,7 @@ from core.retrieval import (
     RetrieverBuilder,
     StrategySpec,
     alpha_sweep,
+    describe_indexes,
     results_to_run,
     spec_to_dict,
 )
@@ -279,18 +280,17 @@ class _Comparison:
         return self._runs[spec]
 
     def describe_dense(self, retriever: Any, extra: dict[str, Any], notes: list[str]) -> None:
-        """Cache use, encoding time and backend of the first dense part; an HNSW index's recall@10
-        against the exact index."""
+        """Cache use, encoding time and backend of the first dense part; its indexes (type, loaded from
+        the workspace, an approximate index's recall@10 against exact: ``describe_indexes``)."""
         for dense in _dense_parts(retriever)[:1]:
             extra["from_cache"] = dense.from_cache
             extra["encode_s"] = dense.encode_s
             plan = getattr(dense.encoder, "plan", None)
             if plan is not None:
                 extra["backend"] = plan.label
-            if dense.spec.index == "hnsw":
-                recall = dense.recall_vs_exact(self.qtexts, k=10)
-                extra["hnsw_recall@10"] = recall
-                notes.append(f"HNSW finds {recall:.1%} of the exact top-10 neighbours")
+        more, said = describe_indexes(retriever, self.qtexts, k=10)
+        extra.update(more)
+        notes.extend(said)
 
     def check_rerank(
         self,
@@ -332,8 +332,8 @@ def run_comparison(
     """Evaluate every spec on ``split`` of ``ds``; see the module docstring.
 
     A rerank strategy is also scored without its reranker (its first stage): when the reranker makes
-    nDCG@10 worse, or its head is untrained, the result carries a warning. An HNSW index reports its
-    recall@10 against the exact index (``extra["hnsw_recall@10"]``)."""
+    nDCG@10 worse, or its head is untrained, the result carries a warning. An approximate index (HNSW, IVF)
+    reports its recall@10 against exact (``extra["ann_recall@10"]``, for HNSW also ``"hnsw_recall@10"``)."""
     if not specs:
         raise InvalidInput("Choose at least one strategy.")
     if baseline is not None and baseline not in specs:

@@ -21,6 +21,7 @@ from core.evaluate.metrics import DEFAULT_LATENCY_SAMPLE, DEFAULT_STAT_TEST
 from core.models import DEFAULT_BI_ENCODER
 from core.retrieval import (
     DEFAULT_RERANK_DEPTH,
+    INDEX_KINDS,
     BM25Spec,
     DenseSpec,
     HybridSpec,
@@ -51,7 +52,7 @@ _CHOICES = {
     "rerank_first_stage": FIRST_STAGES,
     "fusion": ("convex", "rrf"),
     "norm": ("minmax", "zscore"),
-    "index": ("exact", "hnsw"),
+    "index": INDEX_KINDS,
     "stat_test": STAT_TESTS,
     "chunk_aggregate": AGGREGATES,
 }

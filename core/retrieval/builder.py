@@ -5,7 +5,7 @@ BM25, dense and hybrid on them) between strategies."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.data import ChunkSpec
@@ -14,6 +14,7 @@ from core.retrieval.base import Corpus, Retriever
 from core.retrieval.bm25 import BM25Retriever, BM25Spec
 from core.retrieval.dense import DenseRetriever, DenseSpec
 from core.retrieval.hybrid import HybridRetriever, HybridSpec
+from core.retrieval.index_store import IndexStore
 from core.retrieval.passages import (
     PassageRetriever,
     PassageSet,
@@ -26,7 +27,7 @@ from core.retrieval.rerank import Reranker, RerankRetriever, RerankSpec, make_re
 from core.retrieval.spec import StrategySpec
 from core.runtime import InvalidInput, Reporter, Workspace
 
-__all__ = ["EncoderFactory", "RerankerFactory", "RetrieverBuilder", "TokenizerFactory"]
+__all__ = ["EncoderFactory", "RerankerFactory", "RetrieverBuilder", "TokenizerFactory", "describe_indexes"]
 
 EncoderFactory = Callable[[str, str, int | None], Encoder]
 RerankerFactory = Callable[..., Reranker]  # (name, batch_size, max_length[, backend])
@@ -65,6 +66,7 @@ class RetrieverBuilder:
         self.ws = ws
         self.progress = progress
         self.cache = EmbeddingCache(ws) if (ws is not None and use_cache) else None
+        self.index_store = IndexStore(ws) if (ws is not None and use_cache) else None
         self._encoder_factory = encoder_factory or _default_encoder_factory(ws)
         self._reranker_factory = reranker_factory or _default_reranker_factory(ws)
         self._encoders: dict[tuple, Encoder] = {}
@@ -119,10 +121,15 @@ class RetrieverBuilder:
         elif isinstance(spec, (BM25Spec, DenseSpec)) and spec.chunking is not None:
             retriever = self._on_passages_of(spec, spec.chunking)
         elif isinstance(spec, BM25Spec):
-            retriever = BM25Retriever(self.corpus, spec, progress=self.progress)
+            retriever = BM25Retriever(self.corpus, spec, store=self.index_store, progress=self.progress)
         elif isinstance(spec, DenseSpec):
             retriever = DenseRetriever(
-                self.corpus, self.encoder(spec), spec, cache=self.cache, progress=self.progress
+                self.corpus,
+                self.encoder(spec),
+                spec,
+                cache=self.cache,
+                index_store=self.index_store,
+                progress=self.progress,
             )
         elif isinstance(spec, HybridSpec):
             retriever = HybridRetriever(self.build(spec.sparse), self.build(spec.dense), spec)
@@ -147,10 +154,19 @@ class RetrieverBuilder:
         key = (plain, chunking.key())
         if key not in self._on_passages:
             if isinstance(plain, BM25Spec):
-                inner: Retriever = BM25Retriever(ps.corpus, plain, progress=self.progress)
+                inner: Retriever = BM25Retriever(
+                    ps.corpus, plain, store=self.index_store, progress=self.progress
+                )
             else:
                 encoder = self.encoder(plain)
-                inner = DenseRetriever(ps.corpus, encoder, plain, cache=self.cache, progress=self.progress)
+                inner = DenseRetriever(
+                    ps.corpus,
+                    encoder,
+                    plain,
+                    cache=self.cache,
+                    index_store=self.index_store,
+                    progress=self.progress,
+                )
             self._on_passages[key] = inner
         return PassageRetriever(self._on_passages[key], ps, chunking, spec.label)
 
@@ -161,3 +177,29 @@ class RetrieverBuilder:
         if len(keys) != 1:
             return None
         return self._passages[keys.pop()].text_of
+
+
+def _parts(retriever: Any) -> list[Any]:
+    """The retrievers with an index inside a strategy: itself, a hybrid's two sides, a rerank's first stage."""
+    if isinstance(retriever, HybridRetriever):
+        return _parts(retriever.sparse) + _parts(retriever.dense)
+    if isinstance(retriever, RerankRetriever):
+        return _parts(retriever.first_stage)
+    if isinstance(retriever, PassageRetriever):
+        return _parts(retriever.inner)
+    return [retriever]
+
+
+def describe_indexes(retriever: Any, queries: Sequence[str], k: int = 10) -> tuple[dict[str, Any], list[str]]:
+    """What a strategy's result says about its indexes (``extra`` entries and notes): for its BM25 index,
+    whether it was loaded from the workspace; for its (first) dense index, the type chosen, its
+    parameters and file, and an approximate index's recall@``k`` against exact on (a sample of) ``queries``."""
+    extra: dict[str, Any] = {}
+    notes: list[str] = []
+    parts = _parts(retriever)
+    described = [p.describe_index() for p in parts if isinstance(p, BM25Retriever)][:1]
+    described += [p.describe_index(queries, k) for p in parts if isinstance(p, DenseRetriever)][:1]
+    for more, said in described:
+        extra.update(more)
+        notes.extend(said)
+    return extra, notes

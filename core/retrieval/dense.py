@@ -1,8 +1,10 @@
 """Dense bi-encoder retrieval: sentence-transformers vectors in a FAISS inner-product index.
 
-Vectors are L2-normalised, so inner product is cosine similarity. The index is exact (``IndexFlatIP``)
-by default; HNSW (``IndexHNSWFlat``) is an option for large corpora, with :func:`hnsw_recall` telling
-how many of the exact neighbours it finds.
+Vectors are L2-normalised, so inner product is cosine similarity. The index is chosen by corpus size
+(``index="auto"``: exact up to :data:`~core.retrieval.ann.AUTO_EXACT_LIMIT` vectors, approximate above)
+or named (``exact`` | ``hnsw`` | ``ivf``); :mod:`core.retrieval.ann` builds it, the workspace's
+:class:`~core.retrieval.index_store.IndexStore` keeps it for the next build, and
+:meth:`DenseRetriever.recall_vs_exact` tells how many of the exact neighbours an approximate one finds.
 """
 
 from __future__ import annotations
@@ -10,58 +12,62 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from core.data import ChunkSpec
 from core.encoding import EmbeddingCache, Encoder, encode_corpus
 from core.models import DEFAULT_BI_ENCODER
+from core.retrieval.ann import (
+    DEFAULT_RECALL_SAMPLE,
+    ann_recall,
+    build_index,
+    check_index_settings,
+    load_or_build_index,
+    plan_index,
+)
 from core.retrieval.base import Corpus, Hits
-from core.runtime import InvalidInput, Reporter, report
+from core.retrieval.index_store import IndexStore
+from core.runtime import Reporter, report
 
 __all__ = ["DenseRetriever", "DenseSpec", "build_faiss_index", "hnsw_recall"]
 
 
 @dataclass(frozen=True)
 class DenseSpec:
-    """Bi-encoder settings. ``index``: ``exact`` or ``hnsw``; ``chunking``: encode passages instead of
-    whole documents (None: each document truncated at ``max_seq_length``; core.retrieval.passages)."""
+    """Bi-encoder settings. ``index``: ``auto`` (exact for small corpora, HNSW above), ``exact``, ``hnsw``
+    or ``ivf``; ``ivf_nlist`` / ``ivf_nprobe``: None = scaled with the corpus size; ``chunking``: encode
+    passages instead of whole documents (None: each document truncated at ``max_seq_length``;
+    core.retrieval.passages)."""
 
     kind: str = "dense"
     model: str = DEFAULT_BI_ENCODER
     backend: str = "torch"
-    index: str = "exact"
+    index: str = "auto"
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
     hnsw_ef_construction: int = 200
+    ivf_nlist: int | None = None
+    ivf_nprobe: int | None = None
     max_seq_length: int | None = None
     batch_size: int = 32
     chunking: ChunkSpec | None = None
 
+    def __post_init__(self) -> None:
+        check_index_settings(self)
+
     @property
     def label(self) -> str:
         suffix = "" if self.backend == "torch" else f" [{self.backend}]"
-        suffix += " HNSW" if self.index == "hnsw" else ""
+        suffix += {"hnsw": " HNSW", "ivf": " IVF"}.get(self.index, "")
         suffix += f" · {self.chunking.label}" if self.chunking else ""
         return f"Dense ({self.model}){suffix}"
 
 
-def build_faiss_index(vectors: np.ndarray, spec: DenseSpec):  # type: ignore[no-untyped-def]
-    """A FAISS inner-product index over ``vectors`` (exact or HNSW)."""
-    import faiss
-
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    dim = vectors.shape[1]
-    if spec.index == "exact":
-        index = faiss.IndexFlatIP(dim)
-    elif spec.index == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, spec.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = spec.hnsw_ef_construction
-        index.hnsw.efSearch = spec.hnsw_ef_search
-    else:
-        raise InvalidInput(f"Unknown index type {spec.index!r}: use 'exact' or 'hnsw'.")
-    index.add(vectors)
-    return index
+def build_faiss_index(vectors: np.ndarray, spec: DenseSpec, *, progress: Reporter | None = None):  # type: ignore[no-untyped-def]
+    """A FAISS inner-product index over ``vectors`` as ``spec`` says (``auto`` decided by their number)."""
+    return build_index(vectors, plan_index(spec, len(vectors)), progress=progress)
 
 
 class DenseRetriever:
@@ -74,6 +80,7 @@ class DenseRetriever:
         spec: DenseSpec = DenseSpec(),
         *,
         cache: EmbeddingCache | None = None,
+        index_store: IndexStore | None = None,
         progress: Reporter | None = None,
     ):
         self.spec = spec
@@ -86,13 +93,21 @@ class DenseRetriever:
             encoder, corpus.texts, corpus.fingerprint, cache, batch_size=spec.batch_size, progress=progress
         )
         self.encode_s = time.perf_counter() - start
-        t0 = time.perf_counter()
-        self.index = build_faiss_index(self.doc_vectors, spec)
-        self.faiss_s = time.perf_counter() - t0
+        self.plan = plan_index(spec, len(self.doc_vectors))
+        source = f"{encoder.fingerprint}-{corpus.fingerprint}"
+        self.index, self.index_info = load_or_build_index(
+            self.doc_vectors, self.plan, index_store, source, progress=progress
+        )
+        self.faiss_s = float(self.index_info["seconds"])  # building it, or loading it from the workspace
         # index build time = encoding + FAISS (encoding is skipped when the cache had the vectors)
         self.index_s = self.encode_s + self.faiss_s
+        self._recall: dict[tuple, float] = {}
         report(
-            progress, "index", len(corpus), len(corpus), f"{spec.index} index over {len(corpus):,} vectors"
+            progress,
+            "index",
+            len(corpus),
+            len(corpus),
+            f"{self.plan.label} index over {len(corpus):,} vectors",
         )
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
@@ -125,12 +140,52 @@ class DenseRetriever:
             return []
         return self.search_vectors(self.encode_queries(queries), k)
 
-    def recall_vs_exact(self, queries: Sequence[str], k: int = 10) -> float:
-        """Share of the exact top-``k`` neighbours of ``queries`` that this index returns (1.0 for an
-        exact index; below 1.0 is what HNSW loses for its speed)."""
-        if self.spec.index == "exact" or not queries:
+    def recall_vs_exact(
+        self, queries: Sequence[str], k: int = 10, *, sample: int = DEFAULT_RECALL_SAMPLE, seed: int = 0
+    ) -> float:
+        """Share of the exact top-``k`` neighbours of (a seeded sample of ``sample``) ``queries`` that this
+        index returns: 1.0 for an exact index; below 1.0 is what HNSW or IVF loses for its speed."""
+        if self.plan.kind == "exact" or not queries:
             return 1.0
-        return hnsw_recall(self.doc_vectors, self.encode_queries(queries), k, self.spec, approx=self.index)
+        chosen = list(queries)
+        if len(chosen) > sample:
+            picks = np.sort(np.random.default_rng(seed).choice(len(chosen), size=sample, replace=False))
+            chosen = [chosen[i] for i in picks]
+        key = (tuple(chosen), k)
+        if key not in self._recall:
+            self._recall[key] = ann_recall(self.doc_vectors, self.encode_queries(chosen), self.index, k)
+        return self._recall[key]
+
+    def describe_index(self, queries: Sequence[str], k: int = 10) -> tuple[dict[str, Any], list[str]]:
+        """What a result says about the index: ``extra`` entries (``index``, ``index_params``,
+        ``index_loaded``, ``index_bytes``, ``ann_recall@10`` for HNSW / IVF, also as ``hnsw_recall@10`` for
+        HNSW) and notes."""
+        plan, info = self.plan, self.index_info
+        extra: dict[str, Any] = {
+            "index": plan.kind,
+            "index_params": plan.params,
+            "index_loaded": info["loaded"],
+        }
+        notes: list[str] = []
+        if info["bytes"]:
+            extra["index_bytes"] = info["bytes"]
+        if plan.auto and plan.kind != "exact":
+            notes.append(f"index chosen by size: {plan.label} for {plan.n:,} vectors")
+        if info["loaded"]:
+            notes.append(
+                f"FAISS index loaded from the workspace in {info['seconds']:.1f}s "
+                f"(built in {info['built_s']:.1f}s); the index time shows the load"
+            )
+        if plan.kind != "exact" and queries:
+            used = min(len(queries), DEFAULT_RECALL_SAMPLE)
+            recall = self.recall_vs_exact(queries, k)
+            extra[f"ann_recall@{k}"] = recall
+            extra["recall_queries"] = used
+            if plan.kind == "hnsw":
+                extra[f"hnsw_recall@{k}"] = recall
+            name = "HNSW" if plan.kind == "hnsw" else "IVF"
+            notes.append(f"{name} finds {recall:.1%} of the exact top-{k} neighbours ({used:,} queries)")
+        return extra, notes
 
 
 def hnsw_recall(
@@ -141,14 +196,10 @@ def hnsw_recall(
     *,
     approx=None,  # type: ignore[no-untyped-def]
 ) -> float:
-    """Share of the exact top-k neighbours that the HNSW index also returns (1.0 = no loss).
-    ``approx``: an HNSW index already built over ``doc_vectors`` (built from ``spec`` otherwise)."""
-    spec = spec or DenseSpec(index="hnsw")
-    exact = build_faiss_index(doc_vectors, DenseSpec(index="exact"))
+    """Share of the exact top-k neighbours that an approximate index also returns (1.0 = no loss).
+    ``approx``: an index already built over ``doc_vectors`` (built from ``spec`` otherwise: HNSW unless
+    ``spec`` names IVF)."""
     if approx is None:
-        approx = build_faiss_index(doc_vectors, spec if spec.index == "hnsw" else DenseSpec(index="hnsw"))
-    k = min(k, len(doc_vectors))
-    _, e = exact.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
-    _, a = approx.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
-    found = sum(len(set(er) & set(ar)) for er, ar in zip(e, a, strict=True))
-    return found / (k * len(e)) if len(e) else 1.0
+        spec = spec if spec is not None and spec.index in ("hnsw", "ivf") else DenseSpec(index="hnsw")
+        approx = build_faiss_index(doc_vectors, spec)
+    return ann_recall(doc_vectors, query_vectors, approx, k)

@@ -33,7 +33,9 @@ from core.runtime.errors import (
 )
 from core.runtime.files import (
     atomic_write_bytes,
+    atomic_write_dir,
     atomic_write_json,
+    atomic_write_with,
     check_size,
     extract_zip_safely,
     format_mb,
@@ -77,7 +79,9 @@ __all__ = [
     "StoreError",
     "Workspace",
     "atomic_write_bytes",
+    "atomic_write_dir",
     "atomic_write_json",
+    "atomic_write_with",
     "check_size",
     "configure_environment",
     "detect_device",

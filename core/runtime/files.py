@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -20,7 +21,9 @@ from core.runtime.errors import DataImportError
 
 __all__ = [
     "atomic_write_bytes",
+    "atomic_write_dir",
     "atomic_write_json",
+    "atomic_write_with",
     "check_size",
     "extract_zip_safely",
     "format_mb",
@@ -47,6 +50,44 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_json(path: Path, obj: Any) -> None:
     """JSON version of :func:`atomic_write_bytes`."""
     atomic_write_bytes(path, json.dumps(obj, indent=2, default=str).encode("utf-8"))
+
+
+def atomic_write_with(path: Path, write: Callable[[Path], None]) -> None:
+    """:func:`atomic_write_bytes` for writers that want a path (``faiss.write_index``, ``np.save``): ``write``
+    fills a temporary file beside ``path``, which then replaces ``path``; on any error it is removed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_dir(path: Path, write: Callable[[Path], None]) -> None:
+    """A folder written whole or not at all: ``write`` fills a temporary folder beside ``path``, which then
+    takes the place of ``path`` (an old folder there is removed); on any error the temporary one is removed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        write(tmp)
+        for file in tmp.rglob("*"):
+            if file.is_file():
+                with open(file, "rb") as fh:
+                    os.fsync(fh.fileno())
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+            os.replace(path, old / path.name)
+            shutil.rmtree(old, ignore_errors=True)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def check_size(path: Path, limit: int | None = None) -> None:
