@@ -5,6 +5,10 @@ Readers for CSV / TSV / JSONL / Parquet tables with line-numbered errors, the da
 labels), the retrieval and labelled loaders (BEIR folders and zips, separate files), import into the
 workspace and lookup by name or path, and seeded samples (N per class, stratified subsets). Imports runtime
 only.
+
+Readers stream (line by line, Parquet row group by row group) and a retrieval import writes its Parquet
+files batch by batch (:func:`import_path`); every problem with a user file is one ``DataImportError``
+naming the file and the line.
 """
 
 from core.data.datasets import Dataset, LabeledDataset, RetrievalDataset, dataset_summary
@@ -13,10 +17,11 @@ from core.data.labeled_loaders import TableInfo, inspect_table, load_classificat
 from core.data.readers import TABLE_SUFFIXES, Record, Table, read_table, read_text
 from core.data.retrieval_loaders import load_retrieval_beir, load_retrieval_files
 from core.data.sampling import FewShotSample, sample_per_class, stratified_subset
-from core.data.sources import DataSource, detect_kind, load_path, scan_data_dir
+from core.data.sources import DataSource, default_name, detect_kind, load_path, scan_data_dir
 from core.data.stored import (
     cleanup_stale_files,
     import_dataset,
+    import_path,
     load_dataset,
     resolve_dataset,
     save_dataset,
@@ -35,8 +40,10 @@ __all__ = [
     "TableInfo",
     "cleanup_stale_files",
     "dataset_summary",
+    "default_name",
     "detect_kind",
     "import_dataset",
+    "import_path",
     "inspect_table",
     "load_classification",
     "load_dataset",

@@ -35,6 +35,8 @@ from core.runtime.files import (
     extract_zip_safely,
     format_mb,
     iter_zip_members,
+    open_user_file,
+    user_path_kind,
 )
 from core.runtime.progress import LOG, Progress, RateTracker, Reporter, log, report, scaled
 from core.runtime.records import (
@@ -84,7 +86,9 @@ __all__ = [
     "jobs",
     "log",
     "one_line",
+    "open_user_file",
     "open_workspace",
     "report",
     "scaled",
+    "user_path_kind",
 ]
