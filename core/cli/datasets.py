@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from core.cli import print_json
-from core.data import import_dataset, scan_data_dir
+from core.data import import_path, scan_data_dir
 from core.runtime import StoreError, open_workspace
 
 
@@ -25,6 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--split-col", help="classification: column holding train/test/validation")
     imp.add_argument(
         "--make-split", action="store_true", help="classification: ignore given splits, make a new one"
+    )
+    imp.add_argument(
+        "--custom-splits",
+        action="store_true",
+        help="accept split names other than train / validation (dev, val) / test (refused as typos otherwise)",
     )
     imp.set_defaults(handler=_import)
 
@@ -58,9 +63,10 @@ def _import(args: argparse.Namespace) -> int:
         "label_col": args.label_col,
         "split_col": args.split_col,
         "make_split": args.make_split,
+        "custom_splits": args.custom_splits,
     }
-    record, ds = import_dataset(ws, args.path, name=args.name, **options)
-    for warning in ds.warnings:
+    record, warnings = import_path(ws, args.path, name=args.name, **options)
+    for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print_json(record.summary)
     return 0

@@ -4,8 +4,10 @@ Readers for CSV / TSV / JSONL / Parquet tables with line-numbered errors, the da
 (:class:`RetrievalDataset`: corpus, queries, graded qrels per split; :class:`LabeledDataset`: texts with
 labels), the retrieval and labelled loaders (BEIR folders and zips, separate files), import into the
 workspace and lookup by name or path, seeded samples (N per class, stratified subsets), and long documents cut
-into passages by a model's tokens (:class:`ChunkSpec`, :func:`chunk_corpus`, :func:`length_stats`). Imports
-runtime only.
+into passages by a model's tokens (:class:`ChunkSpec`, :func:`chunk_corpus`, :func:`length_stats`).
+Readers stream (line by line, Parquet row group by row group) and a retrieval import writes its Parquet
+files batch by batch (:func:`import_path`); every problem with a user file is one ``DataImportError``
+naming the file and the line. Imports runtime only.
 """
 
 from core.data.chunking import AGGREGATES, ChunkSpec, Passages, chunk_corpus, tokenizer_fingerprint
@@ -16,10 +18,11 @@ from core.data.lengths import LengthStats, length_stats
 from core.data.readers import TABLE_SUFFIXES, Record, Table, read_table, read_text
 from core.data.retrieval_loaders import load_retrieval_beir, load_retrieval_files
 from core.data.sampling import FewShotSample, sample_per_class, stratified_subset
-from core.data.sources import DataSource, detect_kind, load_path, scan_data_dir
+from core.data.sources import DataSource, default_name, detect_kind, load_path, scan_data_dir
 from core.data.stored import (
     cleanup_stale_files,
     import_dataset,
+    import_path,
     load_dataset,
     resolve_dataset,
     save_dataset,
@@ -43,8 +46,10 @@ __all__ = [
     "chunk_corpus",
     "cleanup_stale_files",
     "dataset_summary",
+    "default_name",
     "detect_kind",
     "import_dataset",
+    "import_path",
     "inspect_table",
     "length_stats",
     "load_classification",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from core.runtime import NotFound
 
-__all__ = ["Dataset", "LabeledDataset", "RetrievalDataset", "dataset_summary"]
+__all__ = ["Dataset", "LabeledDataset", "RetrievalDataset", "dataset_summary", "retrieval_summary"]
 
 _SPLIT_ORDER = {"train": 0, "validation": 1, "test": 2}
 
@@ -127,23 +127,28 @@ class LabeledDataset:
 Dataset = RetrievalDataset | LabeledDataset
 
 
+def retrieval_summary(name: str, documents: int, queries: int, qrels: pd.DataFrame) -> dict[str, Any]:
+    """The import summary of a retrieval dataset from its counts and its qrels frame."""
+    splits = {}
+    for split in _ordered_splits(qrels["split"].unique().tolist()):
+        sub = qrels[qrels["split"] == split]
+        splits[split] = {"queries": int(sub["query_id"].nunique()), "qrels": len(sub)}
+    return {
+        "name": name,
+        "kind": RetrievalDataset.kind,
+        "documents": documents,
+        "queries": queries,
+        "qrels": len(qrels),
+        "rows": None,
+        "labels": None,
+        "splits": splits,
+    }
+
+
 def dataset_summary(ds: Dataset) -> dict[str, Any]:
     """The import summary printed by the CLI and shown on the Data page."""
     if isinstance(ds, RetrievalDataset):
-        splits = {}
-        for split in ds.splits:
-            sub = ds.qrels[ds.qrels["split"] == split]
-            splits[split] = {"queries": int(sub["query_id"].nunique()), "qrels": len(sub)}
-        return {
-            "name": ds.name,
-            "kind": ds.kind,
-            "documents": len(ds.corpus),
-            "queries": len(ds.queries),
-            "qrels": len(ds.qrels),
-            "rows": None,
-            "labels": None,
-            "splits": splits,
-        }
+        return retrieval_summary(ds.name, len(ds.corpus), len(ds.queries), ds.qrels)
     counts = ds.data["split"].value_counts()
     return {
         "name": ds.name,

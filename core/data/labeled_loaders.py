@@ -7,11 +7,12 @@ beside a file maps label indices to names.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +20,21 @@ import pandas as pd
 
 from core.data.datasets import LabeledDataset
 from core.data.fields import (
-    SPLIT_ALIASES,
+    KNOWN_SPLITS,
+    CellTypeError,
     as_id,
-    as_text,
+    cell_text,
+    check_split,
     natural_key,
+    normal_split,
     pick_column,
     require,
+    shown_columns,
     skipped_note,
     split_name,
 )
-from core.data.readers import Table, read_table, read_text
-from core.runtime import DataImportError, InvalidInput
+from core.data.readers import Record, Table, parse_json, read_table, read_text
+from core.runtime import DataImportError, InvalidInput, user_path_kind
 
 __all__ = ["TableInfo", "inspect_table", "load_classification"]
 
@@ -39,37 +44,43 @@ CLS_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 
 
 def _parse_labels(value: Any) -> list[str] | str | None:
-    """A label cell: a scalar, a list (multi-label), or a JSON list written as text."""
-    if value is None:
+    """A label cell: a scalar, a list (multi-label), or a JSON list written as text. Raises
+    :class:`CellTypeError` for objects, binary data and lists of lists."""
+    if value is None or (isinstance(value, float) and value != value):
         return None
+    if isinstance(value, bool):
+        return str(value)
     if isinstance(value, (list, tuple)):
-        return [as_id(v) for v in value if as_id(v)]
-    if isinstance(value, float) and value != value:
-        return None
+        return [label for label in map(_one_label, value) if label]
     text = as_id(value)
     if text.startswith("[") and text.endswith("]"):
         try:
             parsed = json.loads(text)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             parsed = None
         if isinstance(parsed, list):
-            return [as_id(v) for v in parsed if as_id(v)]
+            return [label for label in map(_one_label, parsed) if label]
     return text or None
+
+
+def _one_label(value: Any) -> str:
+    """One label of a list: a scalar (booleans written as True / False)."""
+    return str(value) if isinstance(value, bool) else as_id(value)
 
 
 def _label_names_file(path: Path) -> list[str] | None:
     """Label names from ``label_names.json`` (or ``labels.json``) beside a file: a list, or index → name."""
     for cand in (path.parent / "label_names.json", path.parent / "labels.json"):
-        if not cand.is_file():
+        if user_path_kind(cand) == "missing":
             continue
+        names = parse_json(cand, read_text(cand))
         try:
-            names = json.loads(read_text(cand))
-        except json.JSONDecodeError as err:
-            raise DataImportError(cand, f"invalid JSON ({err.msg})", err.lineno) from err
-        if isinstance(names, list):
-            return [str(n) for n in names]
-        if isinstance(names, dict):
-            return [str(names[k]) for k in sorted(names, key=lambda x: natural_key(str(x)))]
+            if isinstance(names, list):
+                return [as_id(n) for n in names]
+            if isinstance(names, dict):
+                return [as_id(names[k]) for k in sorted(names, key=lambda x: natural_key(str(x)))]
+        except CellTypeError as err:
+            raise DataImportError(cand, f"a label name is {err}, not text") from None
         raise DataImportError(cand, "expected a JSON list of label names (or an object index → name)")
     return None
 
@@ -101,95 +112,120 @@ def _guess_label_col(table: Table, text_col: str | None) -> str | None:
 
 def inspect_table(path: Path | str, preview_rows: int = 20) -> TableInfo:
     """Columns, row count, guessed text / label / split columns and the first rows of a table (for a
-    folder of split files: of its train file, else its first one)."""
+    folder of split files: of its train file, else its first one). Reads the file once, keeping only
+    the preview."""
     path = Path(path)
-    if not path.exists():
+    kind = user_path_kind(path)
+    if kind == "missing":
         raise DataImportError(path, "file or folder not found")
     split_files: dict[str, Path] = {}
-    if path.is_dir():
+    if kind == "dir":
         split_files = _split_files(path)
         path = split_files.get("train") or next(iter(split_files.values()))
-    table = read_table(path)
-    if not table.records:
-        raise table.error("no rows in file")
+    with read_table(path) as table:
+        first = [r.values for r in itertools.islice(table, preview_rows)]
+        rows = len(first) + sum(1 for _ in table)
+        if not rows:
+            raise table.error("no rows in file")
     text_col = _guess_text_col(table)
     split_col = next((c for c in table.columns if c.lower() == "split"), None)
-    preview = pd.DataFrame([r.values for r in table.records[:preview_rows]], columns=table.columns)
     return TableInfo(
         Path(path),
         tuple(table.columns),
-        len(table.records),
+        rows,
         text_col,
         _guess_label_col(table, text_col),
         split_col,
-        preview,
+        pd.DataFrame(first, columns=table.columns),
         tuple(table.warnings),
         tuple(split_files),
     )
 
 
-def _label_columns(
-    table: Table, text_col: str | None, label_col: str | None, split_col: str | None, want_split: bool
-) -> tuple[str, str, str | None]:
+@dataclass(frozen=True)
+class _Choice:
+    """How to read labelled files: the columns asked for (None: guessed) and the split rules."""
+
+    text_col: str | None = None
+    label_col: str | None = None
+    split_col: str | None = None
+    use_split_col: bool = True  # False with make_split: the split column is ignored
+    custom_splits: bool = False
+
+
+def _label_columns(table: Table, choice: _Choice, want_split: bool) -> tuple[str, str, str | None]:
     """The text, label and (when ``want_split``) split columns of a table: asked for, else guessed."""
-    tcol = pick_column(table, text_col, CLS_TEXT_COLS, "text")
-    if label_col is None and _guess_label_col(table, tcol) is None:
+    tcol = pick_column(table, choice.text_col, CLS_TEXT_COLS, "text")
+    if choice.label_col is None and _guess_label_col(table, tcol) is None:
         raise table.column_error(
-            f"cannot tell which column holds the label; choose one (columns: {', '.join(table.columns)})"
+            f"cannot tell which column holds the label; choose one (columns: {shown_columns(table.columns)})"
         )
-    lcol = pick_column(table, label_col, tuple(c for c in CLS_LABEL_COLS if c != tcol.lower()), "label")
+    lcol = pick_column(
+        table, choice.label_col, tuple(c for c in CLS_LABEL_COLS if c != tcol.lower()), "label"
+    )
     if lcol == tcol:
         raise table.column_error(f"the text and the label cannot both be column {tcol!r}")
     scol = None
     if want_split:
-        if split_col:
-            scol = pick_column(table, split_col, (), "split")
+        if choice.split_col:
+            scol = pick_column(table, choice.split_col, (), "split")
         else:
             scol = next((c for c in table.columns if c.lower() == "split"), None)
     return tcol, lcol, scol
 
 
-def _read_labeled_file(
-    path: Path,
-    split: str | None,
-    text_col: str | None,
-    label_col: str | None,
-    split_col: str | None,
-    use_split_col: bool,
-    warnings: list[str],
-) -> tuple[list[dict[str, Any]], str, str]:
-    table = read_table(path)
-    warnings.extend(table.warnings)
-    if not table.records:
-        raise table.error("no rows in file")
-    tcol, lcol, scol = _label_columns(table, text_col, label_col, split_col, split is None and use_split_col)
-    names = _label_names_file(path)
-    rows: list[dict[str, Any]] = []
-    empty: list[int] = []
-    for rec in table.records:
-        text = as_text(require(table, rec, tcol))
-        if not text:
-            empty.append(rec.line)
-            continue
+def _row_label(table: Table, rec: Record, lcol: str, names: list[str] | None) -> list[str] | str:
+    try:
         label = _parse_labels(require(table, rec, lcol))
-        if label is None or label == []:
-            raise table.error(f"missing label in column {lcol!r}", rec.line)
-        if names is not None:
-            label = _map_names(label, names, table, rec.line)
-        row_split = split or (as_id(rec.values.get(scol)).lower() if scol else None)
-        if scol and not row_split:
-            raise table.error(f"no value in the split column {scol!r}", rec.line)
-        rows.append(
-            {
-                "text": text,
-                "label": label,
-                "split": SPLIT_ALIASES.get(row_split, row_split) if row_split else None,
-            }
-        )
-    if not rows:
-        raise table.error(f"all {len(table.records)} rows have empty text; nothing to import")
-    if empty:
-        warnings.append(skipped_note(path.name, "row(s)", empty, table.row_word))
+    except CellTypeError as err:
+        raise table.error(f"{lcol!r} holds {err}, not a label (or a list of labels)", rec.line) from None
+    if label is None or label == []:
+        raise table.error(f"missing label in column {lcol!r}", rec.line)
+    return _map_names(label, names, table, rec.line) if names is not None else label
+
+
+def _row_split(table: Table, rec: Record, scol: str, custom: bool) -> str:
+    try:
+        value = normal_split(as_id(rec.values.get(scol)))
+    except CellTypeError as err:
+        raise table.error(f"{scol!r} holds {err}, not a split name", rec.line) from None
+    if not value:
+        raise table.error(f"no value in the split column {scol!r}", rec.line)
+    what = f"the split column {scol!r} holds"
+    return check_split(
+        value, custom=custom, file=table.path, what=what, line=rec.line, row_word=table.row_word
+    )
+
+
+def _read_labeled_file(
+    path: Path, split: str | None, choice: _Choice, warnings: list[str]
+) -> tuple[dict[str, list[Any]], str, str]:
+    """The rows of one file as columns (text, label, split), streamed, and the text and label columns."""
+    with read_table(path) as table:
+        if not table.columns:
+            raise table.error("no rows in file")
+        tcol, lcol, scol = _label_columns(table, choice, split is None and choice.use_split_col)
+        names = _label_names_file(path)
+        rows: dict[str, list[Any]] = {"text": [], "label": [], "split": []}
+        empty: list[int] = []
+        for rec in table:
+            text = cell_text(table, rec, tcol)
+            if not text:
+                empty.append(rec.line)
+                continue
+            label = _row_label(table, rec, lcol, names)
+            rows["text"].append(text)
+            rows["label"].append(label)
+            rows["split"].append(
+                split or (_row_split(table, rec, scol, choice.custom_splits) if scol else None)
+            )
+        if not table.count:
+            raise table.error("no rows in file")
+        if not rows["text"]:
+            raise table.error(f"all {table.count} rows have empty text; nothing to import")
+        warnings.extend(table.warnings)
+        if empty:
+            warnings.append(skipped_note(path.name, "row(s)", empty, table.row_word))
     return rows, tcol, lcol
 
 
@@ -207,10 +243,10 @@ def _map_names(label: list[str] | str, names: list[str], table: Table, line: int
 def _split_files(path: Path) -> dict[str, Path]:
     files: dict[str, Path] = {}
     for p in sorted(path.iterdir()):
-        if not p.is_file() or p.name.startswith(".") or p.suffix.lower() not in CLS_SUFFIXES:
+        if p.name.startswith(".") or p.suffix.lower() not in CLS_SUFFIXES or p.is_dir():
             continue
         split = split_name(p)
-        if split not in ("train", "test", "validation"):
+        if split not in KNOWN_SPLITS:
             continue
         if split in files:
             raise DataImportError(p, f"two files for split {split!r}: {files[split].name} and {p.name}")
@@ -219,32 +255,38 @@ def _split_files(path: Path) -> dict[str, Path]:
         raise DataImportError(
             path, "no train / test / validation files (CSV, TSV, JSONL or Parquet) in folder"
         )
-    return {split: files[split] for split in ("train", "validation", "test") if split in files}
+    return {split: files[split] for split in KNOWN_SPLITS if split in files}
 
 
-def _source_files(source: Path | str | Mapping[str, Path | str]) -> dict[str, Path]:
+def _source_files(source: Path | str | Mapping[str, Path | str], custom: bool) -> dict[str, Path]:
     """Split → file of a source: a mapping as given, a folder's split files, or one file (split ``""``)."""
     if isinstance(source, Mapping):
-        files = {SPLIT_ALIASES.get(k, k): Path(v) for k, v in source.items()}
+        files: dict[str, Path] = {}
+        for key, value in source.items():
+            split = check_split(normal_split(str(key)), custom=custom, file=value, what="the split")
+            if split in files:
+                raise DataImportError(value, f"two files for split {split!r}")
+            files[split] = Path(value)
         if not files:
             raise InvalidInput("no files given")
         return files
     path = Path(source)
-    if not path.exists():
+    kind = user_path_kind(path)
+    if kind == "missing":
         raise DataImportError(path, "file or folder not found")
-    return _split_files(path) if path.is_dir() else {"": path}
+    return _split_files(path) if kind == "dir" else {"": path}
 
 
-def _label_frame(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, bool, list[str]]:
+def _label_frame(rows: dict[str, list[Any]]) -> tuple[pd.DataFrame, bool, list[str]]:
     """The rows as a frame (``label`` as text, or ``labels`` lists when any cell is a list), whether it is
     multi-label, and its labels in natural order."""
-    frame = pd.DataFrame(rows)
-    multi = any(isinstance(v, list) for v in frame["label"])
+    labels = rows["label"]
+    multi = any(isinstance(v, list) for v in labels)
+    frame = pd.DataFrame({"text": rows["text"], "split": rows["split"]})
     if multi:
-        frame["labels"] = [v if isinstance(v, list) else [v] for v in frame["label"]]
-        frame = frame.drop(columns=["label"])
+        frame["labels"] = [v if isinstance(v, list) else [v] for v in labels]
         return frame, True, sorted({x for v in frame["labels"] for x in v}, key=natural_key)
-    frame["label"] = frame["label"].astype(str)
+    frame.insert(1, "label", pd.Series(labels, dtype=str))
     return frame, False, sorted(frame["label"].unique().tolist(), key=natural_key)
 
 
@@ -258,26 +300,31 @@ def load_classification(
     seed: int = 42,
     split_col: str | None = None,
     make_split: bool = False,
+    custom_splits: bool = False,
 ) -> LabeledDataset:
     """Load a labelled table (or a folder with ``train`` / ``test`` / ``validation`` files, or a mapping
     of split → file).
 
     Splits come from the file names, else from a split column (``split_col``, default a column named
-    ``split``); without either, or with ``make_split``, a stratified, seeded train/test split is made.
-    A label cell holding a list (or a JSON list as text) makes the dataset multi-label.
+    ``split``; values other than train / validation (dev, val) / test are refused unless
+    ``custom_splits``); without either, or with ``make_split``, a stratified, seeded train/test split is
+    made. A label cell holding a list (or a JSON list as text) makes the dataset multi-label.
     """
     if not 0.0 < float(test_size) < 1.0:
         raise InvalidInput(f"test size must be between 0 and 1 (exclusive), got {test_size}")
     warnings: list[str] = []
-    files = _source_files(source)
-    rows: list[dict[str, Any]] = []
+    files = _source_files(source, custom_splits)
+    rows: dict[str, list[Any]] = {"text": [], "label": [], "split": []}
+    choice = _Choice(text_col, label_col, split_col, not make_split, custom_splits)
     for split, path in files.items():
-        file_split = (split or None) if not make_split else None
-        part, text_col_used, label_col_used = _read_labeled_file(
-            path, file_split, text_col, label_col, split_col, not make_split, warnings
+        part, text_used, label_used = _read_labeled_file(
+            path, (split or None) if not make_split else None, choice, warnings
         )
-        text_col, label_col = text_col or text_col_used, label_col or label_col_used
-        rows.extend(part)
+        choice = replace(
+            choice, text_col=choice.text_col or text_used, label_col=choice.label_col or label_used
+        )
+        for key, values in part.items():
+            rows[key].extend(values)
     first = next(iter(files.values()))
     frame, multi, all_labels = _label_frame(rows)
     if len(all_labels) < 2:

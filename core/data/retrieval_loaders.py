@@ -1,208 +1,75 @@
-"""Retrieval loaders: a BEIR folder or zip, or separate corpus / queries / qrels files.
+"""Retrieval loaders: a BEIR folder or zip, or separate corpus / queries / qrels files — loaded into
+memory (:func:`load_retrieval_beir`, :func:`load_retrieval_files`) or streamed into a folder of Parquet
+files batch by batch (:func:`write_retrieval_beir`, what a workspace import uses).
 
-Corpus and queries come as CSV, TSV, JSONL or Parquet; qrels also in TREC format. Validation is strict and
-names the file and the line of the first problem; rows with empty text are skipped with a warning, and so
-are the judgements that point at them.
+Validation is strict and names the file and the line of the first problem; rows with empty text are
+skipped with a warning, and so are the judgements that point at them. Qrels files name their split
+(``qrels/test.tsv``); names other than train / validation (dev, val) / test are refused unless
+``custom_splits`` is set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from core.data.datasets import RetrievalDataset
-from core.data.fields import as_grade, as_id, as_text, pick_column, require, skipped_note, split_name
-from core.data.readers import TABLE_SUFFIXES, read_table, read_text
-from core.runtime import DataImportError, extract_zip_safely, scratch_dir
+from core.data.batches import BatchSink, MemorySink, ParquetSink
+from core.data.datasets import RetrievalDataset, retrieval_summary
+from core.data.fields import KNOWN_SPLITS, check_split, normal_split, split_name
+from core.data.readers import TABLE_SUFFIXES
+from core.data.retrieval_tables import (
+    CORPUS_SCHEMA,
+    QUERIES_SCHEMA,
+    STR,
+    FilePart,
+    read_corpus,
+    read_qrels,
+    read_queries,
+)
+from core.runtime import DataImportError, extract_zip_safely, scratch_dir, user_path_kind
 
-__all__ = ["load_retrieval_beir", "load_retrieval_files"]
+__all__ = ["RetrievalSource", "load_retrieval_beir", "load_retrieval_files", "write_retrieval_beir"]
 
-DOC_ID_COLS = ("_id", "id", "doc_id", "docid", "corpus-id", "corpus_id", "pid", "did")
-DOC_TEXT_COLS = ("text", "contents", "content", "body", "passage", "abstract", "document")
-QUERY_ID_COLS = ("_id", "id", "query_id", "query-id", "qid", "queryid")
-QUERY_TEXT_COLS = ("text", "query", "question", "title")
-QREL_QID_COLS = ("query-id", "query_id", "qid", "queryid", "query")
-QREL_DID_COLS = ("corpus-id", "corpus_id", "doc_id", "docid", "doc-id", "pid", "did", "document")
-QREL_SCORE_COLS = ("score", "relevance", "rel", "label", "grade", "judgment")
-
-
-def _read_corpus(path: Path, warnings: list[str]) -> pd.DataFrame:
-    table = read_table(path)
-    warnings.extend(table.warnings)
-    if not table.records:
-        raise table.error("no documents in file")
-    id_col = pick_column(table, None, DOC_ID_COLS, "document id")
-    text_col = pick_column(table, None, DOC_TEXT_COLS, "document text")
-    title_col = next((c for c in table.columns if c.lower() == "title"), None)
-    ids, titles, texts, seen = [], [], [], {}
-    skipped: dict[str, int] = {}
-    for rec in table.records:
-        did = as_id(require(table, rec, id_col))
-        if not did:
-            raise table.error(f"empty document id in column {id_col!r}", rec.line)
-        if did in seen:
-            raise table.error(
-                f"duplicate document id {did!r} (first on {table.row_word} {seen[did]})", rec.line
-            )
-        seen[did] = rec.line
-        title = as_text(rec.values.get(title_col)) if title_col else ""
-        text = as_text(rec.values.get(text_col)) if title else as_text(require(table, rec, text_col))
-        if not title and not text:
-            skipped[did] = rec.line
-            continue
-        ids.append(did)
-        titles.append(title)
-        texts.append(text)
-    if not ids:
-        raise table.error(f"all {len(table.records)} documents have empty text; nothing to import")
-    if skipped:
-        warnings.append(skipped_note(path.name, "document(s)", list(skipped.values()), table.row_word))
-    frame = pd.DataFrame({"doc_id": ids, "title": titles, "text": texts})
-    frame.attrs["skipped_ids"] = set(skipped)
-    return frame
+CORPUS_SUFFIXES = (".jsonl", ".csv", ".tsv", ".parquet")
+MAX_WALK_DEPTH = 4  # how deep a folder (or unpacked zip) is searched for corpus.*
+MAX_WALK_FOLDERS = 2_000
 
 
-def _read_queries(path: Path, warnings: list[str]) -> pd.DataFrame:
-    table = read_table(path)
-    warnings.extend(table.warnings)
-    if not table.records:
-        raise table.error("no queries in file")
-    id_col = pick_column(table, None, QUERY_ID_COLS, "query id")
-    text_col = pick_column(table, None, tuple(c for c in QUERY_TEXT_COLS if c != id_col), "query text")
-    ids, texts, seen = [], [], {}
-    skipped: dict[str, int] = {}
-    for rec in table.records:
-        qid = as_id(require(table, rec, id_col))
-        if not qid:
-            raise table.error(f"empty query id in column {id_col!r}", rec.line)
-        if qid in seen:
-            raise table.error(f"duplicate query id {qid!r} (first on {table.row_word} {seen[qid]})", rec.line)
-        seen[qid] = rec.line
-        text = as_text(require(table, rec, text_col))
-        if not text:
-            skipped[qid] = rec.line
-            continue
-        ids.append(qid)
-        texts.append(text)
-    if not ids:
-        raise table.error(f"all {len(table.records)} queries have empty text; nothing to import")
-    if skipped:
-        warnings.append(skipped_note(path.name, "query(ies)", list(skipped.values()), table.row_word))
-    frame = pd.DataFrame({"query_id": ids, "text": texts})
-    frame.attrs["skipped_ids"] = set(skipped)
-    return frame
+@dataclass(frozen=True)
+class RetrievalSource:
+    """The files of one retrieval dataset: corpus, queries, and a qrels file per split."""
+
+    name: str
+    corpus: Path
+    queries: Path
+    qrels: dict[str, Path]
 
 
-def _read_qrels(path: Path, split: str, warnings: list[str]) -> pd.DataFrame:
-    """BEIR qrels (header ``query-id corpus-id score``), headered CSV/TSV/JSONL/Parquet, or TREC
-    (``qid 0 docid rel``, no header, whitespace separated)."""
-    suffix = path.suffix.lower()
-    table = None
-    if suffix in (".tsv", ".txt", ".trec", ".qrels"):
-        first = next((ln for ln in read_text(path).splitlines() if ln.strip()), "")
-        parts = first.split()
-        looks_trec = (
-            len(parts) in (3, 4)
-            and all(not p.isalpha() for p in parts[-1:])
-            and not any(p.lower() in QREL_QID_COLS + QREL_SCORE_COLS for p in parts)
-        )
-        if looks_trec:
-            table = read_table(path, header=False)
-            if table.columns == ["0", "1", "2", "3"]:
-                qcol, dcol, scol = "0", "2", "3"
-            elif table.columns == ["0", "1", "2"]:
-                qcol, dcol, scol = "0", "1", "2"
-            else:
-                raise table.error("TREC qrels need 4 columns: query-id iteration doc-id relevance", 1)
-    if table is None:
-        table = read_table(path)
-        qcol = pick_column(table, None, QREL_QID_COLS, "query id")
-        dcol = pick_column(table, None, QREL_DID_COLS, "document id")
-        scol = pick_column(table, None, QREL_SCORE_COLS, "relevance score")
-    warnings.extend(table.warnings)
-    rows, seen = [], {}
-    for rec in table.records:
-        qid, did = as_id(require(table, rec, qcol)), as_id(require(table, rec, dcol))
-        if not qid or not did:
-            raise table.error("empty query id or document id", rec.line)
-        key = (qid, did)
-        if key in seen:
-            raise table.error(
-                f"duplicate judgement for query {qid!r} and document {did!r} "
-                f"(first on {table.row_word} {seen[key]})",
-                rec.line,
-            )
-        seen[key] = rec.line
-        rows.append((split, qid, did, as_grade(require(table, rec, scol), table, rec.line), rec.line))
-    if not rows:
-        raise table.error("no relevance judgements in file")
-    frame = pd.DataFrame(rows, columns=["split", "query_id", "doc_id", "score", "line"])
-    frame.attrs["path"] = str(path)
-    frame.attrs["row_word"] = table.row_word
-    return frame
-
-
-def _assemble_retrieval(
-    name: str,
-    corpus: pd.DataFrame,
-    queries: pd.DataFrame,
-    qrels_frames: list[pd.DataFrame],
-    warnings: list[str],
-) -> RetrievalDataset:
-    doc_ids = set(corpus["doc_id"])
-    query_ids = set(queries["query_id"])
-    skipped_docs = corpus.attrs.get("skipped_ids", set())
-    skipped_queries = queries.attrs.get("skipped_ids", set())
-    kept = []
-    for frame in qrels_frames:
-        path = Path(frame.attrs.get("path", "qrels"))
-        row_word = frame.attrs.get("row_word", "line")
-        dropped: list[int] = []
-        mask = []
-        for qid, did, line in zip(frame["query_id"], frame["doc_id"], frame["line"], strict=True):
-            if qid in skipped_queries or did in skipped_docs:
-                dropped.append(int(line))
-                mask.append(False)
-                continue
-            if qid not in query_ids:
-                raise DataImportError(
-                    path, f"query id {qid!r} is not in the queries file", int(line), row_word=row_word
-                )
-            if did not in doc_ids:
-                raise DataImportError(
-                    path, f"document id {did!r} is not in the corpus", int(line), row_word=row_word
-                )
-            mask.append(True)
-        if dropped:
-            where = ", ".join(f"{row_word} {n}" for n in dropped[:5]) + (" …" if len(dropped) > 5 else "")
-            warnings.append(
-                f"{path.name}: dropped {len(dropped)} judgement(s) of skipped empty documents or queries ({where})"
-            )
-        kept.append(frame[mask].drop(columns=["line"]))
-    qrels = pd.concat(kept, ignore_index=True)
-    if qrels.empty:
-        raise DataImportError(
-            Path(qrels_frames[0].attrs.get("path", "qrels")),
-            "no usable relevance judgements (all point at skipped empty documents or queries)",
-        )
-    qrels["score"] = qrels["score"].astype("int64")
-    corpus = corpus.reset_index(drop=True)
-    corpus.attrs = {}
-    queries = queries.reset_index(drop=True)
-    queries.attrs = {}
-    return RetrievalDataset(name, corpus, queries, qrels, tuple(warnings))
+# -- finding the files ----------------------------------------------------------------------------------------
+def _corpus_folders(folder: Path) -> list[Path]:
+    """Folders below ``folder`` (links not followed, at most :data:`MAX_WALK_DEPTH` deep) holding a corpus."""
+    hits = []
+    for seen, (top, dirs, files) in enumerate(os.walk(folder, followlinks=False), start=1):
+        depth = len(Path(top).relative_to(folder).parts)
+        if depth >= MAX_WALK_DEPTH or seen > MAX_WALK_FOLDERS:
+            dirs.clear()
+        if any(f.startswith("corpus.") and Path(f).suffix.lower() in CORPUS_SUFFIXES for f in files):
+            hits.append(Path(top))
+    return sorted(hits)
 
 
 def _find_beir_root(folder: Path) -> Path:
-    if (folder / "corpus.jsonl").exists() or any(folder.glob("corpus.*")):
+    if any(folder.glob("corpus.*")):
         return folder
-    hits = sorted(
-        p.parent
-        for p in folder.rglob("corpus.*")
-        if p.suffix.lower() in (".jsonl", ".csv", ".tsv", ".parquet")
-    )
+    hits = _corpus_folders(folder)
     if not hits:
         raise DataImportError(
             folder, "no corpus file found (expected corpus.jsonl, queries.jsonl and qrels/<split>.tsv)"
@@ -213,51 +80,167 @@ def _find_beir_root(folder: Path) -> Path:
 def _first_existing(folder: Path, stem: str) -> Path | None:
     for suffix in (".jsonl", ".parquet", ".csv", ".tsv", ".json"):
         path = folder / f"{stem}{suffix}"
-        if path.exists():
+        if os.path.lexists(path):
             return path
     return None
 
 
-def load_retrieval_beir(path: Path | str, name: str | None = None) -> RetrievalDataset:
-    """Load a BEIR folder or zip: ``corpus.jsonl``, ``queries.jsonl``, ``qrels/<split>.tsv``."""
-    path = Path(path)
-    if not path.exists():
-        raise DataImportError(path, "file or folder not found")
-    if path.is_file() and path.suffix.lower() == ".zip":
-        with scratch_dir("zip") as tmp:  # owner-tagged: the next start removes it if this process dies
-            extract_zip_safely(path, tmp)
-            try:
-                return load_retrieval_beir(tmp, name or path.stem)
-            except DataImportError as err:
-                raise err.within(path.name) from None
-    root = _find_beir_root(path)
-    corpus_path = _first_existing(root, "corpus")
-    queries_path = _first_existing(root, "queries")
-    if corpus_path is None:
-        raise DataImportError(root, "no corpus file (corpus.jsonl)")
-    if queries_path is None:
-        raise DataImportError(root, "no queries file (queries.jsonl)")
+def _qrels_files(root: Path, custom_splits: bool) -> dict[str, Path]:
     qrels_dir = root / "qrels"
-    qrels_files = (
+    files = (
         sorted(
             p
             for p in qrels_dir.iterdir()
-            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in TABLE_SUFFIXES
+            if not p.name.startswith(".") and p.suffix.lower() in TABLE_SUFFIXES and not p.is_dir()
         )
         if qrels_dir.is_dir()
         else []
     )
-    if not qrels_files:
+    if not files:
         raise DataImportError(root, "no qrels files (expected qrels/<split>.tsv, e.g. qrels/test.tsv)")
     by_split: dict[str, Path] = {}
-    for qp in qrels_files:
-        split = split_name(qp)
+    for qp in files:
+        split = check_split(split_name(qp), custom=custom_splits, file=qp, what="the file name's split")
         if split in by_split:
             raise DataImportError(
                 qp, f"two qrels files for split {split!r}: {by_split[split].name} and {qp.name}"
             )
         by_split[split] = qp
-    return load_retrieval_files(corpus_path, queries_path, by_split, name=name or root.name)
+    return by_split
+
+
+def beir_source(folder: Path, name: str | None = None, *, custom_splits: bool = False) -> RetrievalSource:
+    """The files of a BEIR folder: ``corpus.*``, ``queries.*`` and ``qrels/<split>.*`` (searched for a
+    few folders down when the folder itself has no corpus)."""
+    root = _find_beir_root(folder)
+    corpus, queries = _first_existing(root, "corpus"), _first_existing(root, "queries")
+    if corpus is None:
+        raise DataImportError(root, "no corpus file (corpus.jsonl)")
+    if queries is None:
+        raise DataImportError(root, "no queries file (queries.jsonl)")
+    return RetrievalSource(name or root.name, corpus, queries, _qrels_files(root, custom_splits))
+
+
+def files_source(
+    corpus: Path | str,
+    queries: Path | str,
+    qrels: Mapping[str, Path | str] | Path | str,
+    name: str,
+    custom_splits: bool = False,
+) -> RetrievalSource:
+    """Separate files; ``qrels`` maps split names to files (a single path is the split its file name
+    names, ``test`` when it names none)."""
+    if not isinstance(qrels, Mapping):
+        split = split_name(Path(qrels))
+        qrels = {split if split in KNOWN_SPLITS else "test": qrels}
+    by_split: dict[str, Path] = {}
+    for key, qp in qrels.items():
+        split = check_split(normal_split(str(key)), custom=custom_splits, file=qp, what="the split")
+        if split in by_split:
+            raise DataImportError(
+                qp, f"two qrels files for split {split!r}: {by_split[split].name} and {Path(qp).name}"
+            )
+        by_split[split] = Path(qp)
+    return RetrievalSource(name, Path(corpus), Path(queries), by_split)
+
+
+@contextlib.contextmanager
+def _unpacked(path: Path, scratch: Path | None) -> Iterator[tuple[Path, str | None]]:
+    """The folder to read and, for a zip, its name (errors inside are shown as ``zip/member``): a zip is
+    unpacked into ``scratch`` (a temporary folder when None)."""
+    kind = user_path_kind(path)
+    if kind == "missing":
+        raise DataImportError(path, "file or folder not found")
+    if kind == "dir" or path.suffix.lower() != ".zip":
+        yield path, None
+        return
+    with contextlib.ExitStack() as stack:
+        if scratch is None:
+            scratch = stack.enter_context(scratch_dir("zip"))  # the next start removes it if killed
+        scratch.mkdir(parents=True, exist_ok=True)
+        extract_zip_safely(path, scratch)
+        try:
+            yield scratch, path.name
+        except DataImportError as err:
+            if Path(err.file) == scratch:  # about the archive as a whole
+                raise DataImportError(path, err.problem) from None
+            raise err.within(path.name) from None
+
+
+# -- reading ----------------------------------------------------------------------------------------------
+def _qrels_problem(
+    table: pa.Table, bad_q: pa.Array, bad: pa.Array, path: Path, row_word: str
+) -> DataImportError:
+    i = pc.index(bad, True).as_py()
+    line = table.column("line")[i].as_py()
+    if bad_q[i].as_py():
+        qid = table.column("query_id")[i].as_py()
+        return DataImportError(path, f"query id {qid!r} is not in the queries file", line, row_word=row_word)
+    did = table.column("doc_id")[i].as_py()
+    return DataImportError(path, f"document id {did!r} is not in the corpus", line, row_word=row_word)
+
+
+def _assemble_qrels(
+    corpus: FilePart, queries: FilePart, judged: list[tuple[pa.Table, str, Path]], warnings: list[str]
+) -> pa.Table:
+    """Judgements that point at known documents and queries (those of skipped empty rows dropped with a
+    warning); a judgement pointing nowhere is an error naming its line."""
+    doc_ids = corpus.keys.column("doc_id").combine_chunks()
+    query_ids = queries.keys.column("query_id").combine_chunks()
+    skip_docs, skip_queries = pa.array(list(corpus.skipped), STR), pa.array(list(queries.skipped), STR)
+    kept = []
+    for table, row_word, path in judged:
+        qid, did = table.column("query_id"), table.column("doc_id")
+        dropped = pc.or_(pc.is_in(qid, value_set=skip_queries), pc.is_in(did, value_set=skip_docs))
+        live = pc.invert(dropped)
+        bad_q = pc.and_(live, pc.invert(pc.is_in(qid, value_set=query_ids)))
+        bad = pc.or_(bad_q, pc.and_(live, pc.invert(pc.is_in(did, value_set=doc_ids))))
+        if pc.any(bad).as_py():
+            raise _qrels_problem(table, bad_q.combine_chunks(), bad.combine_chunks(), path, row_word)
+        if pc.any(dropped).as_py():
+            lines = table.filter(dropped).column("line").to_pylist()
+            where = ", ".join(f"{row_word} {n}" for n in lines[:5]) + (" …" if len(lines) > 5 else "")
+            warnings.append(
+                f"{path.name}: dropped {len(lines)} judgement(s) of skipped empty documents or queries ({where})"
+            )
+        kept.append(table.filter(live).drop_columns(["line"]))
+    qrels = pa.concat_tables(kept)
+    if qrels.num_rows == 0:
+        raise DataImportError(
+            judged[0][2], "no usable relevance judgements (all point at skipped empty documents or queries)"
+        )
+    return qrels
+
+
+def _read_all(source: RetrievalSource, corpus_sink: BatchSink, queries_sink: BatchSink) -> tuple[Any, ...]:
+    """Stream the corpus and the queries into their sinks; the qrels (validated against both), the
+    warnings and the number of documents and queries."""
+    warnings: list[str] = []
+    corpus = read_corpus(source.corpus, corpus_sink, warnings)
+    queries = read_queries(source.queries, queries_sink, warnings)
+    judged = []
+    for split, path in source.qrels.items():
+        table, row_word = read_qrels(path, split, warnings)
+        judged.append((table, row_word, path))
+    qrels = _assemble_qrels(corpus, queries, judged, warnings)
+    return qrels, tuple(warnings), corpus.rows, queries.rows
+
+
+def _load(source: RetrievalSource) -> RetrievalDataset:
+    corpus, queries = MemorySink(CORPUS_SCHEMA), MemorySink(QUERIES_SCHEMA)
+    qrels, warnings, _, _ = _read_all(source, corpus, queries)
+    return RetrievalDataset(
+        source.name, corpus.table().to_pandas(), queries.table().to_pandas(), qrels.to_pandas(), warnings
+    )
+
+
+def load_retrieval_beir(
+    path: Path | str, name: str | None = None, *, custom_splits: bool = False
+) -> RetrievalDataset:
+    """Load a BEIR folder or zip (``corpus.jsonl``, ``queries.jsonl``, ``qrels/<split>.tsv``) into memory."""
+    path = Path(path)
+    with _unpacked(path, None) as (root, outer):
+        return _load(beir_source(root, name or (path.stem if outer else None), custom_splits=custom_splits))
 
 
 def load_retrieval_files(
@@ -265,15 +248,29 @@ def load_retrieval_files(
     queries: Path | str,
     qrels: Mapping[str, Path | str] | Path | str,
     name: str = "dataset",
+    *,
+    custom_splits: bool = False,
 ) -> RetrievalDataset:
     """Load separate corpus / queries / qrels files. ``qrels`` maps split names to files (a single
     path is read as the split named by its file name, ``test`` when that is not a split name)."""
-    warnings: list[str] = []
-    if not isinstance(qrels, Mapping):
-        qp = Path(qrels)
-        split = split_name(qp)
-        qrels = {split if split in ("train", "validation", "test") else "test": qp}
-    corpus_df = _read_corpus(Path(corpus), warnings)
-    queries_df = _read_queries(Path(queries), warnings)
-    frames = [_read_qrels(Path(p), split, warnings) for split, p in qrels.items()]
-    return _assemble_retrieval(name, corpus_df, queries_df, frames, warnings)
+    return _load(files_source(corpus, queries, qrels, name, custom_splits))
+
+
+def write_retrieval_beir(
+    path: Path | str, folder: Path, *, scratch: Path, name: str | None = None, custom_splits: bool = False
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Stream a BEIR folder or zip into ``folder`` as ``corpus.parquet``, ``queries.parquet`` and
+    ``qrels.parquet``, one batch of rows in memory at a time (a zip is unpacked into ``scratch``).
+    Returns the import summary and the warnings."""
+    path = Path(path)
+    corpus = ParquetSink(folder / "corpus.parquet", CORPUS_SCHEMA)
+    queries = ParquetSink(folder / "queries.parquet", QUERIES_SCHEMA)
+    try:
+        with _unpacked(path, scratch) as (root, outer):
+            source = beir_source(root, name or (path.stem if outer else None), custom_splits=custom_splits)
+            qrels, warnings, documents, n_queries = _read_all(source, corpus, queries)
+    finally:
+        corpus.discard()
+        queries.discard()
+    pq.write_table(qrels, folder / "qrels.parquet")
+    return retrieval_summary(source.name, documents, n_queries, qrels.to_pandas()), warnings

@@ -12,16 +12,26 @@ from typing import Any
 from core.data.datasets import Dataset
 from core.data.labeled_loaders import load_classification
 from core.data.retrieval_loaders import load_retrieval_beir
-from core.runtime import DataImportError, get_settings
+from core.runtime import DataImportError, get_settings, user_path_kind
 
-__all__ = ["DataSource", "detect_kind", "load_path", "scan_data_dir"]
+__all__ = ["DataSource", "default_name", "detect_kind", "load_path", "scan_data_dir"]
+
+
+def default_name(path: Path) -> str:
+    """The name a dataset gets from its path: a file's stem, a folder's name."""
+    return path.stem if path.suffix and user_path_kind(path) == "file" else path.name
 
 
 def detect_kind(path: Path) -> str:
-    """``retrieval`` for BEIR folders / zips, ``classification`` for tables or folders of split files."""
-    if path.is_file() and path.suffix.lower() == ".zip":
+    """``retrieval`` for BEIR folders / zips, ``classification`` for tables or folders of split files
+    (and for paths that are neither: their loader says what is wrong with them)."""
+    try:
+        kind = user_path_kind(path)
+    except DataImportError:
+        return "classification"
+    if kind == "file" and path.suffix.lower() == ".zip":
         return "retrieval"
-    if path.is_dir():
+    if kind == "dir":
         if any(path.glob("corpus.*")) or (path / "qrels").is_dir() or any(path.glob("*/corpus.*")):
             return "retrieval"
         return "classification"
@@ -88,16 +98,18 @@ def load_path(
     seed: int = 42,
     split_col: str | None = None,
     make_split: bool = False,
+    custom_splits: bool = False,
 ) -> Dataset:
     """Load a dataset straight from a path (no workspace needed): a BEIR folder or zip, a
-    classification table, or a folder of ``train`` / ``test`` / ``validation`` tables."""
+    classification table, or a folder of ``train`` / ``test`` / ``validation`` tables. Split names
+    other than train / validation (dev, val) / test are refused unless ``custom_splits``."""
     path = Path(path).expanduser()
-    if not path.exists():
+    if user_path_kind(path) == "missing":
         raise DataImportError(path, "file or folder not found")
     kind = kind or detect_kind(path)
-    name = name or (path.stem if path.is_file() else path.name)
+    name = name or default_name(path)
     if kind == "retrieval":
-        return load_retrieval_beir(path, name=name)
+        return load_retrieval_beir(path, name=name, custom_splits=custom_splits)
     if kind == "classification":
         return load_classification(
             path,
@@ -108,5 +120,6 @@ def load_path(
             seed=seed,
             split_col=split_col,
             make_split=make_split,
+            custom_splits=custom_splits,
         )
     raise DataImportError(path, f"unknown dataset kind {kind!r} (use retrieval or classification)")

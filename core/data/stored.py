@@ -1,5 +1,9 @@
 """Datasets in the workspace: save (atomic), import from a path, staged uploads, load by name, resolve
 a name or a path, and clean-up of what crashed imports left behind.
+
+Importing a retrieval dataset from a path streams it: the corpus is validated and written to Parquet
+batch by batch in a staging folder, then moved into place with its row (:func:`import_path`), so a corpus
+of millions of documents never sits in memory as text, rows and frames at once.
 """
 
 from __future__ import annotations
@@ -7,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -16,12 +22,14 @@ from typing import Any
 import pandas as pd
 
 from core.data.datasets import Dataset, LabeledDataset, RetrievalDataset, dataset_summary
-from core.data.sources import load_path, scan_data_dir
-from core.runtime import DatasetRecord, StoreError, Workspace
+from core.data.retrieval_loaders import write_retrieval_beir
+from core.data.sources import default_name, detect_kind, load_path, scan_data_dir
+from core.runtime import DataImportError, DatasetRecord, StoreError, Workspace, user_path_kind
 
 __all__ = [
     "cleanup_stale_files",
     "import_dataset",
+    "import_path",
     "load_dataset",
     "resolve_dataset",
     "save_dataset",
@@ -46,9 +54,13 @@ def _write_files(ds: Dataset) -> Callable[[Path], None]:
                 "multi_label": ds.multi_label,
                 "warnings": list(ds.warnings),
             }
-        (folder / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        _write_meta(folder, meta)
 
     return write
+
+
+def _write_meta(folder: Path, meta: dict[str, Any]) -> None:
+    (folder / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
 
 def save_dataset(
@@ -68,7 +80,7 @@ def staged_files(ws: Workspace, files: Mapping[str, bytes]) -> Iterator[dict[str
     try:
         paths: dict[str, Path] = {}
         for i, (original, data) in enumerate(files.items()):
-            safe = Path(str(original).replace("\\", "/")).name or f"upload-{i}"
+            safe = _safe_file_name(str(original)) or f"upload-{i}"
             target = stage / str(i) / safe
             target.parent.mkdir()
             target.write_bytes(data)
@@ -78,13 +90,74 @@ def staged_files(ws: Workspace, files: Mapping[str, bytes]) -> Iterator[dict[str
         shutil.rmtree(stage, ignore_errors=True)
 
 
+def _safe_file_name(original: str) -> str:
+    """The last part of an uploaded file's name, without control characters, at most 200 characters."""
+    name = re.sub(r"[\x00-\x1f\x7f]", "", Path(original.replace("\\", "/")).name)
+    if len(name.encode("utf-8")) > 200:
+        suffix = Path(name).suffix[:20]
+        name = name.encode("utf-8")[: 200 - len(suffix.encode("utf-8"))].decode("utf-8", "ignore") + suffix
+    return "" if name in (".", "..") else name
+
+
+def _stream_retrieval(
+    ws: Workspace, path: Path, name: str, custom_splits: bool
+) -> tuple[DatasetRecord, tuple[str, ...]]:
+    """Stream a BEIR folder or zip into a staging folder, then store it with its row (atomic)."""
+    name = ws.check_name(name, "dataset name")
+    if ws.get_dataset(name) is not None:
+        raise StoreError(f"A dataset named {name!r} already exists; choose another name or delete it first.")
+    stage = ws.staging_dir()
+    try:
+        out = stage / "out"
+        out.mkdir()
+        summary, warnings = write_retrieval_beir(
+            path, out, scratch=stage / "unpacked", name=name, custom_splits=custom_splits
+        )
+        _write_meta(out, {"kind": "retrieval", "warnings": list(warnings)})
+
+        def move(folder: Path) -> None:
+            for file in out.iterdir():
+                os.replace(file, folder / file.name)
+
+        source = str(path.resolve())
+        return ws.add_dataset(name, "retrieval", move, summary | {"name": name}, source=source), warnings
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def import_path(
+    ws: Workspace, path: Path | str, *, name: str | None = None, **options: Any
+) -> tuple[DatasetRecord, tuple[str, ...]]:
+    """Import ``path`` into the workspace and return its record and the warnings; nothing is stored if
+    any check fails. Retrieval datasets stream (one batch of rows in memory at a time); labelled tables
+    are loaded, split, then saved. ``options`` are those of :func:`~core.data.load_path`."""
+    record, warnings, _ = _import(ws, Path(path).expanduser(), name, options)
+    return record, warnings
+
+
+def _import(
+    ws: Workspace, path: Path, name: str | None, options: dict[str, Any]
+) -> tuple[DatasetRecord, tuple[str, ...], Dataset | None]:
+    if user_path_kind(path) == "missing":
+        raise DataImportError(path, "file or folder not found")
+    options = dict(options)
+    kind = options.pop("kind", None) or detect_kind(path)
+    if kind == "retrieval":
+        custom = bool(options.get("custom_splits"))
+        record, warnings = _stream_retrieval(ws, path, name or default_name(path), custom)
+        return record, warnings, None
+    ds = load_path(path, kind=kind, name=name, **options)
+    record = save_dataset(ws, ds, name or ds.name, source=str(path.resolve()))
+    return record, ds.warnings, ds
+
+
 def import_dataset(
     ws: Workspace, path: Path | str, *, name: str | None = None, **options: Any
 ) -> tuple[DatasetRecord, Dataset]:
-    """Load ``path`` and store it; nothing is stored if any check fails."""
-    ds = load_path(path, name=name, **options)
-    record = save_dataset(ws, ds, name or ds.name, source=str(Path(path).expanduser().resolve()))
-    return record, ds
+    """Import ``path`` (as :func:`import_path`) and return its record and the dataset (a retrieval
+    dataset is read back from the workspace)."""
+    record, _, ds = _import(ws, Path(path).expanduser(), name, options)
+    return record, ds if ds is not None else load_dataset(ws, record.name)
 
 
 @functools.lru_cache(maxsize=16)

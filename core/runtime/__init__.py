@@ -40,6 +40,8 @@ from core.runtime.files import (
     extract_zip_safely,
     format_mb,
     iter_zip_members,
+    open_user_file,
+    user_path_kind,
 )
 from core.runtime.leftovers import owner_tag, remove_stale_scratch, scratch_dir
 from core.runtime.progress import LOG, Progress, RateTracker, Reporter, log, report, scaled
@@ -97,10 +99,12 @@ __all__ = [
     "jobs",
     "log",
     "one_line",
+    "open_user_file",
     "open_workspace",
     "owner_tag",
     "remove_stale_scratch",
     "report",
     "scaled",
     "scratch_dir",
+    "user_path_kind",
 ]

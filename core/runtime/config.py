@@ -13,6 +13,7 @@ tests agree without passing settings around:
 from __future__ import annotations
 
 import functools
+import math
 import os
 import socket
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ __all__ = [
     "get_settings",
     "hub_reachable",
     "is_offline",
+    "parse_max_file_mb",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -36,31 +38,43 @@ DEFAULT_MAX_FILE_MB = 1024
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved locations and limits for one process."""
+    """Resolved locations and limits for one process.
+
+    The size limit is checked only when it is needed (:attr:`max_file_bytes`), so a bad
+    ``ESL_MAX_FILE_MB`` fails the commands that read user files with one clear line, not every command.
+    """
 
     home: Path
     data_dir: Path
-    max_file_bytes: int
+    max_file_mb: str = str(DEFAULT_MAX_FILE_MB)  # as written in ESL_MAX_FILE_MB
 
     @property
     def db_path(self) -> Path:
         return self.home / "workspace.sqlite"
 
+    @property
+    def max_file_bytes(self) -> int:
+        """The largest file (or unpacked archive) accepted on import, in bytes; ConfigError when unusable."""
+        return parse_max_file_mb(self.max_file_mb)
 
-def get_settings() -> Settings:
-    """Read the settings from the environment (cheap; call it whenever needed)."""
-    home = Path(os.environ.get("ESL_HOME") or Path.home() / ".embedding-lab").expanduser()
-    data_dir = Path(os.environ.get("ESL_DATA_DIR") or REPO_ROOT.parent / "shared" / "data").expanduser()
-    raw = os.environ.get("ESL_MAX_FILE_MB") or str(DEFAULT_MAX_FILE_MB)
+
+def parse_max_file_mb(raw: str) -> int:
+    """``ESL_MAX_FILE_MB`` (megabytes, decimals allowed) as bytes; a one-line ConfigError when unusable."""
     try:
         max_mb = float(raw)
     except ValueError:
         raise ConfigError(f"ESL_MAX_FILE_MB must be a number of megabytes, got {raw!r}.") from None
-    if max_mb <= 0:
-        raise ConfigError(f"ESL_MAX_FILE_MB must be positive, got {raw!r}.")
-    return Settings(
-        home=home.resolve(), data_dir=data_dir.resolve(), max_file_bytes=int(max_mb * 1024 * 1024)
-    )
+    if not math.isfinite(max_mb) or max_mb <= 0:
+        raise ConfigError(f"ESL_MAX_FILE_MB must be a positive, finite number of megabytes, got {raw!r}.")
+    return max(1, int(max_mb * 1024 * 1024))
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment (cheap; call it whenever needed; never raises)."""
+    home = Path(os.environ.get("ESL_HOME") or Path.home() / ".embedding-lab").expanduser()
+    data_dir = Path(os.environ.get("ESL_DATA_DIR") or REPO_ROOT.parent / "shared" / "data").expanduser()
+    raw = (os.environ.get("ESL_MAX_FILE_MB") or "").strip() or str(DEFAULT_MAX_FILE_MB)
+    return Settings(home=home.resolve(), data_dir=data_dir.resolve(), max_file_mb=raw)
 
 
 @functools.lru_cache(maxsize=1)
