@@ -197,7 +197,7 @@ def skipped_note(file_name: str, what: str, lines: Sequence[int], row_word: str)
 
 def natural_key(value: str) -> tuple:
     """Sort key that orders ``label2`` before ``label10``."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", value))
+    return tuple(int(p) if p.isdecimal() else p for p in re.split(r"(\d+)", value))
 
 
 def split_of_file(file_name: str) -> str | None:
