@@ -126,7 +126,7 @@ def kick(ws: Workspace, queue: str = DEFAULT_QUEUE) -> str | None:
 def _start_worker(ws: Workspace, run_id: str) -> int:
     """The warm worker's pid when this process keeps one and it is free (:mod:`core.runtime.warm`), else
     a cold worker's for this one job."""
-    if warm_enabled():
+    if warm_enabled(ws.home):
         pid = hand_to_warm(ws.home, run_id, _warm_changed, lambda busy: _finished(ws, busy))
         if pid is not None:
             return pid
@@ -136,7 +136,7 @@ def _start_worker(ws: Workspace, run_id: str) -> int:
 def start_warm_worker(ws: Workspace) -> int | None:
     """Start the warm worker of ``ws`` now (the app at start: the first job then finds it ready); its pid,
     or None when this process does not keep warm workers."""
-    return warm_worker(ws.home, _warm_changed).pid if warm_enabled() else None
+    return warm_worker(ws.home, _warm_changed).pid if warm_enabled(ws.home) else None
 
 
 def _finished(ws: Workspace, run_id: str) -> bool:

@@ -16,8 +16,8 @@ each way::
   lives on; a job deaf to SIGTERM is SIGKILLed with the worker after the grace period, as before.
 - When the worker dies (kill -9, crash, memory cap) its reader thread reaps it and calls the scheduler's
   ``on_change`` (which marks its run lost and starts the next job on a fresh worker).
-- The app enables it (:func:`keep_warm`, or ``ESL_WARM_WORKER=1``); everything else (CLI, tests) runs one
-  worker per job, exactly as before.
+- The app enables it for its workspace (:func:`keep_warm`; ``ESL_WARM_WORKER=1`` for every workspace,
+  ``0`` for none); everything else (CLI, scripts, tests) runs one worker per job, exactly as before.
 """
 
 from __future__ import annotations
@@ -57,21 +57,29 @@ DEFAULT_WORKER_MAX_MB = 6144
 DEFAULT_MODEL_MEMO = 3  # loaded models a warm worker keeps (ESL_MODEL_MEMO overrides)
 HANDOFF_WAIT_S = 3.0  # a job handed while the worker is writing "done" for the last one waits this long
 
-_ENABLED: list[bool] = []  # keep_warm() of this process (else the environment decides)
+_WARM_HOMES: list[str] = []  # the workspace whose jobs this process runs on a warm worker (keep_warm)
 _POOL: dict[str, WarmWorker] = {}
 _POOL_LOCK = threading.Lock()
 OnChange = Callable[[Path], None]
 
 
-def keep_warm(enabled: bool = True) -> None:
-    """Have this process's scheduler run jobs on a warm worker (the app calls it at start)."""
-    _ENABLED[:] = [enabled]
-    if not enabled:
-        stop_warm_workers()
+def keep_warm(home: Path, enabled: bool = True) -> None:
+    """Have this process's scheduler run the jobs of workspace ``home`` on a warm worker (the app calls it
+    for its workspace at start). One workspace at a time: the warm worker of another one is let go."""
+    key = str(Path(home))
+    others = [h for h in _WARM_HOMES if h != key or not enabled]
+    _WARM_HOMES[:] = [key] if enabled else [h for h in _WARM_HOMES if h != key]
+    for other in others:
+        _stop(other)
 
 
-def warm_enabled() -> bool:
-    return _ENABLED[0] if _ENABLED else os.environ.get(WARM_ENV, "").strip() == "1"
+def warm_enabled(home: Path) -> bool:
+    """Whether jobs of ``home`` go to a warm worker: :func:`keep_warm`, or ``ESL_WARM_WORKER`` (``1``: every
+    workspace, ``0``: none)."""
+    env = os.environ.get(WARM_ENV, "").strip()
+    if env in ("0", "1"):
+        return env == "1"
+    return str(Path(home)) in _WARM_HOMES
 
 
 def worker_max_mb() -> int:
@@ -212,16 +220,23 @@ def hand_to_warm(home: Path, run_id: str, on_change: OnChange, finished: Callabl
 
 
 def stop_warm_workers(timeout: float = 0.0) -> None:
-    """Let every warm worker of this process go (each exits once its current job is over)."""
+    """Let every warm worker of this process go (each exits once its current job is over); with
+    ``timeout``, wait that long for each to exit."""
     with _POOL_LOCK:
-        workers = list(_POOL.values())
-        _POOL.clear()
-    for worker in workers:
-        worker.close()
-    for worker in workers:
+        homes = list(_POOL)
+    for home in homes:
+        _stop(home, timeout)
+
+
+def _stop(home: str, timeout: float = 0.0) -> None:
+    with _POOL_LOCK:
+        worker = _POOL.pop(home, None)
+    if worker is None:
+        return
+    worker.close()
+    if timeout > 0:
         with contextlib.suppress(subprocess.TimeoutExpired):
-            if timeout > 0:
-                worker.proc.wait(timeout)
+            worker.proc.wait(timeout)
 
 
 atexit.register(stop_warm_workers)

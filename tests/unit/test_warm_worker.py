@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from core.models import MEMO_ENV, ModelMemo, memo_capacity
-from core.runtime import ConfigError, jobs, scheduler, warm
+from core.runtime import ConfigError, Workspace, jobs, scheduler, warm
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,10 +22,10 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def warm_app(ws):  # type: ignore[no-untyped-def]
     """This process's scheduler keeps a warm worker, as the app's does; every one is gone afterwards."""
-    jobs.keep_warm(True)
+    jobs.keep_warm(ws.home)
     yield ws
     workers = list(warm._POOL.values())
-    jobs.keep_warm(False)
+    jobs.keep_warm(ws.home, enabled=False)
     for worker in workers:
         try:
             worker.proc.wait(timeout=30)
@@ -199,7 +199,7 @@ def test_a_bad_memory_cap_is_one_clear_error(warm_app, monkeypatch, value):
 
 
 def test_without_keep_warm_every_job_has_its_own_worker(ws):
-    assert not jobs.warm_enabled() and jobs.start_warm_worker(ws) is None
+    assert not jobs.warm_enabled(ws.home) and jobs.start_warm_worker(ws) is None
     a = jobs.wait(ws, jobs.submit(ws, "sleep", {"steps": 1, "delay": 0.0}), timeout=120)
     b = jobs.wait(ws, jobs.submit(ws, "sleep", {"steps": 1, "delay": 0.0}), timeout=120)
     assert a.status == b.status == "done" and a.pid != b.pid
@@ -266,3 +266,17 @@ def test_the_worker_entry_point_runs_a_job_without_a_runpy_warning(ws, module):
 
 def test_cold_workers_are_started_through_the_package_entry_point():
     assert warm.worker_command("abc")[1:] == ["-m", "core.runtime", "worker", "abc"]
+
+
+def test_one_workspace_at_a_time_keeps_a_warm_worker(warm_app, tmp_path, monkeypatch):
+    first = _warm_pid(warm_app)
+    other = Workspace(tmp_path / "other-home")
+    jobs.keep_warm(other.home)
+    try:
+        assert not jobs.warm_enabled(warm_app.home)
+        _wait_for(lambda: not psutil.pid_exists(first))  # let go (its stdin closed), and reaped
+        assert _quick(other).pid == jobs.start_warm_worker(other)
+        monkeypatch.setenv(warm.WARM_ENV, "0")  # the environment switches it off everywhere
+        assert not jobs.warm_enabled(other.home) and jobs.start_warm_worker(other) is None
+    finally:
+        jobs.keep_warm(other.home, enabled=False)
