@@ -2,10 +2,11 @@
 
 Workspaces and exports made before the move name those paths: cached UMAP reducers pickle
 ``core.projection.ExactCosineIndex``, exported ``rebuild_pipeline.py`` scripts import ``core.gotchas`` and
-``core.datasets``, a worker started as ``python -m core.jobs worker RUN_ID`` (runs ``python -m core.runtime``). :func:`install_legacy_aliases`
-(called by ``core/__init__.py``) adds an import hook that serves each old path as a thin module looking
-its names up in the new packages; ``python -m`` on an old path runs the new module. Real modules always
-win: the hook is consulted only for the names in :data:`LEGACY_MODULES`.
+``core.datasets``, a worker started as ``python -m core.jobs worker RUN_ID`` (which runs
+``python -m core.runtime``, :data:`LEGACY_MAIN`). :func:`install_legacy_aliases` (called by
+``core/__init__.py``) adds an import hook that serves each old path as a thin module looking its names up
+in the new packages; ``python -m`` on an old path runs the new module. Real modules always win: the hook is
+consulted only for the names in :data:`LEGACY_MODULES`.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ the first job — and runs the jobs handed to it one after another, keeping load
 (``ESL_MODEL_MEMO``, read by :mod:`core.models.memo`). The scheduler talks to it over its pipes, one line
 each way::
 
-    scheduler ──stdin──►  run <run id>            worker ──stdout──►  ready | done <run id> | retire <run id>
+    scheduler ──stdin──►  run <run id>
+    worker ──stdout──►    ready | done <run id> | retire <run id>
 
 - One job at a time: a job for another queue while the warm worker is busy gets a cold worker.
 - After each job the worker checks its memory: over ``ESL_WORKER_MAX_MB`` it answers ``retire`` and exits,
