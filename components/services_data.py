@@ -6,6 +6,7 @@ holds results keyed by names and fingerprints (an import's ``created`` time, a f
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import streamlit as st
@@ -21,7 +22,16 @@ from core.encoding import (
     truncation_stats,
 )
 from core.encoding import backend_statuses as encoding_backend_statuses
-from core.runtime import DatasetRecord, StoreError, Workspace, detect_device, get_settings, is_offline
+from core.runtime import (
+    DatasetRecord,
+    LabError,
+    StoreError,
+    Workspace,
+    detect_device,
+    get_settings,
+    is_offline,
+    jobs,
+)
 
 __all__ = [
     "backend_plan",
@@ -51,6 +61,9 @@ def _workspace(home: str) -> Workspace:
     ws = Workspace(home)
     cleanup_stale_files(ws)
     ws.clean_up()  # what killed processes left: staging, unpacked archives, unrecorded folders
+    jobs.keep_warm(ws.home)  # the app's jobs run on one warm worker, started now (core.runtime.warm)
+    with contextlib.suppress(LabError):  # a bad ESL_WORKER_MAX_MB shows on the first job instead
+        jobs.start_warm_worker(ws)
     return ws
 
 

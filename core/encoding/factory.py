@@ -7,6 +7,7 @@ and precision really run, and why when the request fell back to torch.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,13 @@ from core.encoding.onnx import (
     onnx_files,
     quantize_int8,
 )
-from core.models import load_cross_encoder, load_sentence_transformer, model_fingerprint, resolve_model
+from core.models import (
+    load_cross_encoder,
+    load_sentence_transformer,
+    memoized,
+    model_fingerprint,
+    resolve_model,
+)
 from core.runtime import Workspace
 
 __all__ = ["encoder_fingerprint", "ensure_onnx_export", "folder_lock", "make_encoder"]
@@ -83,6 +90,27 @@ def encoder_fingerprint(
 
 
 def make_encoder(
+    model: str,
+    ws: Workspace | None = None,
+    *,
+    backend: str = "torch",
+    max_seq_length: int | None = None,
+    device: str | None = None,
+    sort_by_length: bool = True,
+    threads: int | None = None,
+    plan: BackendPlan | None = None,
+) -> Any:
+    """``model`` as an :class:`core.encoding.Encoder` on ``backend`` (see :func:`_build_encoder`). In a
+    warm job worker the encoder is kept between jobs (``core.models.memoized``), keyed by the weights'
+    fingerprint and every setting; elsewhere every call builds one."""
+    plan = plan or plan_backend(backend, device)
+    fingerprint = model_fingerprint(resolve_model(model, ws, kind="bi-encoder"))
+    key = f"encoder|{fingerprint}|{plan}|{max_seq_length}|{sort_by_length}|{threads}|{ws and ws.home}"
+    build = functools.partial(_build_encoder, model, ws, max_seq_length=max_seq_length, plan=plan)
+    return memoized(key, functools.partial(build, sort_by_length=sort_by_length, threads=threads))
+
+
+def _build_encoder(
     model: str,
     ws: Workspace | None = None,
     *,

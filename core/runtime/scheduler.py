@@ -5,6 +5,8 @@ Life of a job::
     submit() ──► queued ──kick()──► running (worker process) ──► done | failed | cancelled
                                           │ process vanished (kill, crash, reboot)  ──► lost
 
+- In the app one warm worker per workspace runs the jobs one after another with its models kept
+  (:mod:`core.runtime.warm`); elsewhere, and when it is busy with another queue, each job gets a cold one.
 - Each job kind maps to a handler ``module:function`` taking ``(ctx: JobContext, config: dict) -> dict``.
 - The worker writes progress (step, total, loss, message) and log lines to the workspace store; pages
   poll the store. The worker never imports streamlit.
@@ -28,9 +30,9 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -42,6 +44,7 @@ from core.runtime.kinds import check_kind
 from core.runtime.records import RunRecord
 from core.runtime.runs import insert_event
 from core.runtime.store import Workspace
+from core.runtime.warm import hand_to_warm, warm_enabled, warm_worker, worker_command, worker_env
 
 __all__ = [
     "CANCEL_WAIT_S",
@@ -54,6 +57,7 @@ __all__ = [
     "process_alive",
     "reap_children",
     "reconcile",
+    "start_warm_worker",
     "submit",
     "wait",
 ]
@@ -111,23 +115,48 @@ def kick(ws: Workspace, queue: str = DEFAULT_QUEUE) -> str | None:
             "UPDATE runs SET status='running', started=?, updated=?, pid=NULL WHERE id=?", (now, now, run_id)
         )
     try:
-        proc = _spawn_worker(ws, run_id)
+        pid = _start_worker(ws, run_id)
     except Exception as err:
         ws.update_run(run_id, status="failed", error=f"could not start worker: {err}", finished=time.time())
         return None
-    ws.update_run(run_id, pid=proc.pid)
+    ws.update_run(run_id, pid=pid)
     return run_id
+
+
+def _start_worker(ws: Workspace, run_id: str) -> int:
+    """The warm worker's pid when this process keeps one and it is free (:mod:`core.runtime.warm`), else
+    a cold worker's for this one job."""
+    if warm_enabled(ws.home):
+        pid = hand_to_warm(ws.home, run_id, _warm_changed, lambda busy: _finished(ws, busy))
+        if pid is not None:
+            return pid
+    return _spawn_worker(ws, run_id).pid
+
+
+def start_warm_worker(ws: Workspace) -> int | None:
+    """Start the warm worker of ``ws`` now (the app at start: the first job then finds it ready); its pid,
+    or None when this process does not keep warm workers."""
+    return warm_worker(ws.home, _warm_changed).pid if warm_enabled(ws.home) else None
+
+
+def _finished(ws: Workspace, run_id: str) -> bool:
+    run = ws.get_run(run_id)
+    return run is None or not run.is_active
+
+
+def _warm_changed(home: Path) -> None:
+    """A warm worker finished a job or died: settle its run (lost when it died) and start queued jobs."""
+    with Workspace(home) as ws:
+        reconcile(ws)
 
 
 def _spawn_worker(ws: Workspace, run_id: str) -> subprocess.Popen:
     log_path = ws.run_dir(run_id) / "worker.log"
-    env = dict(os.environ, ESL_HOME=str(ws.home), PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "core.runtime.worker", "worker", run_id],
+            worker_command(run_id),
             cwd=str(REPO_ROOT),
-            env=env,
+            env=worker_env(ws.home),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
