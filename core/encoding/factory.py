@@ -7,11 +7,12 @@ and precision really run, and why when the request fell back to torch.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from core.encoding.backends import BackendPlan, plan_backend
+from core.encoding.auto import auto_plan, choose_backend, load_choice
+from core.encoding.backends import AUTO, BackendPlan, plan_backend
 from core.encoding.embeddings import EncodeSettings, SentenceTransformerEncoder, encoder_cache_key
 from core.encoding.onnx import (
     FP32_FILE,
@@ -23,10 +24,11 @@ from core.encoding.onnx import (
     onnx_files,
     quantize_int8,
 )
+from core.encoding.threads import configure_threads
 from core.models import load_cross_encoder, load_sentence_transformer, model_fingerprint, resolve_model
 from core.runtime import Workspace
 
-__all__ = ["encoder_fingerprint", "ensure_onnx_export", "folder_lock", "make_encoder"]
+__all__ = ["encoder_fingerprint", "ensure_onnx_export", "folder_lock", "make_encoder", "resolve_backend"]
 
 
 @contextlib.contextmanager
@@ -76,10 +78,12 @@ def encoder_fingerprint(
     """The fingerprint the encoder of :func:`make_backend_encoder` would have, without loading it
     (to ask the embedding cache whether a corpus is already encoded)."""
 
-    plan = plan_backend(backend, device)
     info = resolve_model(model, ws, kind="bi-encoder")
+    model_fp = model_fingerprint(info)
+    remembered = load_choice(ws or Workspace(), model_fp) if backend == AUTO else None
+    plan = plan_backend(remembered.backend if remembered else backend, device)  # auto unchecked: torch
     settings = EncodeSettings(plan.backend, max_seq_length, precision=plan.precision)
-    return encoder_cache_key(model_fingerprint(info), settings)
+    return encoder_cache_key(model_fp, settings)
 
 
 def make_encoder(
@@ -92,15 +96,20 @@ def make_encoder(
     sort_by_length: bool = True,
     threads: int | None = None,
     plan: BackendPlan | None = None,
+    sample: Sequence[str] | None = None,
 ) -> Any:
     """``model`` as an :class:`core.encoding.Encoder` on ``backend`` (falling back to torch with a
     reason in ``encoder.plan`` when the backend cannot run here). ``threads`` caps ONNX Runtime's
     threads (torch's are process-wide: ``torch.set_num_threads``); ``plan`` overrides
-    :func:`plan_backend`."""
+    :func:`plan_backend`. ``auto``: the backend remembered for this model and machine, else the one a
+    parity check on ``sample`` (corpus texts) picks (core.encoding.auto); torch without a sample."""
 
-    plan = plan or plan_backend(backend, device)
+    configure_threads(threads)
     info = resolve_model(model, ws, kind="bi-encoder")
     model_fp = model_fingerprint(info)
+    plan = plan or resolve_backend(
+        model, ws, backend, sample=sample, device=device, max_seq_length=max_seq_length, model_fp=model_fp
+    )
     settings = EncodeSettings(plan.backend, max_seq_length, precision=plan.precision)
     encoder: Any
     if plan.backend in ("onnx", "onnx-int8"):
@@ -121,4 +130,29 @@ def make_encoder(
             st_model, info.name, model_fp, settings, sort_by_length=sort_by_length
         )
     encoder.plan = plan
+    configure_threads(threads)  # again once torch is loaded
     return encoder
+
+
+def resolve_backend(
+    model: str,
+    ws: Workspace | None,
+    backend: str,
+    *,
+    sample: Sequence[str] | None = None,
+    device: str | None = None,
+    max_seq_length: int | None = None,
+    model_fp: str | None = None,
+) -> BackendPlan:
+    """What ``backend`` becomes for ``model`` here: :func:`plan_backend`, and for ``auto`` the remembered
+    choice of this model and machine or a parity check on ``sample`` (see :func:`make_encoder`)."""
+    if backend != AUTO:
+        return plan_backend(backend, device)
+    device = device or plan_backend("torch").device
+    model_fp = model_fp or model_fingerprint(resolve_model(model, ws, kind="bi-encoder"))
+
+    def make(backend: str) -> Any:
+        return make_encoder(model, ws, backend=backend, max_seq_length=max_seq_length, device=device)
+
+    choice = choose_backend(ws or Workspace(), model_fp, make, sample, device=device)
+    return auto_plan(choice, device)
