@@ -20,10 +20,12 @@ from core.encoding.auto import (
     parity_check,
     parity_sample,
     pick_backend,
+    remembered_choices,
     save_choice,
 )
 from core.encoding.backends import (
     AUTO,
+    AUTO_DESCRIPTION,
     BACKEND_DESCRIPTIONS,
     BACKENDS,
     BackendPlan,
@@ -74,6 +76,7 @@ from core.encoding.threads import THREADS_ENV, configure_threads, cpu_threads, e
 
 __all__ = [
     "AUTO",
+    "AUTO_DESCRIPTION",
     "BACKENDS",
     "BACKEND_CHOICES",
     "BACKEND_DESCRIPTIONS",
@@ -133,6 +136,7 @@ __all__ = [
     "pick_backend",
     "plan_backend",
     "quantize_int8",
+    "remembered_choices",
     "resolve_backend",
     "run_encode",
     "save_choice",

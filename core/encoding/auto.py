@@ -46,6 +46,7 @@ __all__ = [
     "parity_check",
     "parity_sample",
     "pick_backend",
+    "remembered_choices",
     "save_choice",
 ]
 
@@ -117,6 +118,7 @@ class AutoChoice:
     thresholds: ParityThresholds = field(default_factory=ParityThresholds)
     reason: str = ""  # why auto ran torch without a check (e.g. no corpus sample), or why torch won
     checked_at: float = 0.0
+    model: str = ""  # the model's name, for display
 
     def check(self, backend: str) -> BackendCheck | None:
         return next((c for c in self.checks if c.backend == backend), None)
@@ -157,6 +159,7 @@ class AutoChoice:
             thresholds=ParityThresholds(**data["thresholds"]),
             reason=str(data.get("reason", "")),
             checked_at=float(data.get("checked_at", 0.0)),
+            model=str(data.get("model", "")),
         )
         if choice.backend not in BACKENDS:
             raise ValueError(f"unknown backend {choice.backend!r}")
@@ -207,6 +210,17 @@ def load_choice(ws: Workspace, model_fp: str, machine: str | None = None) -> Aut
     if choice.model_fingerprint != model_fp or choice.machine != machine:
         return None
     return choice
+
+
+def remembered_choices(ws: Workspace, machine: str | None = None) -> list[AutoChoice]:
+    """Every choice remembered in ``ws`` for this machine (broken files left out), newest first."""
+    machine = machine or machine_id()
+    out = []
+    for path in ws.cache_dir("backend-choice").glob(f"*-{machine}.json"):
+        choice = load_choice(ws, path.name[: -len(f"-{machine}.json")], machine)
+        if choice is not None:
+            out.append(choice)
+    return sorted(out, key=lambda c: -c.checked_at)
 
 
 def save_choice(ws: Workspace, choice: AutoChoice) -> Path:
@@ -323,6 +337,7 @@ def choose_backend(
     candidates: Sequence[str] | None = None,
     thresholds: ParityThresholds | None = None,
     force: bool = False,
+    model: str = "",
 ) -> AutoChoice:
     """The backend ``auto`` runs for the model ``model_fp``: the remembered choice for this machine, or
     (``force``, none remembered, or a broken file) a parity check of ``candidates`` (default: every backend
@@ -342,7 +357,9 @@ def choose_backend(
     th = thresholds or ParityThresholds()
     checks = parity_check(makers, docs, queries, thresholds=th)
     backend, reason = pick_backend(checks)
-    choice = AutoChoice(backend, model_fp, machine, checks, len(docs), len(queries), th, reason, time.time())
+    choice = AutoChoice(
+        backend, model_fp, machine, checks, len(docs), len(queries), th, reason, time.time(), model
+    )
     save_choice(ws, choice)
     return choice
 

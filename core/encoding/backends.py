@@ -18,6 +18,7 @@ from core.runtime import InvalidInput, detect_device
 
 __all__ = [
     "AUTO",
+    "AUTO_DESCRIPTION",
     "BACKENDS",
     "BACKEND_DESCRIPTIONS",
     "BackendPlan",
@@ -38,6 +39,10 @@ BACKEND_DESCRIPTIONS = {
     "vectors close to fp32 (cosine ≈ 0.99), check nDCG",
     "bf16": "PyTorch in bfloat16: fast on CPUs with AVX512-BF16 / AMX and on recent GPUs (cosine ≈ 0.9999)",
 }
+AUTO_DESCRIPTION = (
+    "the fastest backend whose vectors pass a parity check on a sample of your corpus (cosine to torch "
+    "fp32, top-10 overlap of a tiny search), checked once per model on this machine"
+)
 _BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 _INT8_CPU_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 _ONNX_PACKAGES = ("onnxruntime", "onnx")

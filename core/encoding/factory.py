@@ -154,5 +154,5 @@ def resolve_backend(
     def make(backend: str) -> Any:
         return make_encoder(model, ws, backend=backend, max_seq_length=max_seq_length, device=device)
 
-    choice = choose_backend(ws or Workspace(), model_fp, make, sample, device=device)
+    choice = choose_backend(ws or Workspace(), model_fp, make, sample, device=device, model=model)
     return auto_plan(choice, device)
