@@ -48,8 +48,10 @@ from core.encoding.embeddings import (
 )
 from core.encoding.engines import ENGINES, EncoderSpec, ShardRun, encode_local, encode_ray
 from core.encoding.estimate import (
+    ETA_MIN_TEXTS,
     EncodeEstimate,
     TruncationStats,
+    announce_encode,
     estimate_encode_time,
     format_duration,
     truncation_stats,
@@ -83,6 +85,7 @@ __all__ = [
     "DEFAULT_SHARD_SIZE",
     "DISK_DTYPE",
     "ENGINES",
+    "ETA_MIN_TEXTS",
     "THREADS_ENV",
     "AutoChoice",
     "BackendCheck",
@@ -103,6 +106,7 @@ __all__ = [
     "ShardRun",
     "ShardStore",
     "TruncationStats",
+    "announce_encode",
     "auto_plan",
     "backend_statuses",
     "bf16_support",

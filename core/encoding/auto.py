@@ -367,4 +367,6 @@ def choose_backend(
 def auto_plan(choice: AutoChoice, device: str | None = None) -> BackendPlan:
     """The :class:`BackendPlan` of ``choice``: requested ``auto``, its summary as the label."""
     plan = plan_backend(choice.backend, device)
-    return dataclasses.replace(plan, requested=AUTO, auto=choice.summary)
+    chosen = choice.check(choice.backend)
+    rate = choice.passages / chosen.seconds if chosen is not None and chosen.seconds else 0.0
+    return dataclasses.replace(plan, requested=AUTO, auto=choice.summary, texts_per_s=rate)

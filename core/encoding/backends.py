@@ -59,6 +59,7 @@ class BackendPlan:
     reason: str = ""
     note: str = ""  # a hint that is not a fallback (e.g. int8 without VNNI is slower than it could be)
     auto: str = ""  # requested auto: what was chosen and why, e.g. ``onnx-int8 (auto: cosine 0.998, …)``
+    texts_per_s: float = 0.0  # measured throughput (auto: of the parity check's sample), 0 when unknown
 
     @property
     def fell_back(self) -> bool:
