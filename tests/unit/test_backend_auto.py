@@ -233,3 +233,35 @@ def test_esl_threads_sets_torch_and_blas_once(monkeypatch):
         assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
     finally:
         configure_threads(before)
+
+
+_KILLED_MIDWAY = """
+import os, signal, sys
+from core.encoding import choose_backend
+from core.runtime import Workspace
+from tests.fakes import HashingEncoder
+
+def make(backend):
+    if backend == "onnx":
+        os.kill(os.getpid(), signal.SIGKILL)  # kill -9 in the middle of the check
+    return HashingEncoder()
+
+texts = [f"item{i} cell protein gene {i % 7} tumour" for i in range(300)]
+choose_backend(Workspace(sys.argv[1]), "model-a", make, texts, candidates=["onnx"])
+"""
+
+
+def test_a_check_killed_midway_leaves_nothing_and_the_next_use_checks_again(ws, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", _KILLED_MIDWAY, str(ws.home)], cwd=repo, timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    folder = ws.cache_dir("backend-choice")
+    assert list(folder.iterdir()) == [] and load_choice(ws, "model-a") is None
+    make = _Makers()
+    assert choose_backend(ws, "model-a", make, TEXTS, candidates=["onnx"]).backend in BACKENDS
+    assert make.calls and load_choice(ws, "model-a") is not None
