@@ -68,7 +68,7 @@ class ParityThresholds:
 
     mean_cosine: float = 0.99
     min_cosine: float = 0.95
-    top10_overlap: float = 0.85
+    top10_overlap: float = 0.95
 
     def failures(self, mean_cos: float, min_cos: float, overlap: float) -> list[str]:
         out = []
