@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components.sidebar import render_sidebar
+from core.explore import warm_up_in_background
 
 st.set_page_config(page_title="Embedding Strategy Lab", page_icon=":material/explore:", layout="wide")
 
@@ -20,6 +21,7 @@ PAGES = {
     "Jobs": [st.Page("pages/runs.py", title="Runs", icon=":material/schedule:")],
 }
 
+warm_up_in_background()  # UMAP's numba compile starts at app start, off every page's path (once per process)
 page = st.navigation(PAGES)
 render_sidebar()
 page.run()

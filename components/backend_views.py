@@ -17,11 +17,12 @@ import streamlit as st
 
 from components import services
 from components.text import escape_md, escape_plot
-from core.encoding import format_duration
+from core.encoding import AUTO, AUTO_DESCRIPTION, BackendStatus, format_duration
 
 __all__ = [
     "DEFAULT_BACKEND_KEY",
     "ETA_THRESHOLD_S",
+    "auto_choice_lines",
     "backend_label",
     "backend_quality_table",
     "faster_backend",
@@ -32,12 +33,33 @@ __all__ = [
     "render_encode_estimate",
     "render_encoding_options",
     "render_truncation",
+    "with_auto",
 ]
 
 DEFAULT_BACKEND_KEY = "encode_backend"  # the sidebar setting other pickers start from
 ETA_THRESHOLD_S = 60.0  # above this, the estimate offers a faster backend
 ETA_MIN_DOCS = 1000  # smaller corpora encode in moments: no timed sample
 _FASTER = ("bf16", "onnx-int8", "onnx")  # measured order on AVX512-BF16 CPUs (bench/encode.py)
+
+
+def with_auto(statuses: Sequence[Any]) -> list[Any]:
+    """``statuses`` with ``auto`` first (the default: the fastest backend that passes the parity check)."""
+    rest = [s for s in statuses if s.backend != AUTO]
+    return [BackendStatus(AUTO, True, AUTO_DESCRIPTION), *rest]
+
+
+def auto_choice_lines(choice: Any) -> list[str]:
+    """Sidebar lines of one remembered choice: the model, what auto runs with the check's numbers, and
+    every backend that failed the check with its reason (markdown-escaped)."""
+    head = f"**{escape_md(choice.model or choice.model_fingerprint[:12])}** → {escape_md(choice.summary)}"
+    lines = [head]
+    if choice.passages:
+        lines.append(
+            f"checked on {choice.passages} passages and {choice.queries} pseudo-queries of your corpus: "
+            + "; ".join(escape_md(c.text) for c in choice.checks if c.backend != "torch")
+        )
+    lines += [f":material/block: not picked — {escape_md(r)}" for r in choice.rejected]
+    return lines
 
 
 def backend_label(status: Any) -> str:
@@ -61,11 +83,11 @@ def render_backend_picker(
     """A select box of the backends (unavailable ones named with their reason). Returns the backend to
     use: the choice, or ``torch`` when the choice cannot run here (and says so). The first choice is the
     sidebar's default backend."""
-    statuses = list(statuses if statuses is not None else services.backend_statuses())
+    statuses = with_auto(statuses if statuses is not None else services.backend_statuses())
     by_name = {s.backend: s for s in statuses}
     names = list(by_name)
     if key not in st.session_state:
-        default = st.session_state.get(DEFAULT_BACKEND_KEY, "torch")
+        default = st.session_state.get(DEFAULT_BACKEND_KEY, AUTO)
         st.session_state[key] = default if default in by_name else names[0]
     choice = st.selectbox(
         label,

@@ -14,6 +14,7 @@ import streamlit as st
 from components.data_views import dataset_stats as compute_dataset_stats
 from core.data import cleanup_stale_files, inspect_table, load_dataset, resolve_dataset, staged_files
 from core.encoding import (
+    AUTO,
     EmbeddingCache,
     encoder_fingerprint,
     estimate_encode_time,
@@ -190,7 +191,12 @@ def corpus_cached(name: str, model: str, backend: str, max_seq_length: int | Non
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _encode_estimate(home: str, name: str, created: float, model: str, backend: str, msl: int | None) -> Any:
-    return estimate_encode_time(encoder(model, backend, msl), dataset(name).doc_texts())
+    texts = dataset(name).doc_texts()
+    if backend == AUTO:  # the parity check runs on this corpus the first time (then it is remembered)
+        enc = make_encoder(model, workspace(), backend=AUTO, max_seq_length=msl, sample=texts)
+    else:
+        enc = encoder(model, backend, msl)
+    return estimate_encode_time(enc, texts)
 
 
 def encode_estimate(name: str, model: str, backend: str, max_seq_length: int | None = None) -> Any:

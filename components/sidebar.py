@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from components import services
-from components.backend_views import DEFAULT_BACKEND_KEY, backend_label
+from components.backend_views import DEFAULT_BACKEND_KEY, auto_choice_lines, backend_label, with_auto
 from components.text import code_md, escape_md
+from core.encoding import AUTO, remembered_choices
 
 __all__ = ["render_sidebar"]
 
@@ -31,8 +32,8 @@ def render_sidebar() -> None:
 
 def _encoding_settings() -> None:
     """The default encoding backend (pages start their own pickers from it) and what it runs as here."""
-    statuses = {s.backend: s for s in services.backend_statuses()}
-    st.session_state.setdefault(DEFAULT_BACKEND_KEY, "torch")
+    statuses = {s.backend: s for s in with_auto(services.backend_statuses())}
+    st.session_state.setdefault(DEFAULT_BACKEND_KEY, AUTO)
     choice = st.selectbox(
         "Encoding backend",
         list(statuses),
@@ -41,7 +42,23 @@ def _encoding_settings() -> None:
         help="Default for new encodes (each page can change it). "
         + " ".join(f"{escape_md(s.backend)}: {escape_md(s.description)}." for s in statuses.values()),
     )
+    if choice == AUTO:
+        _auto_choices()
+        return
     plan = services.backend_plan(choice)
     st.caption(f"**Encoding** {code_md(plan.backend)} · {code_md(plan.precision)} on {code_md(plan.device)}")
     if plan.reason:
         st.caption(f":material/warning: {escape_md(plan.reason)} — torch is used instead.")
+
+
+def _auto_choices() -> None:
+    """What ``auto`` runs for each model checked on this machine, with the check's numbers."""
+    choices = remembered_choices(services.workspace())
+    if not choices:
+        st.caption(
+            "**Encoding** `auto`: on first use of a model, a parity check on a sample of your corpus "
+            "picks the fastest backend that keeps the vectors (remembered for this machine)."
+        )
+        return
+    for choice in choices[:3]:
+        st.caption("**Encoding** " + "  \n".join(auto_choice_lines(choice)))

@@ -12,7 +12,8 @@ from typing import Any
 from core.cli import line_printer, print_json
 from core.data import RetrievalDataset, resolve_dataset
 from core.encoding import (
-    BACKENDS,
+    AUTO,
+    BACKEND_CHOICES,
     DEFAULT_SHARD_SIZE,
     ENGINES,
     EmbeddingCache,
@@ -27,8 +28,6 @@ from core.encoding import (
 from core.models import DEFAULT_BI_ENCODER, DEFAULT_MAX_LENGTH
 from core.runtime import InvalidInput, Progress, Reporter, detect_device, jobs, open_workspace
 
-BACKEND_CHOICES = list(BACKENDS)
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("encode", help="encode a corpus into the embedding cache (backends, ETA, truncation)")
@@ -36,9 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=DEFAULT_BI_ENCODER, help="bi-encoder")
     p.add_argument(
         "--backend",
-        default="torch",
+        default=AUTO,
         choices=BACKEND_CHOICES,
-        help="falls back to torch, with a reason, where it cannot run",
+        help="auto (default): the fastest backend that passes a parity check on this corpus, remembered per "
+        "model and machine; the others fall back to torch, with a reason, where they cannot run",
     )
     p.add_argument("--max-seq-length", type=int, default=None, help="cap on tokens per passage")
     p.add_argument("--batch-size", type=int, default=32)
@@ -93,6 +93,8 @@ def _describe(
     plan = encoder.plan
     if plan.reason:
         say(f"note: {plan.reason}")
+    if plan.auto:
+        say(f"backend: {plan.auto}")
     msl = int(getattr(encoder, "max_seq_length", 0) or args.max_seq_length or DEFAULT_MAX_LENGTH)
     trunc = truncation_stats(encoder.tokenizer, texts, msl)
     say(f"{trunc.share:.1%} of {trunc.checked:,} documents are longer than {msl} tokens (cut when encoded)")
@@ -104,6 +106,7 @@ def _describe(
         "device": plan.device,
         "precision": plan.precision,
         "fallback_reason": plan.reason or None,
+        "auto": plan.auto or None,
         "documents": len(texts),
         "max_seq_length": msl,
         "truncated_share": round(trunc.share, 4),
@@ -176,7 +179,9 @@ def _encode(args: argparse.Namespace) -> int:
         raise InvalidInput(f"{args.dataset!r} is a classification dataset; encode needs a retrieval corpus.")
     job = _job(args, ds.name if ws.get_dataset(ds.name) is not None else args.dataset)  # bad values: exit 2
     texts = list(ds.doc_texts())
-    encoder = make_encoder(args.model, ws, backend=args.backend, max_seq_length=args.max_seq_length)
+    encoder = make_encoder(
+        args.model, ws, backend=args.backend, max_seq_length=args.max_seq_length, sample=texts
+    )
     quiet = args.json and not sys.stderr.isatty()
     say = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr))
     result = _describe(encoder, ds, texts, args, say)

@@ -7,7 +7,7 @@ import sys
 
 from core.cli import print_json
 from core.data import AGGREGATES, RetrievalDataset, resolve_dataset
-from core.encoding import BACKENDS
+from core.encoding import BACKEND_CHOICES
 from core.evaluate import (
     FIRST_STAGES,
     METRICS,
@@ -41,9 +41,10 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--backend",
         default=CompareOptions.backend,
-        choices=BACKENDS,
-        help="encoding backend of the bi-encoder and the reranker (falls back to torch, with a note, where it "
-        "cannot run)",
+        choices=BACKEND_CHOICES,
+        help="encoding backend of the bi-encoder and the reranker; auto (default): the fastest backend "
+        "that passes a parity check on the corpus, remembered per model and machine (rerankers: torch); the "
+        "others fall back to torch, with a note, where they cannot run",
     )
     p.add_argument("--rerank-backend", default=None, help="backend of the reranker (default: --backend)")
     p.add_argument("--max-seq-length", type=int, default=None, help="cap on tokens per passage (bi-encoder)")

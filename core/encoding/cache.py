@@ -16,6 +16,7 @@ import numpy as np
 
 from core.encoding.embeddings import Encoder
 from core.encoding.engines import encode_local
+from core.encoding.estimate import announce_encode
 from core.encoding.shards import DEFAULT_SHARD_SIZE, ShardLayout, ShardStore
 from core.runtime import Reporter, StoreError, Workspace, report
 
@@ -121,6 +122,7 @@ def encode_corpus(
     and stored. Returns ``(vectors, from_cache)``; the vectors are those the cache holds (float16 on disk,
     float32 here), whether they were just encoded or not."""
     if cache is None:
+        announce_encode(encoder, texts, batch_size=batch_size, progress=progress)
         return encoder.encode(texts, batch_size=batch_size, progress=progress), False
     hit = cache.get(encoder.fingerprint, corpus_fingerprint, len(texts))
     if hit is not None:
@@ -128,6 +130,7 @@ def encode_corpus(
         report(progress, "encode", len(texts), len(texts), "loaded from the embedding cache")
         return hit, True
     cache.misses += 1
+    announce_encode(encoder, texts, batch_size=batch_size, progress=progress)
     store = cache.store(encoder.fingerprint, corpus_fingerprint)
     with store.writing():
         previous = store.layout()

@@ -12,14 +12,20 @@ from typing import Any
 import numpy as np
 
 from core.encoding.embeddings import token_lengths
+from core.runtime import Reporter, log
 
 __all__ = [
+    "ETA_MIN_TEXTS",
     "EncodeEstimate",
     "TruncationStats",
+    "announce_encode",
     "estimate_encode_time",
     "format_duration",
     "truncation_stats",
 ]
+
+
+ETA_MIN_TEXTS = 1000  # smaller encodes take moments: no estimate
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,27 @@ class EncodeEstimate:
             f"~{format_duration(self.seconds)} for {self.texts:,} texts "
             f"({self.rate:,.1f} texts/s, measured on {self.sample})"
         )
+
+
+def announce_encode(
+    encoder: Any, texts: Sequence[str], *, batch_size: int = 32, progress: Reporter | None = None
+) -> EncodeEstimate | None:
+    """Before a long encode (:data:`ETA_MIN_TEXTS` texts or more, with a reporter): log its expected time
+    from a measured throughput: the parity check's for a backend ``auto`` chose
+    (``encoder.plan.texts_per_s``), else a short timed sample. Returns the estimate (None: not announced)."""
+    n = len(texts)
+    if progress is None or n < ETA_MIN_TEXTS:
+        return None
+    plan = getattr(encoder, "plan", None)
+    rate = float(getattr(plan, "texts_per_s", 0.0) or 0.0)
+    if rate > 0:
+        est = EncodeEstimate(n, 0, 0.0, rate, n / rate, plan.label if plan is not None else "")
+        source = "measured by the backend check"
+    else:
+        est = estimate_encode_time(encoder, texts, sample_size=32, batch_size=batch_size)
+        source = f"measured on {est.sample}"
+    log(progress, f"encoding {n:,} texts: about {format_duration(est.seconds)} ({est.rate:,.1f}/s, {source})")
+    return est
 
 
 def format_duration(seconds: float) -> str:

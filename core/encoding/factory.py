@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from core.encoding.backends import BackendPlan, plan_backend
+from core.encoding.auto import auto_plan, choose_backend, load_choice
+from core.encoding.backends import AUTO, BackendPlan, plan_backend
 from core.encoding.embeddings import EncodeSettings, SentenceTransformerEncoder, encoder_cache_key
 from core.encoding.onnx import (
     FP32_FILE,
@@ -24,6 +25,7 @@ from core.encoding.onnx import (
     onnx_files,
     quantize_int8,
 )
+from core.encoding.threads import configure_threads
 from core.models import (
     load_cross_encoder,
     load_sentence_transformer,
@@ -33,7 +35,7 @@ from core.models import (
 )
 from core.runtime import Workspace
 
-__all__ = ["encoder_fingerprint", "ensure_onnx_export", "folder_lock", "make_encoder"]
+__all__ = ["encoder_fingerprint", "ensure_onnx_export", "folder_lock", "make_encoder", "resolve_backend"]
 
 
 @contextlib.contextmanager
@@ -83,10 +85,12 @@ def encoder_fingerprint(
     """The fingerprint the encoder of :func:`make_backend_encoder` would have, without loading it
     (to ask the embedding cache whether a corpus is already encoded)."""
 
-    plan = plan_backend(backend, device)
     info = resolve_model(model, ws, kind="bi-encoder")
+    model_fp = model_fingerprint(info)
+    remembered = load_choice(ws or Workspace(), model_fp) if backend == AUTO else None
+    plan = plan_backend(remembered.backend if remembered else backend, device)  # auto unchecked: torch
     settings = EncodeSettings(plan.backend, max_seq_length, precision=plan.precision)
-    return encoder_cache_key(model_fingerprint(info), settings)
+    return encoder_cache_key(model_fp, settings)
 
 
 def make_encoder(
@@ -99,36 +103,38 @@ def make_encoder(
     sort_by_length: bool = True,
     threads: int | None = None,
     plan: BackendPlan | None = None,
+    sample: Sequence[str] | None = None,
 ) -> Any:
-    """``model`` as an :class:`core.encoding.Encoder` on ``backend`` (see :func:`_build_encoder`). In a
+    """``model`` as an :class:`core.encoding.Encoder` on ``backend`` (falling back to torch with a
+    reason in ``encoder.plan`` when the backend cannot run here). ``threads`` caps ONNX Runtime's
+    threads (torch's are process-wide: ``torch.set_num_threads``); ``plan`` overrides
+    :func:`plan_backend`. ``auto``: the backend remembered for this model and machine, else the one a
+    parity check on ``sample`` (corpus texts) picks (core.encoding.auto); torch without a sample. In a
     warm job worker the encoder is kept between jobs (``core.models.memoized``), keyed by the weights'
     fingerprint and every setting; elsewhere every call builds one."""
-    plan = plan or plan_backend(backend, device)
-    fingerprint = model_fingerprint(resolve_model(model, ws, kind="bi-encoder"))
-    key = f"encoder|{fingerprint}|{plan}|{max_seq_length}|{sort_by_length}|{threads}|{ws and ws.home}"
-    build = functools.partial(_build_encoder, model, ws, max_seq_length=max_seq_length, plan=plan)
+    configure_threads(threads)
+    info = resolve_model(model, ws, kind="bi-encoder")
+    model_fp = model_fingerprint(info)
+    plan = plan or resolve_backend(
+        model, ws, backend, sample=sample, device=device, max_seq_length=max_seq_length, model_fp=model_fp
+    )
+    key = f"encoder|{model_fp}|{plan}|{max_seq_length}|{sort_by_length}|{threads}|{ws and ws.home}"
+    build = functools.partial(_build_encoder, model, ws, info, model_fp, plan, max_seq_length=max_seq_length)
     return memoized(key, functools.partial(build, sort_by_length=sort_by_length, threads=threads))
 
 
 def _build_encoder(
     model: str,
-    ws: Workspace | None = None,
+    ws: Workspace | None,
+    info: Any,
+    model_fp: str,
+    plan: BackendPlan,
     *,
-    backend: str = "torch",
-    max_seq_length: int | None = None,
-    device: str | None = None,
-    sort_by_length: bool = True,
-    threads: int | None = None,
-    plan: BackendPlan | None = None,
+    max_seq_length: int | None,
+    sort_by_length: bool,
+    threads: int | None,
 ) -> Any:
-    """``model`` as an :class:`core.encoding.Encoder` on ``backend`` (falling back to torch with a
-    reason in ``encoder.plan`` when the backend cannot run here). ``threads`` caps ONNX Runtime's
-    threads (torch's are process-wide: ``torch.set_num_threads``); ``plan`` overrides
-    :func:`plan_backend`."""
-
-    plan = plan or plan_backend(backend, device)
-    info = resolve_model(model, ws, kind="bi-encoder")
-    model_fp = model_fingerprint(info)
+    """The encoder of :func:`make_encoder`, built afresh."""
     settings = EncodeSettings(plan.backend, max_seq_length, precision=plan.precision)
     encoder: Any
     if plan.backend in ("onnx", "onnx-int8"):
@@ -149,4 +155,29 @@ def _build_encoder(
             st_model, info.name, model_fp, settings, sort_by_length=sort_by_length
         )
     encoder.plan = plan
+    configure_threads(threads)  # again once torch is loaded
     return encoder
+
+
+def resolve_backend(
+    model: str,
+    ws: Workspace | None,
+    backend: str,
+    *,
+    sample: Sequence[str] | None = None,
+    device: str | None = None,
+    max_seq_length: int | None = None,
+    model_fp: str | None = None,
+) -> BackendPlan:
+    """What ``backend`` becomes for ``model`` here: :func:`plan_backend`, and for ``auto`` the remembered
+    choice of this model and machine or a parity check on ``sample`` (see :func:`make_encoder`)."""
+    if backend != AUTO:
+        return plan_backend(backend, device)
+    device = device or plan_backend("torch").device
+    model_fp = model_fp or model_fingerprint(resolve_model(model, ws, kind="bi-encoder"))
+
+    def make(backend: str) -> Any:
+        return make_encoder(model, ws, backend=backend, max_seq_length=max_seq_length, device=device)
+
+    choice = choose_backend(ws or Workspace(), model_fp, make, sample, device=device, model=model)
+    return auto_plan(choice, device)

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.data import RetrievalDataset, resolve_dataset
-from core.encoding.backends import BACKENDS, plan_backend
+from core.encoding.auto import BACKEND_CHOICES
+from core.encoding.backends import AUTO, plan_backend
 from core.encoding.cache import EmbeddingCache
 from core.encoding.engines import ENGINES, EncoderSpec, ShardRun, encode_local, encode_ray
+from core.encoding.factory import resolve_backend
 from core.encoding.shards import DEFAULT_SHARD_SIZE, ShardLayout
 from core.models import DEFAULT_BI_ENCODER
 from core.runtime import InvalidInput, JobContext, Reporter, Workspace, log
@@ -50,8 +52,8 @@ class EncodeJob:
             raise InvalidInput("An encode job needs a dataset.")
         if self.engine not in ENGINES:
             raise InvalidInput(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}.")
-        if self.backend not in BACKENDS:
-            raise InvalidInput(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}.")
+        if self.backend not in BACKEND_CHOICES:
+            raise InvalidInput(f"backend must be one of {', '.join(BACKEND_CHOICES)}, got {self.backend!r}.")
         for name in _INTS:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -84,8 +86,13 @@ class EncodeJob:
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
 
-    def spec(self) -> EncoderSpec:
-        return EncoderSpec(self.model, self.backend, self.max_seq_length, plan_backend(self.backend))
+    def spec(self, ws: Workspace | None = None, texts: Sequence[str] | None = None) -> EncoderSpec:
+        """The encoder to run; ``auto`` resolved for this machine (a parity check on ``texts`` when no
+        choice is remembered in ``ws``)."""
+        if self.backend != AUTO:
+            return EncoderSpec(self.model, self.backend, self.max_seq_length, plan_backend(self.backend))
+        plan = resolve_backend(self.model, ws, AUTO, sample=texts, max_seq_length=self.max_seq_length)
+        return EncoderSpec(self.model, plan.backend, self.max_seq_length, plan)
 
 
 def run_encode(
@@ -98,7 +105,7 @@ def run_encode(
     """Encode ``texts`` into the shard store of the embedding cache as ``job`` says; returns the summary
     (the job's result)."""
     cache = EmbeddingCache(ws)
-    spec = job.spec()
+    spec = job.spec(ws, texts)
     encoder = spec.build(ws)  # this machine's copy: the fingerprint, the dim, and the local engine's model
     summary: dict[str, Any] = {
         "model": encoder.name,

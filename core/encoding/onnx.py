@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from core.encoding.embeddings import encode_in_batches, token_lengths
+from core.encoding.threads import cpu_threads, encoding_threads
 from core.models import DEFAULT_MAX_LENGTH
 from core.runtime import Workspace, atomic_write_json
 
@@ -41,14 +42,6 @@ OPSET = 17
 FP32_FILE = "model.onnx"
 INT8_FILE = "model-int8.onnx"
 META_FILE = "export.json"
-
-
-def cpu_threads() -> int:
-    """Cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - macOS / Windows
-        return max(1, os.cpu_count() or 1)
 
 
 def onnx_files(ws: Workspace, model_fp: str, kind: str) -> Path:
@@ -189,7 +182,7 @@ def _session(path: Path, threads: int | None = None) -> Any:
 
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.intra_op_num_threads = threads or cpu_threads()
+    opts.intra_op_num_threads = threads or encoding_threads()
     opts.inter_op_num_threads = 1
     # no busy-waiting between ops: these machines are shared, and spinning only burns other jobs' CPU
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")

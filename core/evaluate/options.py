@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.data import AGGREGATES, ChunkSpec
-from core.encoding import BACKENDS
+from core.encoding import AUTO, BACKEND_CHOICES
 from core.evaluate.metrics import DEFAULT_LATENCY_SAMPLE, DEFAULT_STAT_TEST
 from core.models import DEFAULT_BI_ENCODER
 from core.retrieval import (
@@ -48,7 +48,7 @@ STAT_TESTS = (DEFAULT_STAT_TEST, "fisher", "wilcoxon")
 FIRST_STAGES = ("bm25", "dense", "hybrid")  # what a reranker can rescore
 DEFAULT_K = 100  # results per query (Recall@100 needs 100)
 _CHOICES = {
-    "backend": BACKENDS,
+    "backend": BACKEND_CHOICES,
     "rerank_first_stage": FIRST_STAGES,
     "fusion": ("convex", "rrf"),
     "norm": ("minmax", "zscore"),
@@ -93,7 +93,7 @@ class CompareOptions:
     strategies: tuple[str, ...] = ("bm25", "dense", "hybrid")
     split: str | None = None
     model: str = DEFAULT_BI_ENCODER
-    backend: str = DenseSpec.backend
+    backend: str = AUTO  # core.encoding.auto: the fastest backend that passes a parity check here
     rerank_backend: str | None = None
     max_seq_length: int | None = None
     check_backends: tuple[str, ...] = ()
@@ -218,7 +218,7 @@ class CompareOptions:
             first_stage=first_stages[self.rerank_first_stage],
             reranker=self.reranker,
             top_k=self.rerank_top_k,
-            backend=self.rerank_backend or self.backend,
+            backend=self.rerank_backend or (self.backend if self.backend != AUTO else "torch"),
         )
 
 

@@ -110,9 +110,11 @@ def warm_up(progress: Reporter | None = None) -> float:
 
 
 def warm_up_in_background() -> threading.Thread | None:
-    """Start :func:`warm_up` in a daemon thread (once per process); returns it (None when done)."""
+    """Start :func:`warm_up` in a daemon thread (once per process: the app calls it at start, the explore
+    page again; a failed warm-up is not retried in the background, the first map then says why);
+    returns it (None when done or failed)."""
     global _WARM_THREAD
-    if umap_ready():
+    if umap_ready() or _WARM["state"] == "failed":
         return None
     if _WARM_THREAD is None or not _WARM_THREAD.is_alive():
         if _WARM["state"] == "warming":

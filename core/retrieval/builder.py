@@ -34,9 +34,11 @@ RerankerFactory = Callable[..., Reranker]  # (name, batch_size, max_length[, bac
 TokenizerFactory = Callable[[str], Any]  # model name -> a fast tokenizer (chunking)
 
 
-def _default_encoder_factory(ws: Workspace | None) -> EncoderFactory:
+def _default_encoder_factory(ws: Workspace | None, corpus: Corpus | None = None) -> EncoderFactory:
+    sample = corpus.texts if corpus is not None else None  # backend auto checks its parity on the corpus
+
     def make(model: str, backend: str, max_seq_length: int | None) -> Encoder:
-        return make_encoder(model, ws, backend=backend, max_seq_length=max_seq_length)
+        return make_encoder(model, ws, backend=backend, max_seq_length=max_seq_length, sample=sample)
 
     return make
 
@@ -67,7 +69,7 @@ class RetrieverBuilder:
         self.progress = progress
         self.cache = EmbeddingCache(ws) if (ws is not None and use_cache) else None
         self.index_store = IndexStore(ws) if (ws is not None and use_cache) else None
-        self._encoder_factory = encoder_factory or _default_encoder_factory(ws)
+        self._encoder_factory = encoder_factory or _default_encoder_factory(ws, corpus)
         self._reranker_factory = reranker_factory or _default_reranker_factory(ws)
         self._encoders: dict[tuple, Encoder] = {}
         self._rerankers: dict[tuple, Reranker] = {}

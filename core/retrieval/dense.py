@@ -59,7 +59,7 @@ class DenseSpec:
 
     @property
     def label(self) -> str:
-        suffix = "" if self.backend == "torch" else f" [{self.backend}]"
+        suffix = "" if self.backend in ("torch", "auto") else f" [{self.backend}]"
         suffix += {"hnsw": " HNSW", "ivf": " IVF"}.get(self.index, "")
         suffix += f" · {self.chunking.label}" if self.chunking else ""
         return f"Dense ({self.model}){suffix}"

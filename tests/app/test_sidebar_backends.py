@@ -22,12 +22,26 @@ def _sidebar_text(at: AppTest) -> str:
     return " ".join(c.value for c in at.sidebar.caption)
 
 
-def test_sidebar_shows_torch_fp32_on_cpu_by_default():
+def test_sidebar_shows_auto_by_default_and_explains_it_before_any_check():
     at = AppTest.from_file(APP, default_timeout=120).run()
     box = at.sidebar.selectbox(key="encode_backend")
-    assert box.value == "torch"
-    assert box.options == ["torch", "onnx", "onnx-int8", "bf16"]
-    assert "**Encoding** `torch` · `fp32` on `cpu`" in _sidebar_text(at)
+    assert box.value == "auto"
+    assert box.options == ["auto", "torch", "onnx", "onnx-int8", "bf16"]
+    assert "parity check on a sample of your corpus" in _sidebar_text(at)
+
+
+def test_sidebar_shows_what_auto_chose_with_the_checks_numbers(ws):
+    from core.encoding import AutoChoice, BackendCheck, machine_id, save_choice
+
+    checks = (
+        BackendCheck("torch", True, 1, 1, 1, 10.0, 1.0),
+        BackendCheck("onnx-int8", True, 0.9981, 0.99, 0.97, 3.2, 3.14),
+        BackendCheck("bf16", False, 0.9, 0.8, 0.7, 5.0, 2.0, "mean cosine 0.9000 < 0.99"),
+    )
+    save_choice(ws, AutoChoice("onnx-int8", "fp-1", machine_id(), checks, 200, 50, model="all-MiniLM-L6-v2"))
+    text = _sidebar_text(AppTest.from_file(APP, default_timeout=120).run())
+    assert "onnx-int8 (auto: cosine 0.998, top-10 overlap 0.97, 3.1x torch)" in text
+    assert "not picked — bf16: mean cosine 0.9000 &#60; 0.99" in text  # escaped markdown
 
 
 def test_sidebar_shows_the_chosen_backend_and_its_precision():
@@ -55,7 +69,7 @@ def test_compare_page_runs_dense_on_two_backends_and_shows_the_quality_table(tmp
     at.multiselect(key="cmp_strategies").set_value(["bm25", "dense"])
     at.selectbox(key="cmp_model").select(TINY_MODEL)
     at.run()
-    assert at.selectbox(key="cmp_enc_backend").value == "torch"
+    assert at.selectbox(key="cmp_enc_backend").value == "auto"
     at.toggle(key="cmp_enc_cap").set_value(True).run()
     at.number_input(key="cmp_enc_msl").set_value(16).run()
     assert any("longer than 16 tokens" in c.value for c in at.caption)
@@ -89,7 +103,9 @@ def test_compare_page_estimates_the_encode_and_offers_a_faster_backend(tmp_path,
     monkeypatch.setattr(views, "ETA_THRESHOLD_S", 0.0)  # and call any encode long
     folder = write_beir(tmp_path / "pets", corpus=PETS_CORPUS, queries=PETS_QUERIES, qrels=PETS_QRELS)
     import_dataset(ws, folder, name="pets")
-    at = AppTest.from_file(str(Path(APP).parent / "pages" / "compare.py"), default_timeout=180).run()
+    at = AppTest.from_file(str(Path(APP).parent / "pages" / "compare.py"), default_timeout=180)
+    at.session_state["encode_backend"] = "torch"  # a user who forces torch (the default is auto)
+    at.run()
     at.selectbox(key="cmp_model").select(TINY_MODEL).run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(f"Encoding {len(PETS_CORPUS)} documents with **torch**" in i.value for i in at.info)

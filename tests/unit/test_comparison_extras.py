@@ -89,8 +89,9 @@ def test_page_options_build_the_cli_specs():
     ).specs(["train", "test"])
     bm25 = BM25Spec(stemmer=None, stopwords=None)
     assert specs["bm25"] == bm25
-    assert specs["dense"] == DenseSpec(index="hnsw")
-    assert specs["hybrid"] == HybridSpec(sparse=bm25, dense=DenseSpec(index="hnsw"), tune_split="train")
+    dense = DenseSpec(index="hnsw", backend="auto")  # the default backend of the page and the CLI
+    assert specs["dense"] == dense
+    assert specs["hybrid"] == HybridSpec(sparse=bm25, dense=dense, tune_split="train")
     assert specs["rerank"] == RerankSpec(first_stage=bm25, reranker="my-ce", top_k=20)
     # CLI defaults: stemming and stop-words on, alpha tuned on train unless train is evaluated
     defaults = CompareOptions().specs(["train", "test"])

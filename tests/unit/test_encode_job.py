@@ -111,7 +111,13 @@ def test_cancel_keeps_finished_shards_and_the_cli_resumes_from_them(ws, corpus_d
     code = main(
         [
             *("encode", "--dataset", str(corpus_dir), "--model", TINY_MODEL, "--shard-size", str(SHARD)),
-            *("--max-seq-length", "64", "--json"),
+            *(
+                "--max-seq-length",
+                "64",
+                "--backend",
+                "torch",
+                "--json",
+            ),  # the job's backend (CLI default: auto)
         ]
     )
     assert code == 0
