@@ -1,11 +1,11 @@
 """Side-by-side comparison of retrieval strategies on one dataset split, stored as a workspace run.
 
 :func:`run_comparison` builds every strategy (sharing indexes and cached corpus vectors), tunes hybrid
-alpha on a train / dev split when asked, searches all judged queries, scores them with ranx, tests
-significance against a baseline, measures per-query latency and index build time, and returns a
-:class:`~core.evaluate.report.ComparisonReport`; :mod:`core.evaluate.store` persists it. One strategy is
-measured by :class:`_Comparison` step by step: tune, build, search and score, check a reranker against
-its first stage, time.
+alpha on a train / dev split when asked, searches all judged queries (timed: batched throughput), scores
+them with ranx, checks a composite against its best component, then — every index built and warm —
+times each strategy alone (core.evaluate.latency), tests significance against a baseline, and returns a
+:class:`~core.evaluate.report.ComparisonReport`; :mod:`core.evaluate.store` persists it. Progress is
+weighted by the planned work (core.evaluate.progress).
 """
 
 from __future__ import annotations
@@ -28,7 +28,14 @@ from core.evaluate.metrics import (
 )
 from core.evaluate.options import DEFAULT_K, EvaluateJob
 from core.evaluate.progress import STAGE, ComparisonProgress, comparison_plan
-from core.evaluate.report import ComparisonReport, StrategyResult, composite_check, with_latency
+from core.evaluate.report import (
+    ComparisonReport,
+    StrategyResult,
+    component_specs,
+    composite_check,
+    rerank_warnings,
+    with_latency,
+)
 from core.evaluate.store import save_comparison
 from core.retrieval import (
     Corpus,
@@ -120,31 +127,6 @@ def _describe_passages(retriever: Any, extra: dict[str, Any], notes: list[str]) 
                 )
 
 
-def _rerank_warnings(
-    retriever: RerankRetriever,
-    first_metrics: dict[str, float],
-    metrics: dict[str, float],
-    p_value: float | None,
-) -> list[str]:
-    """Plain-words warnings when a reranker is untrained or makes the ranking worse."""
-    out = []
-    name = retriever.reranker.name
-    if not retriever.reranker.head_trained:
-        out.append(
-            f"Reranker {name!r} has an untrained classification head: its scores are random until it is "
-            "fine-tuned (Adapt page)."
-        )
-    before, after = first_metrics.get(PRIMARY_METRIC, 0.0), metrics.get(PRIMARY_METRIC, 0.0)
-    if after < before:
-        sig = f", p={p_value:.3g}" if p_value is not None else ""
-        out.append(
-            f"Reranking with {name!r} made the ranking worse: nDCG@10 {after:.3f} against {before:.3f} for "
-            f"its first stage alone ({after - before:+.3f}{sig}). Keep the first stage, or train the "
-            "reranker on more queries."
-        )
-    return out
-
-
 class _Comparison:
     """The strategies of one :func:`run_comparison` on one split: its queries, the shared builder, and the
     tuned hybrids and runs already computed (a spec is tuned and searched once, however many strategies
@@ -217,11 +199,8 @@ class _Comparison:
     ) -> list[str]:
         """A hybrid or rerank against its best component (each searched alone): ``composite_not_better``
         and a note when it is not significantly better (core.evaluate.report.composite_check)."""
-        if isinstance(spec, HybridSpec):
-            parts = {spec.sparse.label: spec.sparse, spec.dense.label: spec.dense}
-        elif isinstance(spec, RerankSpec):
-            parts = {spec.first_stage.label: spec.first_stage}
-        else:
+        parts = component_specs(spec)
+        if not parts:
             return []
         runs = {label: self.run_of(part) for label, part in parts.items()}
         found, warning = composite_check(self.qrels, spec.label, run, means, runs, stat_test=self.stat_test)
@@ -268,14 +247,9 @@ class _Comparison:
             self.ds.qrels_dict(spec.tune_split),
         )
         note = f"alpha tuned on {spec.tune_split} ({len(queries)} queries): best α={best:.2f}"
-        extra = {
-            "alpha_curve": curve,
-            "tuned_alpha": best,
-            "tune_split": spec.tune_split,
-            "alpha": best,
-            "alpha_tuned": True,
-            "alpha_source": f"tuned on {spec.tune_split} ({len(queries)} queries)",
-        }
+        source = f"tuned on {spec.tune_split} ({len(queries)} queries)"
+        extra = {"alpha_curve": curve, "tuned_alpha": best, "tune_split": spec.tune_split}
+        extra.update(alpha=best, alpha_tuned=True, alpha_source=source)
         return dataclasses.replace(spec, alpha=best), extra, [note]
 
     def run_of(self, spec: StrategySpec) -> Run:
@@ -324,7 +298,7 @@ class _Comparison:
             first_stage_metrics=first_means,
             first_stage_p=p,
         )
-        return _rerank_warnings(retriever, first_means, means, p)
+        return rerank_warnings(retriever.reranker, first_means, means, p)
 
 
 def run_comparison(
@@ -351,14 +325,10 @@ def run_comparison(
         raise InvalidInput(f"Baseline {baseline!r} is not among the strategies {list(specs)}.")
     started = time.time()
     builder = builder or RetrieverBuilder(Corpus.from_dataset(ds), ws)
-    n_queries = len(ds.split_queries(split))
-    tune = {s: len(ds.split_queries(s)) for s in ds.splits if s != split}
+    tune = {s: len(ds.split_queries(s)) for s in ds.splits}
+    n_queries, n_docs = tune.pop(split, 0), len(builder.corpus)
     plan = comparison_plan(
-        specs,
-        n_docs=len(builder.corpus),
-        n_queries=n_queries,
-        tune_queries=tune,
-        latency_sample=latency_sample,
+        specs, n_docs=n_docs, n_queries=n_queries, tune_queries=tune, latency_sample=latency_sample
     )
     overall = ComparisonProgress(progress, plan)
     builder.progress = overall.inner if progress is not None else None
@@ -368,8 +338,9 @@ def run_comparison(
     overall.begin("significance", "", "significance tests")
     baseline = baseline or next(iter(specs))
     runs = {name: res.run for name, res in results.items()}
-    qrels = comparison.qrels
-    p_values = paired_significance(qrels, runs, baseline, stat_test=stat_test) if len(runs) > 1 else {}
+    p_values = (
+        paired_significance(comparison.qrels, runs, baseline, stat_test=stat_test) if len(runs) > 1 else {}
+    )
     overall.finish("comparison done")
     return ComparisonReport(
         ds.name,
@@ -390,25 +361,21 @@ def _measure_latency(
     comparison: _Comparison, results: dict[str, StrategyResult], sample: int
 ) -> tuple[dict[str, StrategyResult], dict[str, Any]]:
     """Every strategy's latency alone, now that every index is built and warm (core.evaluate.latency)."""
-    qps = {name: comparison.qps.get(spec) for name, spec in comparison.searched.items()}
-
-    def on_strategy(name: str) -> None:
-        comparison.overall.begin(f"{name}:latency", name, f"timing single queries (sample of {sample})")
-
+    c = comparison
     profiles, load = measure_strategies(
-        comparison.retrievers,
-        comparison.qtexts,
-        comparison.k,
+        c.retrievers,
+        c.qtexts,
+        c.k,
         sample=sample,
-        throughput=qps,
-        on_strategy=on_strategy,
+        throughput={name: c.qps.get(spec) for name, spec in c.searched.items()},
+        on_strategy=lambda name: c.overall.begin(
+            f"{name}:latency", name, f"timing single queries ({sample})"
+        ),
     )
     return {name: with_latency(res, profiles[name], load) for name, res in results.items()}, load
 
 
-# --------------------------------------------------------------------------------------------------
 # background job
-# --------------------------------------------------------------------------------------------------
 def evaluate_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
     """Job handler (kind ``evaluate``): config = {dataset, split, strategies: {name: spec dict}, k,
     baseline, stat_test, latency_sample}."""

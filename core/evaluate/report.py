@@ -14,8 +14,17 @@ from typing import Any
 
 from core.evaluate.latency import LatencyProfile, latency_caption
 from core.evaluate.metrics import DEFAULT_STAT_TEST, PRIMARY_METRIC, evaluate_run, paired_significance
+from core.retrieval import HybridSpec, RerankSpec, StrategySpec
 
-__all__ = ["SIGNIFICANCE", "ComparisonReport", "StrategyResult", "composite_check", "with_latency"]
+__all__ = [
+    "SIGNIFICANCE",
+    "ComparisonReport",
+    "StrategyResult",
+    "component_specs",
+    "composite_check",
+    "rerank_warnings",
+    "with_latency",
+]
 
 SIGNIFICANCE = 0.05  # p below which a difference counts as significant
 Run = dict[str, dict[str, float]]
@@ -139,6 +148,16 @@ class ComparisonReport:
         return rows
 
 
+def component_specs(spec: StrategySpec) -> dict[str, StrategySpec]:
+    """The simpler strategies a composite is built from (label -> spec): a hybrid's two sides, a
+    reranker's first stage; empty for a plain strategy."""
+    if isinstance(spec, HybridSpec):
+        return {spec.sparse.label: spec.sparse, spec.dense.label: spec.dense}
+    if isinstance(spec, RerankSpec):
+        return {spec.first_stage.label: spec.first_stage}
+    return {}
+
+
 def composite_check(
     qrels: dict[str, dict[str, int]],
     label: str,
@@ -190,3 +209,28 @@ def with_latency(res: StrategyResult, profile: LatencyProfile, load: dict[str, A
     return dataclasses.replace(
         res, latency_ms_p50=profile.p50_ms, latency_ms_p95=profile.p95_ms, extra=extra, notes=notes
     )
+
+
+def rerank_warnings(
+    reranker: Any,
+    first_metrics: dict[str, float],
+    metrics: dict[str, float],
+    p_value: float | None,
+) -> list[str]:
+    """Plain-words warnings when a reranker is untrained or makes the ranking worse."""
+    out = []
+    name = reranker.name
+    if not reranker.head_trained:
+        out.append(
+            f"Reranker {name!r} has an untrained classification head: its scores are random until it is "
+            "fine-tuned (Adapt page)."
+        )
+    before, after = first_metrics.get(PRIMARY_METRIC, 0.0), metrics.get(PRIMARY_METRIC, 0.0)
+    if after < before:
+        sig = f", p={p_value:.3g}" if p_value is not None else ""
+        out.append(
+            f"Reranking with {name!r} made the ranking worse: nDCG@10 {after:.3f} against {before:.3f} for "
+            f"its first stage alone ({after - before:+.3f}{sig}). Keep the first stage, or train the "
+            "reranker on more queries."
+        )
+    return out
