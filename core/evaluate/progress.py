@@ -34,6 +34,13 @@ def _leaves(spec: StrategySpec) -> list[StrategySpec]:
     return [spec]
 
 
+def _components(spec: StrategySpec) -> list[StrategySpec]:
+    """What a composite is checked against (core.evaluate.report.component_specs)."""
+    if isinstance(spec, HybridSpec):
+        return [spec.sparse, spec.dense]
+    return [spec.first_stage] if isinstance(spec, RerankSpec) else []
+
+
 def _kind(spec: StrategySpec) -> str:
     return SPARSE if all(isinstance(s, BM25Spec) for s in _leaves(spec)) else MODEL
 
@@ -71,13 +78,15 @@ def comparison_plan(
     reranker's pairs), then the latency of each strategy alone and the significance tests."""
     plan: list[PlannedStage] = []
     seen: set[Any] = set()
+    strategies = set(specs.values())
     for name, spec in specs.items():
         units, kind = _index_work(spec, n_docs, seen)
         plan.append(PlannedStage(f"{name}:build", max(1, units), kind))
         hybrid = spec.first_stage if isinstance(spec, RerankSpec) else spec
         if isinstance(hybrid, HybridSpec) and hybrid.tune_split in tune_queries:
             plan.append(PlannedStage(f"{name}:tune", max(1, tune_queries[hybrid.tune_split]), MODEL))
-        search = n_queries * (1 + len(_leaves(spec)))  # the strategy, then its components alone
+        alone = [p for p in _components(spec) if p not in strategies]  # searched alone for the check
+        search = n_queries * (1 + len(alone))
         if isinstance(spec, RerankSpec):
             search += n_queries * spec.top_k  # query-passage pairs through the cross-encoder
         plan.append(PlannedStage(f"{name}:search", max(1, search), _kind(spec)))

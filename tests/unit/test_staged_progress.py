@@ -84,7 +84,8 @@ def test_the_plan_weighs_planned_work():
     assert plan["dense:build"].units == 500 and plan["dense:build"].kind == MODEL
     assert plan["hybrid:build"].units == 1  # both indexes built already
     assert plan["hybrid:tune"].units == 7
-    assert plan["rerank:search"].units == 10 * 2 + 10 * 20  # queries, the first stage alone, the pairs
+    assert plan["rerank:search"].units == 10 + 10 * 20  # its queries and pairs (dense is searched already)
+    assert plan["hybrid:search"].units == 10  # both components are strategies of their own
     assert plan["rerank:latency"].kind == MODEL
 
 
