@@ -111,7 +111,7 @@ def _classify(args: argparse.Namespace) -> int:
         print(message, file=sys.stderr, flush=True)
 
     title = f"{args.method} · {ds.name} · N={args.n_per_class} × {args.seeds} seeds"
-    run = jobs.run_inline(ws, RUN_KIND, config, title=title, watch=line_printer())
+    run = jobs.run_inline(ws, RUN_KIND, config, title=title, watch=line_printer(prefix="classify"))
     if run.status != "done" or not run.result:
         print(f"error: run {run.id} {run.status}: {run.error or 'no result'}", file=sys.stderr)
         return 1

@@ -1,11 +1,17 @@
-"""``python -m core evaluate``: compare retrieval strategies on a dataset split."""
+"""``python -m core evaluate``: compare retrieval strategies on a dataset split.
+
+Progress: a bar rewritten in place on a terminal, plain lines otherwise (``--json`` too: stdout keeps the
+JSON). The output — table and ``--json`` alike — states how every strategy ran: hybrid alpha and whether it
+was tuned or fell back (with a note), the backend and the index type chosen, latency measured alone with
+the machine's load, and a composite not significantly better than its best component."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
-from core.cli import print_json
+from core.cli import line_printer, print_json
 from core.data import AGGREGATES, RetrievalDataset, resolve_dataset
 from core.encoding import BACKEND_CHOICES
 from core.evaluate import (
@@ -14,11 +20,14 @@ from core.evaluate import (
     STAT_TESTS,
     STRATEGIES,
     CompareOptions,
+    ComparisonReport,
     run_comparison,
     save_comparison,
 )
 from core.retrieval import AUTO_ANN, AUTO_EXACT_LIMIT, INDEX_KINDS
-from core.runtime import InvalidInput, NotFound, Progress, Reporter, open_workspace
+from core.runtime import InvalidInput, NotFound, Progress, Reporter, format_eta, open_workspace
+
+PROGRESS_EVERY_S = 5.0  # seconds between plain progress lines within a stage
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -144,7 +153,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise NotFound(f"Dataset {ds.name!r} has no split {split!r}; it has {ds.splits}.")
     options = CompareOptions.from_args(args)
     specs = options.specs(ds.splits)
-    progress = _progress_printer() if sys.stderr.isatty() or not args.json else None
+    progress = (
+        _progress_printer() if sys.stderr.isatty() else line_printer(PROGRESS_EVERY_S, prefix="evaluate")
+    )
     rep = run_comparison(
         ds,
         split,
@@ -155,14 +166,35 @@ def _evaluate(args: argparse.Namespace) -> int:
         stat_test=options.stat_test,
         progress=progress,
     )
+    rep = _alpha_fallback(rep, options, ds.splits, split)
     run_id = save_comparison(ws, rep)
-    if progress is not None:
+    if sys.stderr.isatty():
         print(file=sys.stderr)
     if args.json:
-        print_json(rep.to_json())
+        print_json({**rep.to_json(), "run_id": run_id})
     else:
         _print_table(rep, run_id)
     return 0
+
+
+def _alpha_fallback(
+    rep: ComparisonReport, options: CompareOptions, splits: list[str], split: str
+) -> ComparisonReport:
+    """A note on every hybrid whose alpha was meant to be tuned (``--tune-split auto``) but kept its
+    default because there is nothing to tune on (no train split, or train is the evaluated split)."""
+    if options.tune_split != "auto" or options.fusion != "convex":
+        return rep
+    why = "the evaluated split is train" if split == "train" else "there is no train split"
+    note = (
+        f"hybrid alpha fell back to {options.alpha:.2f} (not tuned: {why}); tune it on another split with "
+        "--tune-split NAME or set it with --alpha"
+    )
+    changed = {}
+    for name, res in rep.strategies.items():
+        if res.extra.get("alpha_tuned") is False:
+            extra = {**res.extra, "alpha_source": f"fallback: {why}"}
+            changed[name] = dataclasses.replace(res, notes=[*res.notes, note], extra=extra)
+    return dataclasses.replace(rep, strategies={**rep.strategies, **changed}) if changed else rep
 
 
 def _progress_printer() -> Reporter:
@@ -173,7 +205,8 @@ def _progress_printer() -> Reporter:
             print(f"\r{p.message:<110}", file=sys.stderr, flush=True)
             return
         bar = "#" * int(30 * p.fraction)
-        print(f"\r[{bar:<30}] {p.message[:78]:<78}", end="", file=sys.stderr, flush=True)
+        eta = f" ETA {format_eta(p.eta_s)}" if p.eta_s is not None and p.done < p.total else ""
+        print(f"\r[{bar:<30}]{eta:>11} {p.message[:68]:<68}", end="", file=sys.stderr, flush=True)
 
     return show
 
@@ -199,8 +232,30 @@ def _print_table(rep, run_id: str) -> None:  # type: ignore[no-untyped-def]
             + "".join(f"{c:>12}" for c in cells)
             + f"{res.latency_ms_p50:>10.1f}{res.latency_ms_p95:>10.1f}{res.index_s:>10.1f}"
         )
+        print(f"    ran with: {_settings_line(res)}")
         for note in res.notes:
             print(f"    note: {note}")
         for warning in res.warnings:
             print(f"    WARNING: {warning}")
+    print(rep.latency_caption() + "; each strategy timed alone, single queries after a warm-up")
+    for name, simpler in rep.simpler_alternatives().items():
+        print(f"WARNING: {name} is not significantly better than {simpler}: prefer the simpler strategy")
     print(f"saved as run {run_id}")
+
+
+def _settings_line(res) -> str:  # type: ignore[no-untyped-def]
+    """``backend torch-fp32 · index exact · alpha 0.35 (tuned on train (100 queries)) · 812 queries/s``."""
+    s = res.settings()
+    parts = []
+    if "backend" in s:
+        parts.append(f"backend {s['backend']}")
+    if "index" in s:
+        parts.append(f"index {s['index']}")
+    if "alpha" in s:
+        parts.append(f"alpha {s['alpha']:.2f} ({s.get('alpha_source', '')})")
+    elif "alpha_source" in s:
+        parts.append(s["alpha_source"])
+    qps = res.extra.get("throughput_qps")
+    if qps:
+        parts.append(f"{qps:,.1f} queries/s batched")
+    return " · ".join(parts) or "defaults"

@@ -1,6 +1,7 @@
 """evaluate — measuring strategies on a dataset split.
 
-ranx metrics, paired significance and rank curves, per-query latency, TREC run files for downloads (ids
+ranx metrics, paired significance and rank curves, per-query latency (each strategy alone, warm, with the
+machine's load: ``latency``), stage-weighted progress (``progress``), TREC run files for downloads (ids
 with whitespace percent-encoded; ``metrics``), the comparison (:func:`run_comparison` →
 :class:`ComparisonReport`, in ``comparison`` and ``report``), stored as a run whose Parquet run files keep
 any id (``store``), its options (:class:`CompareOptions`, filled by the CLI and the page alike) and its
@@ -8,6 +9,7 @@ job. Imports retrieval and below.
 """
 
 from core.evaluate.comparison import STAGE, evaluate_job, run_comparison
+from core.evaluate.latency import LatencyProfile, machine_load, measure_strategies
 from core.evaluate.metrics import (
     CURVE_DEPTH,
     DEFAULT_LATENCY_SAMPLE,
@@ -34,7 +36,8 @@ from core.evaluate.options import (
     EvaluateJob,
     parse_strategy,
 )
-from core.evaluate.report import ComparisonReport, StrategyResult
+from core.evaluate.progress import ComparisonProgress, comparison_plan
+from core.evaluate.report import SIGNIFICANCE, ComparisonReport, StrategyResult, composite_check
 from core.evaluate.store import (
     RUN_SUFFIX,
     load_comparison,
@@ -54,19 +57,26 @@ __all__ = [
     "METRICS",
     "PRIMARY_METRIC",
     "RUN_SUFFIX",
+    "SIGNIFICANCE",
     "STAGE",
     "STAT_TESTS",
     "STRATEGIES",
     "CompareOptions",
+    "ComparisonProgress",
     "ComparisonReport",
     "EvaluateJob",
+    "LatencyProfile",
     "LatencyStats",
     "StrategyResult",
+    "comparison_plan",
+    "composite_check",
     "evaluate_job",
     "evaluate_run",
     "format_trec_run",
     "load_comparison",
+    "machine_load",
     "measure_latency",
+    "measure_strategies",
     "paired_significance",
     "parse_strategy",
     "rank_curves",

@@ -1,32 +1,41 @@
 """Side-by-side comparison of retrieval strategies on one dataset split, stored as a workspace run.
 
 :func:`run_comparison` builds every strategy (sharing indexes and cached corpus vectors), tunes hybrid
-alpha on a train / dev split when asked, searches all judged queries, scores them with ranx, tests
-significance against a baseline, measures per-query latency and index build time, and returns a
-:class:`~core.evaluate.report.ComparisonReport`; :mod:`core.evaluate.store` persists it. One strategy is
-measured by :class:`_Comparison` step by step: tune, build, search and score, check a reranker against
-its first stage, time.
+alpha on a train / dev split when asked, searches all judged queries (timed: batched throughput), scores
+them with ranx, checks a composite against its best component, then — every index built and warm —
+times each strategy alone (core.evaluate.latency), tests significance against a baseline, and returns a
+:class:`~core.evaluate.report.ComparisonReport`; :mod:`core.evaluate.store` persists it. Progress is
+weighted by the planned work (core.evaluate.progress).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from core.data import RetrievalDataset, resolve_dataset
+from core.evaluate.latency import measure_strategies, timed_search
 from core.evaluate.metrics import (
     CURVE_DEPTH,
     DEFAULT_LATENCY_SAMPLE,
     DEFAULT_STAT_TEST,
     PRIMARY_METRIC,
     evaluate_run,
-    measure_latency,
     paired_significance,
     rank_curves,
 )
 from core.evaluate.options import DEFAULT_K, EvaluateJob
-from core.evaluate.report import ComparisonReport, StrategyResult
+from core.evaluate.progress import STAGE, ComparisonProgress, comparison_plan
+from core.evaluate.report import (
+    ComparisonReport,
+    StrategyResult,
+    component_specs,
+    composite_check,
+    rerank_warnings,
+    with_latency,
+)
 from core.evaluate.store import save_comparison
 from core.retrieval import (
     Corpus,
@@ -43,13 +52,11 @@ from core.retrieval import (
     results_to_run,
     spec_to_dict,
 )
-from core.runtime import InvalidInput, Progress, Reporter, Workspace, report
+from core.runtime import InvalidInput, Reporter, Workspace
 
 __all__ = ["STAGE", "evaluate_job", "run_comparison"]
 
 
-STAGE = "compare"  # the stage of run_comparison's overall progress records
-SCALE = 1000  # progress units per strategy, so that inner stages (encoding) move the bar smoothly
 MATCHED_DEPTH = 10  # ranks per query whose matching passage a report keeps (strategies on passages)
 
 Run = dict[str, dict[str, float]]
@@ -120,58 +127,6 @@ def _describe_passages(retriever: Any, extra: dict[str, Any], notes: list[str]) 
                 )
 
 
-def _rerank_warnings(
-    retriever: RerankRetriever,
-    first_metrics: dict[str, float],
-    metrics: dict[str, float],
-    p_value: float | None,
-) -> list[str]:
-    """Plain-words warnings when a reranker is untrained or makes the ranking worse."""
-    out = []
-    name = retriever.reranker.name
-    if not retriever.reranker.head_trained:
-        out.append(
-            f"Reranker {name!r} has an untrained classification head: its scores are random until it is "
-            "fine-tuned (Adapt page)."
-        )
-    before, after = first_metrics.get(PRIMARY_METRIC, 0.0), metrics.get(PRIMARY_METRIC, 0.0)
-    if after < before:
-        sig = f", p={p_value:.3g}" if p_value is not None else ""
-        out.append(
-            f"Reranking with {name!r} made the ranking worse: nDCG@10 {after:.3f} against {before:.3f} for "
-            f"its first stage alone ({after - before:+.3f}{sig}). Keep the first stage, or train the "
-            "reranker on more queries."
-        )
-    return out
-
-
-class _StrategyProgress:
-    """One overall progress over the strategies of a comparison: each strategy is an equal share of
-    :data:`STAGE` (in thousandths), and the inner stages of its build (encoding, indexing) move the bar within
-    that share. Messages read ``[2/4] Dense (…) — encode: 1,024/5,183 412 texts/s``."""
-
-    def __init__(self, reporter: Reporter | None, count: int):
-        self.reporter = reporter
-        self.count = max(1, count)
-        self.index = 0
-        self.label = ""
-
-    def strategy(self, index: int, message: str) -> None:
-        self.index, self.label = index, message
-        shown = min(index + 1, self.count)
-        report(self.reporter, STAGE, index * SCALE, self.count * SCALE, f"[{shown}/{self.count}] {message}")
-
-    def inner(self, p: Progress) -> None:
-        if p.is_log or self.reporter is None:
-            if self.reporter is not None:
-                self.reporter(p)
-            return
-        done = self.index * SCALE + int(SCALE * p.fraction * 0.95)
-        detail = f"{p.stage}: {p.done:,}/{p.total:,} {p.message}".strip()
-        message = f"[{self.index + 1}/{self.count}] {self.label} — {detail}"
-        report(self.reporter, STAGE, done, self.count * SCALE, message, p.rate)
-
-
 class _Comparison:
     """The strategies of one :func:`run_comparison` on one split: its queries, the shared builder, and the
     tuned hybrids and runs already computed (a spec is tuned and searched once, however many strategies
@@ -182,49 +137,50 @@ class _Comparison:
         ds: RetrievalDataset,
         split: str,
         builder: RetrieverBuilder,
-        overall: _StrategyProgress,
+        overall: ComparisonProgress,
         *,
         k: int,
         stat_test: str,
-        latency_sample: int,
     ):
         queries = ds.split_queries(split)
         self.ds, self.builder, self.overall = ds, builder, overall
         self.qrels = ds.qrels_dict(split)
         self.qids, self.qtexts = queries["query_id"].tolist(), queries["text"].tolist()
-        self.k, self.stat_test, self.latency_sample = k, stat_test, latency_sample
+        self.k, self.stat_test = k, stat_test
+        self.retrievers: dict[str, Any] = {}  # strategy name -> its retriever, for the latency phase
+        self.qps: dict[StrategySpec, float | None] = {}  # batched throughput of each spec's search
+        self.searched: dict[str, StrategySpec] = {}  # strategy name -> the (tuned) spec searched
         self._tuned: dict[HybridSpec, tuple[HybridSpec, dict[str, Any], list[str]]] = {}
         self._runs: dict[StrategySpec, Run] = {}
         self._matched: dict[StrategySpec, dict[str, list[str]]] = {}
 
-    def measure(self, index: int, name: str, spec: StrategySpec) -> StrategyResult:
-        """Every number of one strategy (``index``: its place, for progress)."""
+    def measure(self, name: str, spec: StrategySpec) -> StrategyResult:
+        """Every number of one strategy but its latency (measured later, every strategy alone)."""
         notes: list[str] = []
         warnings: list[str] = []
-        self.overall.strategy(index, f"building {spec.label}")
-        spec, extra = self.tuned(spec, notes)
+        self.overall.begin(f"{name}:build", name, f"building {spec.label}")
+        spec, extra = self.tuned(name, spec, notes)
         retriever = self.builder.build(spec)
+        self.retrievers[name], self.searched[name] = retriever, spec
         notes.extend(_backend_notes(retriever))
         self.describe_dense(retriever, extra, notes)
         _describe_passages(retriever, extra, notes)
-        self.overall.strategy(index, f"searching {len(self.qtexts)} queries with {spec.label}")
+        self.overall.begin(f"{name}:search", name, f"searching {len(self.qtexts):,} queries")
         run = self.run_of(spec)
         if self._matched.get(spec):
             extra["matched_passages"] = self._matched[spec]  # {query id: passage id of ranks 1..10}
         means, per_query = evaluate_run(self.qrels, run)
         if isinstance(retriever, RerankRetriever):
-            self.overall.strategy(index, f"scoring the first stage of {spec.label} alone")
             warnings.extend(self.check_rerank(retriever, spec, run, means, extra))
-        self.overall.strategy(index, f"timing {spec.label}")
-        lat = measure_latency(retriever, self.qtexts, self.k, sample=self.latency_sample)
+        notes.extend(self.check_composite(spec, run, means, extra, warnings))
         return StrategyResult(
             name=name,
             label=spec.label,
             spec=spec_to_dict(spec),
             metrics=means,
             per_query=per_query,
-            latency_ms_p50=lat.p50_ms,
-            latency_ms_p95=lat.p95_ms,
+            latency_ms_p50=0.0,
+            latency_ms_p95=0.0,
             index_s=_index_seconds(retriever),
             curves=rank_curves(self.qrels, run, max_k=min(CURVE_DEPTH, self.k)),
             notes=notes,
@@ -233,30 +189,57 @@ class _Comparison:
             warnings=warnings,
         )
 
-    def tuned(self, spec: StrategySpec, notes: list[str]) -> tuple[StrategySpec, dict[str, Any]]:
+    def check_composite(
+        self,
+        spec: StrategySpec,
+        run: Run,
+        means: dict[str, float],
+        extra: dict[str, Any],
+        warnings: list[str],
+    ) -> list[str]:
+        """A hybrid or rerank against its best component (each searched alone): ``composite_not_better``
+        and a note when it is not significantly better (core.evaluate.report.composite_check)."""
+        parts = component_specs(spec)
+        if not parts:
+            return []
+        runs = {label: self.run_of(part) for label, part in parts.items()}
+        found, warning = composite_check(self.qrels, spec.label, run, means, runs, stat_test=self.stat_test)
+        extra.update(found)
+        harmful = any("made the ranking worse" in w for w in warnings)
+        return [warning] if warning and not harmful else []
+
+    def tuned(self, name: str, spec: StrategySpec, notes: list[str]) -> tuple[StrategySpec, dict[str, Any]]:
         """``spec`` with its hybrid (itself or a reranker's first stage) tuned, and what tuning found."""
         if isinstance(spec, HybridSpec):
-            return self.tune(spec, notes)
+            return self.tune(name, spec, notes)
         if isinstance(spec, RerankSpec) and isinstance(spec.first_stage, HybridSpec):
-            first, extra = self.tune(spec.first_stage, notes)
+            first, extra = self.tune(name, spec.first_stage, notes)
             return dataclasses.replace(spec, first_stage=first), extra
         return spec, {}
 
-    def tune(self, spec: HybridSpec, notes: list[str]) -> tuple[HybridSpec, dict[str, Any]]:
-        """Alpha of ``spec`` picked on its ``tune_split`` (convex fusion only), once per spec."""
+    def tune(self, name: str, spec: HybridSpec, notes: list[str]) -> tuple[HybridSpec, dict[str, Any]]:
+        """Alpha of ``spec`` picked on its ``tune_split`` (convex fusion only), once per spec; ``extra``
+        says which alpha was used and how it was chosen (``alpha``, ``alpha_tuned``, ``alpha_source``)."""
         if spec not in self._tuned:
-            self._tuned[spec] = self._sweep(spec)
+            self._tuned[spec] = self._sweep(name, spec)
         new, extra, tune_notes = self._tuned[spec]
         notes.extend(tune_notes)
         return new, dict(extra)
 
-    def _sweep(self, spec: HybridSpec) -> tuple[HybridSpec, dict[str, Any], list[str]]:
-        if spec.fusion != "convex" or not spec.tune_split:
-            return spec, {}, []
+    def _sweep(self, name: str, spec: HybridSpec) -> tuple[HybridSpec, dict[str, Any], list[str]]:
+        if spec.fusion != "convex":
+            return spec, {"fusion": spec.fusion, "alpha_source": f"{spec.fusion} fusion (no alpha)"}, []
+        fixed = {"alpha": spec.alpha, "alpha_tuned": False}
+        if not spec.tune_split:
+            return spec, {**fixed, "alpha_source": "fixed (not tuned)"}, []
         if spec.tune_split not in self.ds.splits:
-            return spec, {}, [f"no {spec.tune_split!r} split to tune alpha on; kept alpha={spec.alpha:.2f}"]
+            why = f"no {spec.tune_split!r} split to tune alpha on; kept alpha={spec.alpha:.2f}"
+            return spec, {**fixed, "alpha_source": f"fallback: {why}"}, [why]
         hybrid = self.builder.build(dataclasses.replace(spec, tune_split=None))
         queries = self.ds.split_queries(spec.tune_split)
+        self.overall.begin(
+            f"{name}:tune", name, f"tuning alpha on {len(queries):,} {spec.tune_split} queries"
+        )
         best, curve = alpha_sweep(
             hybrid,
             queries["text"].tolist(),
@@ -264,13 +247,15 @@ class _Comparison:
             self.ds.qrels_dict(spec.tune_split),
         )
         note = f"alpha tuned on {spec.tune_split} ({len(queries)} queries): best α={best:.2f}"
+        source = f"tuned on {spec.tune_split} ({len(queries)} queries)"
         extra = {"alpha_curve": curve, "tuned_alpha": best, "tune_split": spec.tune_split}
+        extra.update(alpha=best, alpha_tuned=True, alpha_source=source)
         return dataclasses.replace(spec, alpha=best), extra, [note]
 
     def run_of(self, spec: StrategySpec) -> Run:
         """The ranked lists of ``spec`` for every query (searched once per spec)."""
         if spec not in self._runs:
-            hits = self.builder.build(spec).search(self.qtexts, self.k)
+            hits, self.qps[spec] = timed_search(self.builder.build(spec), self.qtexts, self.k)
             self._runs[spec] = results_to_run(self.qids, hits)
             self._matched[spec] = {
                 q: list(h.passage_ids[:MATCHED_DEPTH])
@@ -313,7 +298,7 @@ class _Comparison:
             first_stage_metrics=first_means,
             first_stage_p=p,
         )
-        return _rerank_warnings(retriever, first_means, means, p)
+        return rerank_warnings(retriever.reranker, first_means, means, p)
 
 
 def run_comparison(
@@ -338,18 +323,25 @@ def run_comparison(
         raise InvalidInput("Choose at least one strategy.")
     if baseline is not None and baseline not in specs:
         raise InvalidInput(f"Baseline {baseline!r} is not among the strategies {list(specs)}.")
-    overall = _StrategyProgress(progress, len(specs))
+    started = time.time()
     builder = builder or RetrieverBuilder(Corpus.from_dataset(ds), ws)
-    builder.progress = overall.inner if progress is not None else None
-    comparison = _Comparison(
-        ds, split, builder, overall, k=k, stat_test=stat_test, latency_sample=latency_sample
+    tune = {s: len(ds.split_queries(s)) for s in ds.splits}
+    n_queries, n_docs = tune.pop(split, 0), len(builder.corpus)
+    plan = comparison_plan(
+        specs, n_docs=n_docs, n_queries=n_queries, tune_queries=tune, latency_sample=latency_sample
     )
-    results = {name: comparison.measure(i, name, spec) for i, (name, spec) in enumerate(specs.items())}
-    overall.strategy(len(specs), "significance tests")
+    overall = ComparisonProgress(progress, plan)
+    builder.progress = overall.inner if progress is not None else None
+    comparison = _Comparison(ds, split, builder, overall, k=k, stat_test=stat_test)
+    results = {name: comparison.measure(name, spec) for name, spec in specs.items()}
+    results, load = _measure_latency(comparison, results, latency_sample)
+    overall.begin("significance", "", "significance tests")
     baseline = baseline or next(iter(specs))
     runs = {name: res.run for name, res in results.items()}
-    qrels = comparison.qrels
-    p_values = paired_significance(qrels, runs, baseline, stat_test=stat_test) if len(runs) > 1 else {}
+    p_values = (
+        paired_significance(comparison.qrels, runs, baseline, stat_test=stat_test) if len(runs) > 1 else {}
+    )
+    overall.finish("comparison done")
     return ComparisonReport(
         ds.name,
         split,
@@ -360,12 +352,30 @@ def run_comparison(
         p_values,
         stat_test,
         corpus_fingerprint=builder.corpus.fingerprint,
+        started=started,
+        load=load,
     )
 
 
-# --------------------------------------------------------------------------------------------------
+def _measure_latency(
+    comparison: _Comparison, results: dict[str, StrategyResult], sample: int
+) -> tuple[dict[str, StrategyResult], dict[str, Any]]:
+    """Every strategy's latency alone, now that every index is built and warm (core.evaluate.latency)."""
+    c = comparison
+    profiles, load = measure_strategies(
+        c.retrievers,
+        c.qtexts,
+        c.k,
+        sample=sample,
+        throughput={name: c.qps.get(spec) for name, spec in c.searched.items()},
+        on_strategy=lambda name: c.overall.begin(
+            f"{name}:latency", name, f"timing single queries ({sample})"
+        ),
+    )
+    return {name: with_latency(res, profiles[name], load) for name, res in results.items()}, load
+
+
 # background job
-# --------------------------------------------------------------------------------------------------
 def evaluate_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
     """Job handler (kind ``evaluate``): config = {dataset, split, strategies: {name: spec dict}, k,
     baseline, stat_test, latency_sample}."""

@@ -101,7 +101,9 @@ def trec_path(ws: Workspace, run_id: str, strategy: str) -> Path:
 def save_comparison(
     ws: Workspace, rep: ComparisonReport, run_id: str | None = None, title: str | None = None
 ) -> str:
-    """Store a report as a finished ``evaluate`` run (run files in its folder). Returns the run id."""
+    """Store a report as a finished ``evaluate`` run (run files in its folder). Returns the run id. A new
+    run (no ``run_id``: a foreground comparison) is dated from the report's ``started``, so its ``created``
+    and ``elapsed_s`` are those of the work, not of the save."""
     if run_id is None:
         config = {
             "dataset": rep.dataset,
@@ -111,7 +113,11 @@ def save_comparison(
             "strategies": {n: r.spec for n, r in rep.strategies.items()},
         }
         run_id = ws.create_run(
-            "evaluate", config, title=title or f"Compare on {rep.dataset}/{rep.split}", status="running"
+            "evaluate",
+            config,
+            title=title or f"Compare on {rep.dataset}/{rep.split}",
+            status="running",
+            created=rep.started,  # the comparison's true start: elapsed_s is its real run time
         )
     folder = ws.run_dir(run_id)
     for name, res in rep.strategies.items():

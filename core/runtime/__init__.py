@@ -44,7 +44,18 @@ from core.runtime.files import (
     user_path_kind,
 )
 from core.runtime.leftovers import owner_tag, remove_stale_scratch, scratch_dir
-from core.runtime.progress import LOG, Progress, RateTracker, Reporter, log, report, scaled
+from core.runtime.progress import (
+    LOG,
+    PlannedStage,
+    Progress,
+    RateTracker,
+    Reporter,
+    StagedProgress,
+    format_eta,
+    log,
+    report,
+    scaled,
+)
 from core.runtime.records import (
     FINISHED_STATUSES,
     RUN_STATUSES,
@@ -72,12 +83,14 @@ __all__ = [
     "ModelNotAvailable",
     "ModelRecord",
     "NotFound",
+    "PlannedStage",
     "Progress",
     "RateTracker",
     "Reporter",
     "RunEvent",
     "RunRecord",
     "Settings",
+    "StagedProgress",
     "StoreError",
     "Workspace",
     "atomic_write_bytes",
@@ -89,6 +102,7 @@ __all__ = [
     "detect_device",
     "disk_full_error",
     "extract_zip_safely",
+    "format_eta",
     "format_mb",
     "free_bytes",
     "get_settings",

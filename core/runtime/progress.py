@@ -11,14 +11,17 @@ Log lines travel the same way, as records of stage :data:`LOG` (see :func:`log`)
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
     "LOG",
+    "PlannedStage",
     "Progress",
     "RateTracker",
     "Reporter",
+    "StagedProgress",
+    "format_eta",
     "log",
     "report",
     "scaled",
@@ -100,9 +103,156 @@ def scaled(reporter: Reporter | None, index: int, count: int, label: str = "") -
 class RateTracker:
     """Measures throughput since creation, for progress messages such as '412 passages/s'."""
 
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock
+        self.start = clock()
+
+    def elapsed(self) -> float:
+        return self.clock() - self.start
 
     def rate(self, done: int) -> float | None:
-        elapsed = time.perf_counter() - self.start
+        elapsed = self.elapsed()
         return done / elapsed if elapsed > 0 and done else None
+
+
+def format_eta(seconds: float | None) -> str:
+    """``97.4`` -> ``"1m37s"``, ``3725`` -> ``"1h02m"``, ``4.2`` -> ``"4s"``; ``None`` -> ``"?"``."""
+    if seconds is None:
+        return "?"
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+@dataclass(frozen=True)
+class PlannedStage:
+    """One stage of a :class:`StagedProgress` plan: ``units`` of work of one ``kind`` (units of a kind cost
+    alike: texts a model reads, texts BM25 reads, ...)."""
+
+    name: str
+    units: int
+    kind: str = "work"
+
+
+class StagedProgress:
+    """Progress over planned stages of unlike cost, weighted by time measured now.
+
+    Each stage's weight is its planned units times the seconds per unit of its kind, measured in this run
+    (a :class:`RateTracker` per stage; the kind's cost is its measured seconds over its units done so far).
+    A kind not measured yet costs what ``priors`` says relative to a measured kind (its planned share until
+    then). The fraction is elapsed / (elapsed + ETA) once an ETA exists, never goes back, stays below 1.0
+    until :meth:`finish`, and each record's ``rate`` (thousandths per second) makes ``Progress.eta_s`` the
+    ETA. Records go to ``reporter`` as stage ``stage`` with ``done``/``total`` in thousandths."""
+
+    SCALE = 1000
+
+    def __init__(
+        self,
+        reporter: Reporter | None,
+        stage: str,
+        plan: Sequence[PlannedStage],
+        *,
+        priors: Mapping[str, float] | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ):
+        self.reporter, self.stage, self.clock = reporter, stage, clock
+        self.plan = list(plan)
+        self.priors = dict(priors or {})
+        self.done_units = [0] * len(self.plan)
+        self.seconds: dict[str, float] = {}  # kind -> seconds measured on its units
+        self.units: dict[str, int] = {}  # kind -> units measured
+        self.current: int | None = None
+        self.tracker = RateTracker(clock)
+        self.stage_tracker = RateTracker(clock)
+        self.shown = 0.0
+
+    def _index(self, name: str) -> int:
+        for i, planned in enumerate(self.plan):
+            if planned.name == name:
+                return i
+        raise KeyError(name)
+
+    def _close_current(self) -> None:
+        if self.current is None:
+            return
+        kind = self.plan[self.current].kind
+        self.seconds[kind] = self.seconds.get(kind, 0.0) + self.stage_tracker.elapsed()
+        self.units[kind] = self.units.get(kind, 0) + self.done_units[self.current]
+        self.current = None
+
+    def begin(self, name: str, message: str = "") -> None:
+        """Stage ``name`` starts: the one before it is done (its time measured), planned stages before it
+        that did not run are skipped."""
+        if self.current is not None:
+            self.done_units[self.current] = self.plan[self.current].units
+        self._close_current()
+        self.current = self._index(name)
+        for i in range(self.current):
+            self.done_units[i] = self.plan[i].units
+        self.stage_tracker = RateTracker(self.clock)
+        self._emit(message)
+
+    def advance(self, done: int, message: str = "") -> None:
+        """``done`` units of the current stage are finished."""
+        if self.current is not None:
+            units = self.plan[self.current].units
+            self.done_units[self.current] = max(self.done_units[self.current], min(int(done), units))
+        self._emit(message)
+
+    def finish(self, message: str = "done") -> None:
+        if self.current is not None:
+            self.done_units[self.current] = self.plan[self.current].units
+        self._close_current()
+        self.shown = 1.0
+        report(self.reporter, self.stage, self.SCALE, self.SCALE, message, 0.0)
+
+    def cost(self, kind: str) -> float | None:
+        """Seconds per unit of ``kind``: measured, else from a measured kind and the priors."""
+        seconds, units = dict(self.seconds), dict(self.units)
+        if self.current is not None and self.done_units[self.current]:
+            now = self.plan[self.current].kind
+            seconds[now] = seconds.get(now, 0.0) + self.stage_tracker.elapsed()
+            units[now] = units.get(now, 0) + self.done_units[self.current]
+        if units.get(kind):
+            return seconds[kind] / units[kind]
+        for other, n in units.items():
+            if n and other in self.priors and kind in self.priors and self.priors[other] > 0:
+                return seconds[other] / n * self.priors[kind] / self.priors[other]
+        return None
+
+    def eta_s(self) -> float | None:
+        """Seconds left: the remaining units of every stage at their kind's cost (None while unknown)."""
+        total = 0.0
+        for planned, done in zip(self.plan, self.done_units, strict=True):
+            left = planned.units - done
+            if left <= 0:
+                continue
+            cost = self.cost(planned.kind)
+            if cost is None:
+                return None
+            total += left * cost
+        return total
+
+    def fraction(self) -> float:
+        """Share of the work done (monotone, below 1.0 until :meth:`finish`)."""
+        eta = self.eta_s()
+        if eta is not None:
+            elapsed = self.tracker.elapsed()
+            raw = elapsed / (elapsed + eta) if elapsed + eta > 0 else 0.0
+        else:
+            weight = [p.units * self.priors.get(p.kind, 1.0) for p in self.plan]
+            done = [d * self.priors.get(p.kind, 1.0) for p, d in zip(self.plan, self.done_units, strict=True)]
+            raw = sum(done) / sum(weight) if sum(weight) else 0.0
+        self.shown = max(self.shown, min(raw, 0.999))
+        return self.shown
+
+    def _emit(self, message: str) -> None:
+        if self.reporter is None:
+            return
+        fraction, eta = self.fraction(), self.eta_s()
+        done = int(self.SCALE * fraction)
+        rate = (self.SCALE - done) / eta if eta else None
+        self.reporter(Progress(self.stage, done, self.SCALE, message, rate))

@@ -63,10 +63,13 @@ class RunTable(Database):
         title: str = "",
         queue: str | None = None,
         status: str = "queued",
+        created: float | None = None,
     ) -> str:
-        """Insert a run and return its id (also the name of its artifact folder)."""
-        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        now = time.time()
+        """Insert a run and return its id (also the name of its artifact folder). ``created``: when the
+        work was submitted, if earlier than now (a foreground run recorded once it finished); a run
+        created ``running`` started then too."""
+        now = time.time() if created is None else min(float(created), time.time())
+        run_id = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + "-" + uuid.uuid4().hex[:6]
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO runs(id, kind, title, queue, status, config, created, updated, started)"
