@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components import services
+from components.explore_views import make_projection_figure
 from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
 from components.text import escape_md
@@ -22,6 +23,7 @@ from components.tour import (
     tour_etas,
 )
 from core.encoding import format_duration
+from core.explore import ExploreRequest
 from core.models import DEFAULT_BI_ENCODER
 from core.runtime import LabError, jobs
 from core.wizard import collect_evidence
@@ -42,16 +44,16 @@ st.markdown(
 c1, c2, c3 = st.columns(3)
 with c1:
     st.markdown("**1 · Bring data**  \nA BEIR folder, CSV, JSONL or Parquet; errors name the file and line.")
-    st.page_link("pages/data.py", label="Datasets", icon=":material/dataset:")
-    st.page_link("pages/compare.py", label="Compare strategies", icon=":material/compare_arrows:")
+    st.page_link("pages/data.py", label="Go to Datasets", icon=":material/dataset:")
+    st.page_link("pages/compare.py", label="Go to Compare", icon=":material/compare_arrows:")
 with c2:
     st.markdown("**2 · Improve**  \nContrastive adaptation with reviewed hard negatives; SetFit for labels.")
-    st.page_link("pages/adapt.py", label="Adapt a model", icon=":material/build:")
-    st.page_link("pages/classify.py", label="Few-shot (SetFit)", icon=":material/label:")
+    st.page_link("pages/adapt.py", label="Go to Adapt", icon=":material/build:")
+    st.page_link("pages/classify.py", label="Go to Few-shot", icon=":material/label:")
 with c3:
     st.markdown("**3 · Decide**  \nSee the space, then get a recommendation checked against your data.")
-    st.page_link("pages/explore.py", label="Embedding explorer", icon=":material/scatter_plot:")
-    st.page_link("pages/wizard.py", label="Decision wizard", icon=":material/auto_fix_high:")
+    st.page_link("pages/explore.py", label="Go to Explorer", icon=":material/scatter_plot:")
+    st.page_link("pages/wizard.py", label="Go to Wizard", icon=":material/auto_fix_high:")
 
 st.divider()
 st.subheader("Guided tour: three minutes on real data")
@@ -72,7 +74,7 @@ def _took(step: str) -> str:
     if took is None:
         return ""
     eta = tour.get("etas")
-    expected = f" (expected {eta.text(step)})" if eta is not None else ""
+    expected = f" (expected {eta.text(step)})" if eta is not None and step in eta.seconds else ""
     return f"Done in {format_duration(took)}{expected}."
 
 
@@ -87,15 +89,10 @@ def _step_import() -> None:
     if st.button("Import Cranfield", key="tour_import", type="primary"):
         t0 = time.perf_counter()
         try:
-            with st.spinner("Importing, then timing the encoders on a sample…"):
+            with st.spinner("Importing, then timing the encoder on a sample…"):
                 name = import_tour_dataset(ws)
                 ds = services.dataset(name)
                 fast = services.encode_estimate(name, DEFAULT_BI_ENCODER, backend).rate
-                slow = (
-                    fast
-                    if backend == "torch"
-                    else services.encode_estimate(name, DEFAULT_BI_ENCODER, "torch").rate
-                )
         except LabError as err:
             st.error(escape_md(err))
             return
@@ -104,7 +101,6 @@ def _step_import() -> None:
             documents=len(ds.corpus),
             queries=ds.queries.shape[0],
             fast_rate=fast,
-            torch_rate=slow,
             backend=backend,
             map_points=TOUR_MAP_POINTS,
         )
@@ -169,14 +165,30 @@ def _show_compare(run: Any) -> None:
 
 
 def _start_map() -> dict[str, Any]:
-    run_id, request = submit_map(ws, tour["dataset"])
+    run_id, request = submit_map(ws, tour["dataset"], backend)
     return {"run": run_id, "request": request, "started": time.time()}
+
+
+def _map_color(points: Any) -> str | None:
+    return next((c for c in ("kind", "split", "label") if c in points.columns), None)
+
+
+def _map_title(result: Any) -> str:
+    return f"Cranfield · PCA · {len(result.points):,} of {result.total:,} points · {DEFAULT_BI_ENCODER}"
 
 
 def _show_map(run: Any) -> None:
     st.success(f"Map of {TOUR_MAP_POINTS} documents and queries ready. {_took('map')}")
+    result = services.explore_result(ExploreRequest.from_dict(tour["map"]["request"]))
+    if result is not None:
+        fig = make_projection_figure(
+            result.points, color=_map_color(result.points), title=_map_title(result), height=420
+        )
+        st.plotly_chart(fig, key="tour_map_chart")
     st.page_link(
-        "pages/explore.py", label="Open it in the Embedding explorer", icon=":material/scatter_plot:"
+        "pages/explore.py",
+        label="Go to Explorer for UMAP and before/after maps",
+        icon=":material/scatter_plot:",
     )
 
 
@@ -194,8 +206,13 @@ def _start_verdict() -> dict[str, Any]:
 def _show_verdict(run: Any) -> None:
     rec = tour["verdict"]["rec"]
     evidence = collect_evidence(ws, run.id)
-    st.success(f"**Recommended: {escape_md(rec['strategy'])}**. {_took('verdict')}")
+    st.success(f"**Recommended: {escape_md(rec.get('headline') or rec['strategy'])}**. {_took('verdict')}")
+    for line in rec.get("unavailable", []):
+        st.info(escape_md(line), icon=":material/info:")
     st.markdown(f"**Evidence ({escape_md(evidence['verdict'])}).** {escape_md(evidence['summary'])}")
+    if evidence.get("headline"):
+        st.markdown(f"What the evidence supports: **{escape_md(evidence['headline'])}**")
+    st.caption(escape_md(evidence.get("measured_in", "")))
     for claim in evidence["claims"]:
         st.markdown(
             f"- *{escape_md(claim['claim'])}* — **{escape_md(claim['verdict'])}**: {escape_md(claim['detail'])}"
@@ -229,6 +246,6 @@ _job_step(
 )
 if tour.get("etas") is not None:
     st.caption(
-        f"Encoding rates measured now: {tour['etas'].fast_rate:,.0f} texts/s on `{backend}`, "
-        f"{tour['etas'].torch_rate:,.0f} on `torch` — expected total {format_duration(tour['etas'].total)}."
+        f"Encoding rate measured now: {tour['etas'].fast_rate:,.0f} texts/s on `{backend}` — expected total "
+        f"{format_duration(tour['etas'].total)}."
     )
