@@ -217,11 +217,7 @@ def assess(
         claims.append(adaptation_claim(extras.get("adaptation")))
     if rec.get("classifier"):
         claims.append(classifier_claim(rec.get("classifier"), extras.get("classifier")))
-    simpler = (
-        simpler_alternative(comparison, plan.recommended)
-        if comparison and plan and plan.recommended
-        else None
-    )
+    simpler = _simpler(comparison, plan, claims)
     overall = _overall([c.verdict for c in claims if c.verdict != "not measured"])
     lead = next(
         (c for v in ("contradicts", "inconclusive", "agrees") for c in claims if c.verdict == v), None
@@ -250,6 +246,20 @@ def assess(
         "sources": sources,
         "measured_in": _measured_in(sources),
     }
+
+
+def _simpler(
+    comparison: Mapping[str, Any] | None, plan: VerifyPlan | None, claims: list[Claim]
+) -> dict[str, Any] | None:
+    """The simpler strategy to prefer over the one the evidence points at (the recommended one, or the
+    runner-up that contradicts it), when that one is a composite that is not significantly better."""
+    if not (comparison and plan and plan.recommended):
+        return None
+    chosen = plan.recommended
+    stage = next((c for c in claims if c.claim == "first stage"), None)
+    if stage is not None and stage.verdict == "contradicts" and stage.numbers.get("runner_up"):
+        chosen = stage.numbers["runner_up"]
+    return simpler_alternative(comparison, chosen)
 
 
 def _verified_headline(

@@ -126,3 +126,14 @@ def test_evidence_names_every_run_and_refuses_a_one_step_run():
         and ev["unverified"]
         and "not verified yet" in ev["unverified"][0]
     )
+
+
+def test_a_contradicting_composite_is_checked_against_its_parts_too():
+    """Dense recommended, hybrid measurably better than dense but not than BM25: BM25 is the answer."""
+    comp = comparison(
+        {"bm25": 0.41, "dense": 0.377, "hybrid": 0.416},
+        {"dense": {"hybrid": 0.0005, "bm25": 0.001}, "hybrid": {"bm25": 0.6, "dense": 0.0005}},
+    )
+    r = rec(task="retrieval", corpus_size=100_000, latency_budget_ms=1_000).to_json()
+    ev = assess(r, comp, plan=VerifyPlan("cranfield", "test", {}, "dense", None))
+    assert ev["simpler"]["strategy"] == "bm25" and ev["headline"].startswith("BM25")
