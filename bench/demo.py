@@ -91,8 +91,10 @@ def run_tour(url: str, shots: Path | None) -> dict:
         out["verdict"] = next((ln for ln in text.splitlines() if ln.startswith("Recommended")), None)
         out["evidence"] = next((ln for ln in text.splitlines() if ln.startswith("Evidence")), None)
         out["supported"] = next((ln for ln in text.splitlines() if ln.startswith("What the evidence")), None)
-        if shots:
-            page.screenshot(path=str(shots / "tour.png"), full_page=True)
+        if shots:  # the verdict in view (the page scrolls inside Streamlit's own container)
+            page.get_by_text("Tour finished in").first.scroll_into_view_if_needed()
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(shots / "tour.png"))
     return out
 
 

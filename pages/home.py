@@ -26,7 +26,7 @@ from core.encoding import format_duration
 from core.explore import ExploreRequest
 from core.models import DEFAULT_BI_ENCODER
 from core.runtime import LabError, jobs
-from core.wizard import collect_evidence
+from core.wizard import collect_evidence, format_p
 
 ensure_navigation()
 
@@ -157,7 +157,7 @@ def _show_compare(run: Any) -> None:
     lines = []
     for name, res in report.strategies.items():
         p = report.p_values.get(name, {}).get("ndcg@10")
-        sig = "" if p is None else (f", p = {p:.3f} against {base.label}" if p == p else ", not testable")
+        sig = "" if p is None else (f", {format_p(p)} against {base.label}" if p == p else ", not testable")
         lines.append(f"- **{escape_md(res.label)}**: nDCG@10 {res.metrics['ndcg@10']:.3f}{sig}")
     st.success(f"Compared on {report.queries} queries. {_took('compare')}")
     st.markdown("\n".join(lines))
