@@ -14,8 +14,9 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
+# settings (no file watcher, viewer toolbar, headless, no usage stats): .streamlit/config.toml, read from here
 run: install
-	$(PY) -m streamlit run app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false
+	cd $(CURDIR) && $(PY) -m streamlit run app.py --server.port $(PORT)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

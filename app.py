@@ -8,7 +8,8 @@ from core.explore import warm_up_in_background
 st.set_page_config(page_title="Embedding Strategy Lab", page_icon=":material/explore:", layout="wide")
 
 PAGES = {
-    "Data": [st.Page("pages/data.py", title="Datasets", icon=":material/dataset:", default=True)],
+    "Start": [st.Page("pages/home.py", title="Home and guided tour", icon=":material/home:", default=True)],
+    "Data": [st.Page("pages/data.py", title="Datasets", icon=":material/dataset:")],
     "Retrieval": [
         st.Page("pages/compare.py", title="Compare strategies", icon=":material/compare_arrows:"),
         st.Page("pages/adapt.py", title="Adapt a model", icon=":material/build:"),

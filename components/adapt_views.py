@@ -89,7 +89,12 @@ def verdict_text(evaluation: dict[str, Any], method: str) -> tuple[str, str]:
     n = evaluation.get("queries", 0)
     worse, better = evaluation.get("queries_worse", 0), evaluation.get("queries_better", 0)
     p = evaluation.get("p_value")
-    sig = f", p = {p:.3g}" if p is not None else ""
+    if p is None:
+        sig = ""
+    elif p != p:  # NaN: every query scored the same before and after, nothing to test
+        sig = ", not testable: every query scored the same"
+    else:
+        sig = f", p = {p:.3g}"
     what = "reranker" if method == "cross-encoder" else "model"
     than = "the first stage alone" if method == "cross-encoder" else "the base model"
     verdict = evaluation.get("verdict")

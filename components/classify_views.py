@@ -19,6 +19,7 @@ __all__ = [
     "METHOD_COLORS",
     "METHOD_NAMES",
     "detail_for",
+    "detail_methods",
     "make_confusion_figure",
     "make_learning_curve_figure",
     "make_proba_figure",
@@ -60,17 +61,24 @@ def summary_frame(summary: Sequence[dict[str, Any]]) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def _methods_in(frame: pd.DataFrame) -> list[str]:
+    present = set(frame["method"])
+    return [m for m in METHOD_NAMES if m in present] + sorted(present - set(METHOD_NAMES))
+
+
 def make_learning_curve_figure(summary: Sequence[dict[str, Any]], metric: str = "accuracy") -> go.Figure:
-    """Mean ± std of ``metric`` against N per class, one line per method (error bars = std over seeds)."""
+    """Mean ± std of ``metric`` against N per class, one line per method (error bars = std over seeds).
+    With a single N there is no curve: one point with its error bar per method, side by side."""
     frame = pd.DataFrame(list(summary))
     fig = go.Figure()
     label = {"accuracy": "Accuracy", "macro_f1": "Macro-F1", "mcc": "MCC"}.get(metric, metric)
     if frame.empty:
         fig.update_layout(title="No results yet")
         return fig
-    for method in [m for m in METHOD_NAMES if m in set(frame["method"])] + sorted(
-        set(frame["method"]) - set(METHOD_NAMES)
-    ):
+    ns = sorted(frame["n_per_class"].unique().tolist())
+    if len(ns) == 1:
+        return _single_n_figure(frame, metric, label, int(ns[0]))
+    for method in _methods_in(frame):
         part = frame[frame["method"] == method].sort_values("n_per_class")
         fig.add_trace(
             go.Scatter(
@@ -87,7 +95,6 @@ def make_learning_curve_figure(summary: Sequence[dict[str, Any]], metric: str = 
                 hovertemplate="N=%{x}: %{y:.3f} ± %{customdata[1]:.3f} (%{customdata[0]} seeds)<extra></extra>",
             )
         )
-    ns = sorted(frame["n_per_class"].unique().tolist())
     fig.update_layout(
         title=f"{label} on the test split vs. labelled examples per class",
         xaxis={"title": "labelled examples per class (N)", "type": "log", "tickvals": ns, "ticktext": ns},
@@ -98,17 +105,50 @@ def make_learning_curve_figure(summary: Sequence[dict[str, Any]], metric: str = 
     return fig
 
 
+def _single_n_figure(frame: pd.DataFrame, metric: str, label: str, n: int) -> go.Figure:
+    """One N: a point with its error bar per method on a categorical axis, the value written beside it."""
+    fig = go.Figure()
+    for method in _methods_in(frame):
+        row = frame[frame["method"] == method].iloc[0]
+        std = float(row.get(f"{metric}_std") or 0.0)
+        fig.add_trace(
+            go.Scatter(
+                x=[escape_plot(METHOD_NAMES.get(method, method))],
+                y=[row[f"{metric}_mean"]],
+                error_y={"type": "data", "array": [std], "visible": True, "thickness": 2, "width": 10},
+                mode="markers+text",
+                marker={"color": METHOD_COLORS.get(method), "size": 12},
+                text=[f"{row[f'{metric}_mean']:.3f} ± {std:.3f}"],
+                textposition="middle right",
+                name=escape_plot(METHOD_NAMES.get(method, method)),
+                hovertemplate=f"%{{x}}: %{{y:.3f}} ± {std:.3f} ({int(row.get('seeds') or 1)} seeds)<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title=f"{label} on the test split at N = {n} labelled examples per class",
+        xaxis={"title": "method", "type": "category"},
+        yaxis={"title": f"{label} (mean ± std over seeds)", "rangemode": "tozero"},
+        showlegend=False,
+        margin={"t": 50, "b": 10},
+    )
+    return fig
+
+
 def make_confusion_figure(
     labels: Sequence[str], matrix: Sequence[Sequence[int]], *, normalize: bool = True
 ) -> go.Figure:
-    """Heatmap of true (rows) vs predicted (columns) labels; rows normalised to recall when ``normalize``."""
+    """Heatmap of true (rows) vs predicted (columns) labels; rows normalised to recall when ``normalize``.
+    Every class is named on both axes (smaller type above 20 classes) and the figure grows with the number
+    of classes, so 2 to 200 classes stay readable; counts are written in the cells up to 20 classes."""
     counts = np.asarray(matrix, dtype=float)
     values = counts
     if normalize and counts.size:
         totals = counts.sum(axis=1, keepdims=True)
         totals[totals == 0] = 1.0
         values = counts / totals
-    many = len(labels) > 20
+    n = len(labels)
+    many = n > 20
+    font = font_px(n)
     shown = [escape_plot(label) for label in labels]
     fig = go.Figure(
         go.Heatmap(
@@ -122,14 +162,36 @@ def make_confusion_figure(
             hovertemplate="true %{y}<br>predicted %{x}<br>%{customdata:.0f} texts (%{z:.2f})<extra></extra>",
         )
     )
+    axis = {
+        "tickmode": "array",
+        "tickvals": shown,
+        "ticktext": shown,
+        "tickfont": {"size": font},
+        "automargin": True,
+    }
     fig.update_layout(
         title="Confusion matrix" + (" (rows normalised)" if normalize else ""),
-        xaxis={"title": "predicted", "showticklabels": not many},
-        yaxis={"title": "true", "autorange": "reversed", "showticklabels": not many},
-        height=min(900, 250 + 14 * len(labels)) if many else 450,
+        xaxis={"title": "predicted", "tickangle": -60 if many else 0, **axis},
+        yaxis={"title": "true", "autorange": "reversed", **axis},
+        height=confusion_height(n),
         margin={"t": 50},
     )
     return fig
+
+
+def confusion_height(n: int) -> int:
+    """Pixels for ``n`` classes: a row of readable type per class plus room for the rotated labels."""
+    return 450 if n <= 20 else 260 + int(font_px(n) * 1.5) * n
+
+
+def font_px(n: int) -> int:
+    return 12 if n <= 20 else 10 if n <= 60 else 8
+
+
+def detail_methods(details: Sequence[dict[str, Any]]) -> list[str]:
+    """The methods with stored details, SetFit first (then the table's order)."""
+    present = list(dict.fromkeys(d["method"] for d in details))
+    return sorted(present, key=lambda m: (m != "setfit", present.index(m)))
 
 
 def per_class_frame(detail: dict[str, Any]) -> pd.DataFrame:

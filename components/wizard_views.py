@@ -15,12 +15,13 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from components.text import code_md, escape_md, escape_plot, inert_md
-from core.wizard import QUESTIONS, Question
+from core.wizard import ADAPTATION_NAMES, QUESTIONS, Question, human_list
 
 __all__ = [
     "VERDICT_ICON",
     "claims_table",
     "comparison_table",
+    "decision_text",
     "make_cosine_dot_figure",
     "make_evidence_figure",
     "make_pca_figure",
@@ -75,8 +76,13 @@ def comparison_table(comparison: Mapping[str, Any], recommended: str | None = No
 
 
 def make_evidence_figure(df: pd.DataFrame, budget_ms: float | None = None) -> go.Figure:
-    """nDCG@10 and p95 latency per strategy, the recommended one in red; the budget as a dashed line."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("nDCG@10", "latency p95 (ms, this machine)"))
+    """nDCG@10 and p95 latency per strategy, the recommended one in red; the budget as a dashed line. Both
+    axes start at 0 and leave room for the value labels (nothing clipped); the budget's label sits in the
+    title of the latency panel, not over its line."""
+    latency_title = "latency p95 (ms, this machine)"
+    if budget_ms:
+        latency_title += f" · budget {budget_ms:,.0f} ms (dashed)"
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("nDCG@10", latency_title), horizontal_spacing=0.12)
     colors = [_RED if r else _GREY for r in df["recommended"]] if len(df) else []
     shown = [escape_plot(name) for name in df["strategy"]]
     fig.add_bar(
@@ -86,6 +92,7 @@ def make_evidence_figure(df: pd.DataFrame, budget_ms: float | None = None) -> go
         marker_color=colors,
         text=[f"{v:.3f}" for v in df["ndcg@10"]],
         textposition="outside",
+        cliponaxis=False,
         name="nDCG@10",
         row=1,
         col=1,
@@ -95,21 +102,21 @@ def make_evidence_figure(df: pd.DataFrame, budget_ms: float | None = None) -> go
         y=shown,
         orientation="h",
         marker_color=colors,
+        text=[f"{v:,.0f} ms" for v in df["latency_ms_p95"]],
+        textposition="outside",
+        cliponaxis=False,
         name="p95 ms",
         row=1,
         col=2,
     )
+    top_q = float(df["ndcg@10"].max()) if len(df) else 1.0
+    top_ms = max([float(df["latency_ms_p95"].max()) if len(df) else 1.0, float(budget_ms or 0)])
+    fig.update_xaxes(range=[0, min(1.0, top_q * 1.25) if top_q > 0 else 1.0], row=1, col=1)
+    fig.update_xaxes(range=[0, top_ms * 1.3 if top_ms > 0 else 1.0], row=1, col=2)
     if budget_ms:
         fig.add_vline(x=budget_ms, line_dash="dash", line_color=_BLUE, row=1, col=2)
-        fig.add_annotation(
-            x=budget_ms,
-            y=1.0,
-            yref="y2 domain",
-            xref="x2",
-            text=f"budget {budget_ms:,.0f} ms",
-            showarrow=False,
-        )
-    fig.update_layout(**_LAYOUT, showlegend=False, title="Verification: recommended strategy in red")
+    layout = dict(_LAYOUT) | {"margin": {"l": 10, "r": 40, "t": 70, "b": 10}}
+    fig.update_layout(**layout, showlegend=False, title="Verification: recommended strategy in red")
     return fig
 
 
@@ -137,6 +144,9 @@ def make_pca_figure(df: pd.DataFrame) -> go.Figure:
         xaxis_title="index size (MB, float32)",
         yaxis_title="nDCG@10",
     )
+    top = float(df["ndcg@10"].max()) if len(df) else 1.0
+    fig.update_yaxes(range=[0, min(1.0, top * 1.15) if top > 0 else 1.0])  # from 0: the drop at its true size
+    fig.update_xaxes(rangemode="tozero")
     return fig
 
 
@@ -159,7 +169,7 @@ def claims_table(evidence: Mapping[str, Any]) -> pd.DataFrame:
     rows = [
         {
             "claim": c["claim"],
-            "verdict": f"{VERDICT_ICON.get(c['verdict'], '')} {c['verdict']}",
+            "verdict": f"{VERDICT_ICON.get(c['verdict'], '')} {c['verdict']}",  # the word, not the icon alone
             "detail": c["detail"],
             "next step": c.get("next_step") if c["verdict"] != "agrees" else "",
         }
@@ -197,11 +207,36 @@ def render_questions(
     return values
 
 
+def decision_text(name: str, value: Any) -> str:
+    """One decision in words (never a Python list or dict): ``cross-encoder on the top 50 (not available
+    here)``, ``TSDAE, then contrastive fine-tuning with hard negatives (bm25 mined negatives)``."""
+    if value in (None, "", [], {}):
+        return "—"
+    if name == "reranker" and isinstance(value, dict):
+        where = "all documents" if value.get("top_k") is None else f"the top {value['top_k']}"
+        return f"cross-encoder on {where}" + ("" if value.get("available") else " (not available here)")
+    if name == "adaptation" and isinstance(value, dict):
+        steps = ", then ".join(ADAPTATION_NAMES.get(s, s) for s in value.get("steps", []))
+        return steps + (f" ({value['negatives']} negatives)" if value.get("negatives") else "")
+    if name == "index" and isinstance(value, dict):
+        return f"{value.get('type', 'exact')} search, {value.get('dimension')}-d, {value.get('similarity', 'cosine')}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items() if k != "warning")
+    if isinstance(value, (list, tuple)):
+        return human_list([str(v) for v in value])
+    return str(value)
+
+
 def render_recommendation(rec: Mapping[str, Any], *, key: str) -> None:
-    """Warnings first, then the strategy, the decisions and the rules that fired."""
+    """The headline (what can be built here), what is not available, the decisions in words and the rules
+    that fired; the warnings of the rules that decided something first."""
     for warning in rec.get("warnings", []):
         st.warning(escape_md(warning), icon=":material/warning:")
-    st.subheader(escape_md(rec["strategy"]))
+    st.subheader(escape_md(rec.get("headline") or rec["strategy"]))
+    for line in rec.get("unavailable", []):
+        st.info(escape_md(line), icon=":material/info:")
+    if rec.get("headline") and rec["strategy"].lower() != rec["headline"].lower():
+        st.caption(f"The rule table's full strategy: {escape_md(rec['strategy'])}")
     decisions = {
         "first stage": rec.get("first_stage"),
         "reranker": rec.get("reranker"),
@@ -209,12 +244,13 @@ def render_recommendation(rec: Mapping[str, Any], *, key: str) -> None:
         "classifier": rec.get("classifier"),
         "index": rec.get("index"),
     }
-    rows = []
-    for name, value in decisions.items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{k}: {v}" for k, v in value.items() if k != "warning")
-        rows.append({"decision": name, "choice": "—" if value in (None, "") else str(value)})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"{key}_decisions")
+    rows = [{"decision": name, "choice": decision_text(name, value)} for name, value in decisions.items()]
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        key=f"{key}_decisions",
+        column_config={"choice": st.column_config.TextColumn(width="large")},
+    )
     st.markdown("**Why** — the rules that fired (★ decided something):")
     for r in rec.get("rationale", []):
         star = "★ " if r["decides"] else ""
@@ -258,8 +294,14 @@ def render_evidence(evidence: Mapping[str, Any], budget_ms: float | None, *, key
     else:
         st.info(text)
     st.dataframe(claims_table(evidence), hide_index=True, key=f"{key}_claims")
+    if evidence.get("headline"):
+        st.markdown(f"**What the evidence supports:** {escape_md(evidence['headline'])}")
+    for line in evidence.get("unverified", []):
+        st.caption(f"Not in it: {escape_md(line)}")
     for step in evidence.get("next_steps", []):
         st.markdown(f"- **Next:** {escape_md(step)}")
+    if evidence.get("measured_in"):
+        st.caption(escape_md(evidence["measured_in"]))
     for note in evidence.get("notes", []):
         st.caption(escape_md(note))
     comp = evidence.get("comparison")

@@ -15,7 +15,15 @@ from components.adapt_views import (
 from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
 from components.text import escape_md
-from core.adapt import MiningConfig, describe_methods, load_mined
+from core.adapt import (
+    DEFAULT_METHOD,
+    MiningConfig,
+    describe_methods,
+    estimate_adapt,
+    load_mined,
+    method_defaults,
+)
+from core.encoding import format_duration
 from core.models import list_models
 from core.runtime import LabError, jobs
 from core.training import train_config
@@ -27,8 +35,9 @@ jobs.reconcile(ws)
 
 st.title("Adapt a model")
 st.caption(
-    "Adapt a bi-encoder to your domain, or train a cross-encoder reranker, then see on the run page whether it "
-    "helped on the test split. Training runs as a background job: you can leave this page."
+    "Adapt a bi-encoder to your domain, or train a cross-encoder reranker, and see whether it helped on the "
+    "test split. Training runs as a background job: its progress shows here and on the Runs page, and you can "
+    "leave this page."
 )
 with st.expander("Which method?"):
     for line in methods_help():
@@ -49,6 +58,26 @@ if "train" not in ds.splits:
         "judged pairs outside the test split. MLM and TSDAE only need the corpus."
     )
 methods = describe_methods()
+# each method starts from its own defaults (contrastive: batch 32, 256 tokens; MLM: 16, 128 ...): switching
+# method puts them in the form, the user's edits stay until the next switch
+_SETTING_KEYS = {
+    "epochs": "adapt_epochs",
+    "batch_size": "adapt_batch",
+    "max_seq_length": "adapt_seq",
+    "num_negatives": "adapt_num_neg",
+}
+
+
+def _apply_defaults() -> None:
+    for name, value in method_defaults(st.session_state.get("adapt_method", DEFAULT_METHOD)).items():
+        if name in _SETTING_KEYS:
+            st.session_state[_SETTING_KEYS[name]] = float(value) if name == "epochs" else int(value)
+
+
+if "adapt_method" not in st.session_state:
+    st.session_state["adapt_method"] = DEFAULT_METHOD
+if "adapt_batch" not in st.session_state:
+    _apply_defaults()
 method = st.radio(
     "Method",
     list(methods),
@@ -56,7 +85,9 @@ method = st.radio(
     horizontal=True,
     format_func=lambda m: m,
     captions=list(methods.values()),
+    on_change=_apply_defaults,
 )
+st.session_state.setdefault("adapt_num_neg", method_defaults(method).get("num_negatives", 1))
 bi_encoders = [m.name for m in list_models(ws, kind="bi-encoder")]
 base = st.selectbox(
     "Base model" + (" (its encoder starts the cross-encoder)" if method == "cross-encoder" else ""),
@@ -68,15 +99,10 @@ supervised = method in ("contrastive", "cross-encoder")
 
 with st.expander("Training settings", expanded=False):
     c1, c2, c3, c4 = st.columns(4)
-    epochs = c1.number_input(
-        "Epochs", 0.1, 20.0, 1.0 if method != "cross-encoder" else 2.0, 0.5, key="adapt_epochs"
-    )
+    epochs = c1.number_input("Epochs", 0.1, 20.0, step=0.5, key="adapt_epochs")
     max_steps = c2.number_input("Max steps (0 = all)", 0, 1_000_000, 0, key="adapt_max_steps")
-    default_batch = {"mlm": 16, "tsdae": 8, "contrastive": 32, "cross-encoder": 16}[method]
-    batch = c3.number_input("Batch size", 2, 1024, default_batch, key="adapt_batch")
-    seq = c4.number_input(
-        "Max tokens while training", 16, 1024, 128 if method in ("mlm", "tsdae") else 256, key="adapt_seq"
-    )
+    batch = c3.number_input("Batch size", 2, 1024, key="adapt_batch")
+    seq = c4.number_input("Max tokens while training", 16, 1024, key="adapt_seq")
     params: dict = {
         "epochs": epochs,
         "max_steps": max_steps or None,
@@ -131,7 +157,7 @@ if supervised:
     st.markdown("#### Hard negatives")
     m1, m2, m3, m4, m5 = st.columns(5)
     miner = m1.selectbox("Mined with", ["bm25", "dense", "both"], key="adapt_miner")
-    num_neg = m2.number_input("Per query", 1, 50, 1 if method == "contrastive" else 2, key="adapt_num_neg")
+    num_neg = m2.number_input("Per query", 1, 50, key="adapt_num_neg")
     skip_top = m3.number_input("Skip top ranks", 0, 100, 3, key="adapt_skip_top")
     depth = m4.number_input("Look at ranks up to", 2, 1000, 30, key="adapt_depth")
     margin = m5.number_input(
@@ -201,6 +227,41 @@ if supervised:
         mining = mined.config.__dict__ | {}
 
 st.markdown("#### Train")
+
+
+def _training_rows() -> int:
+    """Rows the job trains on: corpus texts (MLM, TSDAE) or judged train pairs (contrastive, cross-encoder)."""
+    if not supervised:
+        return min(len(ds.corpus), corpus_limit or len(ds.corpus))
+    return sum(1 for docs in ds.qrels_dict("train").values() for score in docs.values() if score > 0)
+
+
+def _show_estimate() -> None:
+    """The expected length, from an encoding rate measured now on this machine (a timed sample)."""
+    rate = services.encode_estimate(dataset, base, "torch").rate
+    split = ds.default_split
+    queries = min(len(ds.qrels_dict(split)), eval_queries or len(ds.qrels_dict(split)))
+    est = estimate_adapt(
+        method,
+        rows=_training_rows(),
+        settings=params,
+        rate=rate,
+        corpus=len(ds.corpus),
+        queries=queries,
+        base_cached=services.corpus_cached(dataset, base, "torch"),
+        negatives=int(num_neg) if supervised else 0,
+    )
+    st.info(
+        f"Estimate: about **{format_duration(est.seconds)}** — {est.steps:,} training steps "
+        f"(~{format_duration(est.train_s)}) and a before/after evaluation encoding {est.eval_texts:,} texts "
+        f"(~{format_duration(est.eval_s)}). Measured now: {est.rate:,.0f} texts/s for {escape_md(base)} on "
+        "this machine; a training step is counted as three forward passes over its texts."
+    )
+
+
+if base and st.button("Estimate time", key="adapt_estimate", disabled=config_error is not None):
+    with st.spinner("Timing a sample of the corpus…"):
+        _show_estimate()
 active = ws.list_runs(kind="adapt", status=("running", "queued"))
 if active:
     st.info(f"{len(active)} training job(s) running or queued; a new one waits for them.")
@@ -224,7 +285,14 @@ if st.button("Start training", key="adapt_start", type="primary", disabled=confi
     st.rerun()
 
 last = st.session_state.get("adapt_last_run")
-if last and ws.get_run(last) is not None:
-    run = ws.get_run(last)
-    st.success(f"Training job `{last}` is {run.status}. Follow it on the Runs page.")
+run = ws.get_run(last) if last else None
+if run is not None and run.is_active:
+    render_job_panel(ws, run.id, key="adapt_job", title=run.title)
+elif run is not None:
+    verdict = ((run.result or {}).get("evaluation") or {}).get("verdict")
+    text = f"Training job `{last}` {run.status}" + (
+        f": the trained model is **{verdict}**." if verdict else "."
+    )
+    (st.success if run.status == "done" else st.error)(text + " Its loss curve and metrics: the Runs page.")
+if run is not None:
     st.page_link("pages/runs.py", label="Open the Runs page", icon=":material/schedule:")

@@ -252,7 +252,7 @@ def _render_errors(result: dict) -> None:
         return
     st.subheader("What the classifier gets wrong")
     d1, d2 = st.columns(2)
-    methods_here = list(dict.fromkeys(d["method"] for d in details))
+    methods_here = views.detail_methods(details)  # SetFit first: the model this page trains
     method = d1.selectbox(
         "Method",
         methods_here,

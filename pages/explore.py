@@ -128,17 +128,18 @@ request = ExploreRequest(
 
 # -- compute (as a job) or show -----------------------------------------------------------------------
 warm = warm_up_status()
-if method == "umap":
+result = services.explore_result(request)
+if method == "umap" and result is None:  # only while a map still has to be computed
     if warm["state"] == "ready":
         st.caption(f":material/check_circle: UMAP compiled ({warm['seconds']:.1f} s, once per process)")
     elif warm["state"] == "failed":
         st.caption(f":material/error: UMAP warm-up failed: {escape_md(warm['error'])}")
     else:
         st.caption(
-            ":material/hourglass_top: Compiling UMAP in the background (first use; 10–45 s without a warm cache)…"
+            ":material/hourglass_top: Compiling UMAP in the background (once per server; from seconds with a warm "
+            "compile cache to minutes on a busy machine)…"
         )
 
-result = services.explore_result(request)
 active = st.session_state.get("explore_run")
 if active and active["request"] != request.to_dict():
     active = None  # settings changed: the job keeps running, its map is shown when asked for again
@@ -147,6 +148,8 @@ if active and active["request"] != request.to_dict():
 def _map_finished(run) -> None:  # type: ignore[no-untyped-def]
     """The projection job ended: forget it, and remember its error for these settings if it failed."""
     finished = st.session_state.pop("explore_run", None) or {}
+    if run is not None and run.status == "done":
+        st.session_state["explore_fresh"] = finished.get("request")
     if run is not None and run.status != "done":
         error = run.error if run.status == "failed" else f"the projection was {run.status}"
         st.session_state["explore_error"] = {"request": finished.get("request"), "error": error}
@@ -323,8 +326,8 @@ if "Query" in tabs:
                 key="explore_dl_query",
             )
 
+fresh = st.session_state.get("explore_fresh") == request.to_dict()
 st.caption(
     f"Computed in {result.compute_seconds:.1f} s"
-    + (" · loaded from the projection cache" if result.from_cache else "")
-    + f" · cache key `{result.key}`"
+    + (" just now" if fresh else " earlier · loaded from the projection cache")
 )

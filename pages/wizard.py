@@ -229,7 +229,7 @@ if step_i == 2:
         )
         reranker = None if reranker == NO_RERANKER else reranker
         if rec.get("reranker") and not reranker:
-            st.warning(
+            st.info(  # a note on what the check covers, not a warning
                 "The recommendation includes a reranker, but no trained cross-encoder is registered here: the "
                 "check measures the first stage alone and reports the reranker as not measured."
             )

@@ -6,13 +6,19 @@ Hard-negative mining with false-negative rules (``mining``), the ``adapt`` and `
 """
 
 from core.adapt.config import (
+    DEFAULT_METHOD,
     METHODS,
     MODEL_KINDS,
+    TRAIN_COST_FACTOR,
+    AdaptEstimate,
     AdaptJob,
     MineJob,
     default_model_name,
     describe_methods,
+    estimate_adapt,
+    method_defaults,
     train_fields,
+    training_steps,
 )
 from core.adapt.evaluation import EVAL_METRICS, NOT_EVALUATED, evaluate_change, subset_queries, verdict
 from core.adapt.mining import (
@@ -29,6 +35,7 @@ from core.adapt.mining import (
 from core.adapt.workflow import MINED_FILE, adapt_job, build_triples, load_mined, mine_job, summarize
 
 __all__ = [
+    "DEFAULT_METHOD",
     "EVAL_METRICS",
     "METHODS",
     "MINED_FILE",
@@ -36,6 +43,8 @@ __all__ = [
     "MODEL_KINDS",
     "NOT_EVALUATED",
     "RULES",
+    "TRAIN_COST_FACTOR",
+    "AdaptEstimate",
     "AdaptJob",
     "MineJob",
     "MiningConfig",
@@ -47,13 +56,16 @@ __all__ = [
     "default_model_name",
     "dense_scorer",
     "describe_methods",
+    "estimate_adapt",
     "evaluate_change",
     "load_mined",
+    "method_defaults",
     "mine_dataset",
     "mine_job",
     "mine_negatives",
     "subset_queries",
     "summarize",
     "train_fields",
+    "training_steps",
     "verdict",
 ]

@@ -9,6 +9,7 @@ written: missing keys and ``None`` values keep the defaults, unknown keys are an
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -23,16 +24,29 @@ from core.runtime import InvalidInput
 from core.training import TRAINERS, get_trainer
 
 __all__ = [
+    "DEFAULT_METHOD",
     "METHODS",
     "MODEL_KINDS",
+    "TRAIN_COST_FACTOR",
+    "AdaptEstimate",
     "AdaptJob",
     "MineJob",
     "default_model_name",
     "describe_methods",
+    "estimate_adapt",
+    "method_defaults",
     "train_fields",
+    "training_steps",
 ]
 
-METHODS = tuple(TRAINERS)
+# contrastive first: MLM continued pretraining measured harmful on SciFact (README, "Adapt"), contrastive helped
+DEFAULT_METHOD = "contrastive"
+METHODS = (DEFAULT_METHOD, *(m for m in TRAINERS if m != DEFAULT_METHOD))
+# hard negatives mined per query by default: one for a bi-encoder (MNRL adds the in-batch ones), two for a
+# cross-encoder (it sees no in-batch negatives)
+_NEGATIVES = {"contrastive": 1, "cross-encoder": 2}
+# a training step (forward + backward + optimizer) costs about three forward passes over its texts
+TRAIN_COST_FACTOR = 3.0
 MODEL_KINDS = {method: trainer.model_kind for method, trainer in TRAINERS.items()}
 
 
@@ -42,8 +56,76 @@ def train_fields(method: str) -> list[str]:
 
 
 def describe_methods() -> dict[str, str]:
-    """Method name → one line saying what it trains on."""
-    return {method: trainer.description for method, trainer in TRAINERS.items()}
+    """Method name → one line saying what it trains on, the default method first."""
+    return {method: TRAINERS[method].description for method in METHODS}
+
+
+def method_defaults(method: str) -> dict[str, Any]:
+    """The settings a method starts from, read from its config class (defined once there): ``epochs``,
+    ``batch_size``, ``max_seq_length`` and, for methods that mine, ``num_negatives``. A form that switches
+    method switches to these."""
+    config = get_trainer(method).config
+    wanted = ("epochs", "batch_size", "max_seq_length", "mlm_probability")
+    out = {f.name: f.default for f in dataclasses.fields(config) if f.name in wanted}
+    if method in _NEGATIVES:
+        out["num_negatives"] = _NEGATIVES[method]
+    return out
+
+
+def training_steps(rows: int, *, batch_size: int, epochs: float, max_steps: int | None = None) -> int:
+    """Optimizer steps for ``rows`` training rows: ``ceil(rows / batch) * epochs``, capped by ``max_steps``."""
+    steps = math.ceil(math.ceil(max(rows, 0) / max(batch_size, 1)) * max(epochs, 0.0))
+    return min(steps, max_steps) if max_steps else steps
+
+
+@dataclass(frozen=True)
+class AdaptEstimate:
+    """Expected length of an adapt job, from an encoding rate measured on this machine just before."""
+
+    steps: int
+    train_s: float
+    eval_s: float
+    rate: float  # texts per second, measured
+    eval_texts: int  # texts the before/after evaluation encodes (cached base vectors excluded)
+
+    @property
+    def seconds(self) -> float:
+        return self.train_s + self.eval_s
+
+
+def _texts_per_row(method: str, negatives: int) -> int:
+    if get_trainer(method).data == "texts":
+        return 2 if method == "tsdae" else 1  # TSDAE encodes the damaged text and decodes the original
+    return 2 + negatives  # query, positive and its hard negatives
+
+
+def estimate_adapt(
+    method: str,
+    *,
+    rows: int,
+    settings: Mapping[str, Any],
+    rate: float,
+    corpus: int,
+    queries: int,
+    base_cached: bool,
+    negatives: int = 1,
+    rerank_depth: int = DEFAULT_RERANK_DEPTH,
+) -> AdaptEstimate:
+    """How long training ``rows`` rows and the before/after evaluation take at ``rate`` texts/s (measured
+    now, at inference): a step costs :data:`TRAIN_COST_FACTOR` forward passes over its texts; the evaluation
+    encodes the corpus and queries with the trained model, and with the base model too unless its corpus
+    vectors are cached (``base_cached``); a cross-encoder scores ``rerank_depth`` pairs per query."""
+    batch = int(settings.get("batch_size") or 1)
+    steps = training_steps(
+        rows, batch_size=batch, epochs=float(settings.get("epochs") or 0), max_steps=settings.get("max_steps")
+    )
+    rate = max(rate, 1e-9)
+    train_s = steps * batch * _texts_per_row(method, negatives) * TRAIN_COST_FACTOR / rate
+    if method == "cross-encoder":
+        eval_texts = queries * rerank_depth + (0 if base_cached else corpus + queries)
+    else:
+        eval_texts = (corpus + queries) * (1 if base_cached else 2)
+    return AdaptEstimate(steps, train_s, eval_texts / rate, rate, eval_texts)
 
 
 def default_model_name(method: str, base: str, dataset: str) -> str:

@@ -28,6 +28,7 @@ from core.encoding import (
     EncodeSettings,
     encode_corpus,
     encoder_cache_key,
+    encoder_fingerprint,
     make_encoder,
 )
 from core.explore.points import PointSet, dataset_points
@@ -61,15 +62,17 @@ def model_location(name: str, ws: Workspace | None) -> str:
     return name
 
 
-def _encoder_fingerprint(name: str, ws: Workspace | None) -> str:
+def _encoder_fingerprint(name: str, ws: Workspace | None, backend: str = "torch") -> str:
     """The fingerprint :func:`core.encoding.make_encoder` gives this model, without loading it."""
+    if backend != "torch":
+        return encoder_fingerprint(model_location(name, ws), ws, backend=backend)
     info = resolve_model(model_location(name, ws), ws)
     return encoder_cache_key(model_fingerprint(info), EncodeSettings())
 
 
-def _default_encoder_factory(ws: Workspace | None) -> EncoderFactory:
+def _default_encoder_factory(ws: Workspace | None, backend: str = "torch") -> EncoderFactory:
     def make(name: str) -> Encoder:
-        return make_encoder(model_location(name, ws), ws)
+        return make_encoder(model_location(name, ws), ws, backend=backend)
 
     return make
 
@@ -79,8 +82,12 @@ def _fingerprints(ws: Workspace, request: ExploreRequest, factory: EncoderFactor
         fp_a = factory(request.model).fingerprint
         fp_b = factory(request.compare_model).fingerprint if request.compare_model else None
     else:
-        fp_a = _encoder_fingerprint(request.model, ws)
-        fp_b = _encoder_fingerprint(request.compare_model, ws) if request.compare_model else None
+        fp_a = _encoder_fingerprint(request.model, ws, request.backend)
+        fp_b = (
+            _encoder_fingerprint(request.compare_model, ws, request.backend)
+            if request.compare_model
+            else None
+        )
     return fp_a, fp_b
 
 
@@ -254,7 +261,7 @@ def explore(
             report(progress, "done", 1, 1, "loaded from the projection cache")
             return hit
     timings: dict[str, float] = {}
-    factory = encoder_factory or _default_encoder_factory(ws)
+    factory = encoder_factory or _default_encoder_factory(ws, request.backend)
     vec_a, vec_b, embedding_keys = _encode(ws, request, points, fingerprints, factory, progress, timings)
     t0 = time.perf_counter()
     coords_a, coords_b, reducer = _project(vec_a, vec_b, request, progress)

@@ -70,6 +70,9 @@ class ExploreRequest:
     max_points: int = DEFAULT_MAX_POINTS
     align: str = "procrustes"
     knn_k: int = 10
+    backend: str = (
+        "torch"  # encoding backend (core.encoding): a map reuses the corpus vectors of that backend
+    )
 
     def __post_init__(self) -> None:
         if self.max_points < 10:
@@ -82,7 +85,10 @@ class ExploreRequest:
             object.__setattr__(self, "compare_model", None)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self) | {"splits": list(self.splits)}
+        data = dataclasses.asdict(self) | {"splits": list(self.splits)}
+        if self.backend == "torch":  # the default stays out: maps stored before the field keep their keys
+            data.pop("backend")
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExploreRequest:

@@ -21,7 +21,16 @@ from core.wizard.answers import (
 from core.wizard.bundle import bundle_zip, write_bundle
 from core.wizard.card import make_card, pipeline_spec, render_markdown
 from core.wizard.charts import render_charts
-from core.wizard.evidence import MIN_DELTA, SIGNIFICANT, Claim, assess, format_p
+from core.wizard.evidence import (
+    COMPONENTS,
+    MIN_DELTA,
+    MIN_EVIDENCE_STEPS,
+    SIGNIFICANT,
+    Claim,
+    assess,
+    format_p,
+    simpler_alternative,
+)
 from core.wizard.facts import derive_facts
 from core.wizard.gotchas import (
     EXPECTED_RERANK_MS,
@@ -52,7 +61,7 @@ from core.wizard.plan import (
     find_matching_comparison,
     plan_verification,
 )
-from core.wizard.recommendation import FiredRule, Recommendation, recommend
+from core.wizard.recommendation import ADAPTATION_NAMES, FiredRule, Recommendation, human_list, recommend
 from core.wizard.rules import RERANKER_WARNING, RULES, Fact, Rule, When
 from core.wizard.script import SCRIPT_FILE, TEMPLATES, bundle_data, render_script
 from core.wizard.verify import (
@@ -64,10 +73,13 @@ from core.wizard.verify import (
 )
 
 __all__ = [
+    "ADAPTATION_NAMES",
+    "COMPONENTS",
     "DEFAULT_ANSWERS",
     "DOMAINS",
     "EXPECTED_RERANK_MS",
     "MIN_DELTA",
+    "MIN_EVIDENCE_STEPS",
     "QUESTIONS",
     "QUESTION_BY_NAME",
     "RERANKER_WARNING",
@@ -104,6 +116,7 @@ __all__ = [
     "find_matching_comparison",
     "format_p",
     "gotchas_job",
+    "human_list",
     "labelled_pairs",
     "load_tokenizer",
     "make_card",
@@ -122,6 +135,7 @@ __all__ = [
     "run_gotchas",
     "run_verification_inline",
     "sample_corpus",
+    "simpler_alternative",
     "start_verification",
     "tokenizer_fragmentation",
     "validate_answers",

@@ -8,43 +8,36 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from core.wizard.claims import (
+    MIN_DELTA,
+    MIN_EVIDENCE_STEPS,
+    SIGNIFICANT,
+    Claim,
+    adaptation_claim,
+    classifier_claim,
+    format_p,
+)
+from core.wizard.claims import label as _label
 from core.wizard.plan import VerifyPlan
 
-__all__ = ["MIN_DELTA", "SIGNIFICANT", "Claim", "assess", "format_p"]
+__all__ = [
+    "COMPONENTS",
+    "MIN_DELTA",
+    "MIN_EVIDENCE_STEPS",
+    "SIGNIFICANT",
+    "Claim",
+    "assess",
+    "format_p",
+    "simpler_alternative",
+]
 
-SIGNIFICANT = 0.05
-MIN_DELTA = 0.005  # nDCG@10 differences smaller than this are "no difference"
 LARGE_GAP = 0.02  # a gap this large that is not significant is "inconclusive", not "within noise"
-
-
-def format_p(p: float | None) -> str:
-    """``p < 0.001`` / ``p < 0.01`` / ``p = 0.03`` / ``p = 0.40 (not significant)``."""
-    if p is None:
-        return "p not computed"
-    if p < 0.001:
-        return "p < 0.001"
-    if p < 0.01:
-        return "p < 0.01"
-    return f"p = {p:.2f}" + ("" if p < SIGNIFICANT else " (not significant)")
-
-
-@dataclass(frozen=True)
-class Claim:
-    claim: str
-    verdict: str  # agrees | contradicts | inconclusive | not measured
-    detail: str
-    next_step: str = ""
-    numbers: dict[str, Any] = field(default_factory=dict)
-
-
-_LABEL = {"bm25": "BM25", "dense": "dense", "hybrid": "hybrid", "rerank": "reranked"}
-
-
-def _label(name: str) -> str:
-    return _LABEL.get(name, name)
+# the parts a composite strategy is built from: when it is not significantly better than the best of them,
+# the simpler one is preferred
+COMPONENTS = {"hybrid": ("bm25", "dense"), "rerank": ("hybrid", "dense", "bm25")}
+_HEADLINES = {"bm25": "BM25", "dense": "Bi-encoder", "hybrid": "Hybrid BM25 + bi-encoder"}
 
 
 def _first_stage_numbers(comp: Mapping[str, Any], target: str, others: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,6 +58,29 @@ def _first_stage_numbers(comp: Mapping[str, Any], target: str, others: Mapping[s
             for n, o in others.items()
         },
     }
+
+
+def simpler_alternative(comp: Mapping[str, Any], target: str) -> dict[str, Any] | None:
+    """The best simpler strategy when the composite ``target`` (hybrid, rerank) is not significantly better
+    than it: ``{"strategy", "delta", "p", "reason"}``; None when the composite earns its cost (or the
+    comparison does not hold its parts). A note ``composite_not_better`` on the composite's result, when the
+    comparison stores one, decides the same way."""
+    strategies = comp.get("strategies") or {}
+    parts = [n for n in COMPONENTS.get(target, ()) if n in strategies and n != target]
+    if target not in strategies or not parts:
+        return None
+    best = max(parts, key=lambda n: strategies[n]["ndcg@10"])
+    delta = strategies[target]["ndcg@10"] - strategies[best]["ndcg@10"]
+    p = ((comp.get("p_values") or {}).get(target) or {}).get(best)
+    noted = any("composite_not_better" in str(n) for n in strategies[target].get("notes") or ())
+    better = delta >= MIN_DELTA and p is not None and p < SIGNIFICANT
+    if better and not noted:
+        return None
+    reason = (
+        f"{_label(target)} is not significantly better than {_label(best)} alone ({delta:+.3f} nDCG@10, "
+        f"{format_p(p)}): prefer the simpler {_label(best)}, which is cheaper to run and to maintain"
+    )
+    return {"strategy": best, "delta": delta, "p": p, "reason": reason}
 
 
 def _first_stage_claim(comp: Mapping[str, Any], recommended: str, first_stage: str | None) -> Claim:
@@ -175,105 +191,6 @@ def _latency_claim(comp: Mapping[str, Any], recommended: str, budget: float | No
     )
 
 
-def _adaptation_claim(extra: Mapping[str, Any] | None) -> Claim:
-    if not extra:
-        return Claim("adaptation", "not measured", "no adaptation run")
-    if "result" not in extra:
-        return Claim(
-            "adaptation",
-            "not measured",
-            f"run {extra['run_id']} is {extra.get('status')}"
-            + (f": {extra['error']}" if extra.get("error") else ""),
-            numbers={"run_id": extra["run_id"]},
-        )
-    result = extra["result"]
-    before = (result.get("before") or {}).get("ndcg@10")
-    after = (result.get("after") or {}).get("ndcg@10")
-    if before is None or after is None:
-        return Claim(
-            "adaptation",
-            "not measured",
-            "the run has no before/after evaluation",
-            numbers={"run_id": extra["run_id"]},
-        )
-    delta = after - before
-    steps = result.get("steps")
-    detail = (
-        f"a short {result.get('method', 'adaptation')} run ({steps} steps) moved nDCG@10 {before:.3f} → "
-        f"{after:.3f} ({delta:+.3f})"
-    )
-    numbers = {"run_id": extra["run_id"], "before": before, "after": after, "delta": delta, "steps": steps}
-    if delta > MIN_DELTA:
-        return Claim(
-            "adaptation",
-            "agrees",
-            detail,
-            next_step="Train longer (more epochs) on the Adapt page.",
-            numbers=numbers,
-        )
-    if delta > -MIN_DELTA:
-        return Claim(
-            "adaptation",
-            "not measured",
-            detail + ": no change yet at this length",
-            next_step="Run a longer adaptation (e.g. 1–3 epochs) before deciding.",
-            numbers=numbers,
-        )
-    return Claim(
-        "adaptation",
-        "contradicts",
-        detail + ": it made retrieval worse",
-        next_step="Check the hard negatives (false negatives?) and the learning rate on the Adapt page; "
-        "keep the zero-shot model until a run helps.",
-        numbers=numbers,
-    )
-
-
-def _classifier_claim(recommended: str | None, extra: Mapping[str, Any] | None) -> Claim:
-    if not extra:
-        return Claim("classifier", "not measured", "no classification run")
-    if "result" not in extra:
-        return Claim(
-            "classifier",
-            "not measured",
-            f"run {extra['run_id']} is {extra.get('status')}"
-            + (f": {extra['error']}" if extra.get("error") else ""),
-            numbers={"run_id": extra["run_id"]},
-        )
-    summary = {s["method"]: s for s in extra["result"].get("summary") or []}
-    if "setfit" not in summary or "logreg" not in summary:
-        return Claim("classifier", "not measured", "the run lacks SetFit or the baseline")
-    sf, lr = summary["setfit"], summary["logreg"]
-    n = sf.get("n_per_class")
-    numbers = {
-        "run_id": extra["run_id"],
-        "n_per_class": n,
-        "setfit": sf["accuracy_mean"],
-        "logreg": lr["accuracy_mean"],
-        "zeroshot": (summary.get("zeroshot") or {}).get("accuracy_mean"),
-    }
-    delta = sf["accuracy_mean"] - lr["accuracy_mean"]
-    detail = (
-        f"at N={n} per class, SetFit {sf['accuracy_mean']:.3f} ± {sf.get('accuracy_std', 0):.3f} vs frozen "
-        f"embeddings + logistic regression {lr['accuracy_mean']:.3f} ± {lr.get('accuracy_std', 0):.3f} "
-        f"accuracy ({delta:+.3f}, {sf.get('seeds', '?')} seeds)"
-    )
-    if recommended == "setfit":
-        ok = delta > 0
-        step = "" if ok else "Use logistic regression on frozen embeddings: it is as good and far cheaper."
-    elif recommended == "zero-shot":
-        zs = numbers["zeroshot"]
-        ok = zs is not None and zs >= sf["accuracy_mean"] - 0.02
-        detail += f"; zero-shot {zs:.3f}" if zs is not None else "; zero-shot not measured"
-        step = "" if ok else f"Label {n} examples per class and use SetFit."
-    else:  # logreg or fine-tune: the cheap baseline should hold its own
-        ok = delta <= 0.01
-        step = (
-            "" if ok else "SetFit is clearly better at this N: use it (or fine-tune fully with more labels)."
-        )
-    return Claim("classifier", "agrees" if ok else "contradicts", detail, next_step=step, numbers=numbers)
-
-
 def assess(
     rec: Mapping[str, Any],
     comparison: Mapping[str, Any] | None,
@@ -297,9 +214,10 @@ def assess(
             )
         )
     if rec.get("adaptation"):
-        claims.append(_adaptation_claim(extras.get("adaptation")))
+        claims.append(adaptation_claim(extras.get("adaptation")))
     if rec.get("classifier"):
-        claims.append(_classifier_claim(rec.get("classifier"), extras.get("classifier")))
+        claims.append(classifier_claim(rec.get("classifier"), extras.get("classifier")))
+    simpler = _simpler(comparison, plan, claims)
     overall = _overall([c.verdict for c in claims if c.verdict != "not measured"])
     lead = next(
         (c for v in ("contradicts", "inconclusive", "agrees") for c in claims if c.verdict == v), None
@@ -307,16 +225,102 @@ def assess(
     summary = (
         f"The evidence {overall.replace('not measured', 'is missing').replace('inconclusive', 'is inconclusive')}"
         + (f": {lead.detail}." if lead else ".")
+        + (f" {simpler['reason'][0].upper()}{simpler['reason'][1:]}." if simpler else "")
     )
+    next_steps = [c.next_step for c in claims if c.next_step and c.verdict != "agrees"]
+    if simpler:
+        next_steps.insert(0, f"Use {_label(simpler['strategy'])}: {simpler['reason']}.")
+    headline, unverified = _verified_headline(rec, claims, simpler)
+    sources = _sources(comparison, extras, plan)
     return {
         "verdict": overall,
         "summary": summary,
+        "headline": headline,
+        "unverified": unverified,
+        "simpler": simpler,
         "claims": [dataclasses.asdict(c) for c in claims],
         "comparison": dict(comparison) if comparison else None,
         "recommended": plan.recommended if plan else None,
         "notes": list(plan.notes) if plan else [],
-        "next_steps": [c.next_step for c in claims if c.next_step and c.verdict != "agrees"],
+        "next_steps": next_steps,
+        "sources": sources,
+        "measured_in": _measured_in(sources),
     }
+
+
+def _simpler(
+    comparison: Mapping[str, Any] | None, plan: VerifyPlan | None, claims: list[Claim]
+) -> dict[str, Any] | None:
+    """The simpler strategy to prefer over the one the evidence points at (the recommended one, or the
+    runner-up that contradicts it), when that one is a composite that is not significantly better."""
+    if not (comparison and plan and plan.recommended):
+        return None
+    chosen = plan.recommended
+    stage = next((c for c in claims if c.claim == "first stage"), None)
+    if stage is not None and stage.verdict == "contradicts" and stage.numbers.get("runner_up"):
+        chosen = stage.numbers["runner_up"]
+    return simpler_alternative(comparison, chosen)
+
+
+def _verified_headline(
+    rec: Mapping[str, Any], claims: list[Claim], simpler: Mapping[str, Any] | None
+) -> tuple[str, list[str]]:
+    """The headline the evidence supports: the measured-better first stage where the claim contradicts or
+    a simpler one is as good, and only the extras (adaptation, classifier) that were verified; the others
+    are listed as not verified yet."""
+    by_claim = {c.claim: c for c in claims}
+    headline = str(rec.get("headline") or rec.get("strategy") or "")
+    first, _, rest = headline.partition(", ")
+    extras = [rest] if rest else []
+    stage = by_claim.get("first stage")
+    if simpler:
+        first = _HEADLINES.get(simpler["strategy"], first)
+    elif stage is not None and stage.verdict == "contradicts" and stage.numbers.get("runner_up"):
+        first = _HEADLINES.get(stage.numbers["runner_up"], first)
+    unverified = []
+    adaptation = by_claim.get("adaptation")
+    if adaptation is not None and adaptation.verdict != "agrees":
+        kept = [e for e in extras if not e.startswith("adapted with")]
+        dropped = [e for e in extras if e.startswith("adapted with")]
+        extras = kept
+        unverified += [
+            f"{d} ({'made it worse' if adaptation.verdict == 'contradicts' else 'not verified yet'})"
+            for d in dropped
+        ]
+    return ", ".join([first, *extras]), unverified
+
+
+def _sources(
+    comparison: Mapping[str, Any] | None, extras: Mapping[str, Mapping[str, Any]], plan: VerifyPlan | None
+) -> list[dict[str, Any]]:
+    """Every run the evidence reads: the comparison (reused or run for it) and each extra run."""
+    out: list[dict[str, Any]] = []
+    if comparison:
+        run_id = comparison.get("run_id") or (plan.reuse_comparison if plan else None)
+        reused = bool(plan and plan.reuse_comparison and run_id == plan.reuse_comparison)
+        what = (
+            f"comparison on {comparison.get('queries', '?')} {comparison.get('split', '')} queries".replace(
+                "  ", " "
+            )
+        )
+        out.append({"run_id": run_id, "what": what, "reused": reused})
+    for purpose, extra in extras.items():
+        steps = (extra.get("result") or {}).get("steps")
+        what = f"{purpose} run" + (f" ({steps} steps)" if steps is not None else "")
+        out.append({"run_id": extra.get("run_id"), "what": what, "reused": bool(extra.get("reused"))})
+    return out
+
+
+def _measured_in(sources: list[dict[str, Any]]) -> str:
+    """``Measured in: comparison on 225 test queries (run ab12, reused), adaptation run (60 steps, run cd34)``."""
+    if not sources:
+        return "Nothing measured yet."
+    parts = []
+    for src in sources:
+        tags = [f"run {src['run_id']}"] if src.get("run_id") else []
+        tags += ["reused from earlier"] if src.get("reused") else []
+        parts.append(src["what"] + (f" ({', '.join(tags)})" if tags else ""))
+    return "Measured in: " + "; ".join(parts) + "."
 
 
 def _comparison_claims(

@@ -14,7 +14,28 @@ from core.wizard.answers import QUESTION_BY_NAME, QUESTIONS, Answers
 from core.wizard.facts import derive_facts
 from core.wizard.rules import RERANKER_WARNING, RULES, Fact, Rule
 
-__all__ = ["FiredRule", "Recommendation", "recommend"]
+__all__ = ["ADAPTATION_NAMES", "FiredRule", "Recommendation", "human_list", "recommend"]
+
+ADAPTATION_NAMES = {
+    "mlm": "MLM continued pretraining",
+    "tsdae": "TSDAE",
+    "contrastive": "contrastive fine-tuning with hard negatives",
+}
+_FIRST_STAGE_NAMES = {"dense": "bi-encoder", "hybrid": "hybrid BM25 + bi-encoder", "bm25": "BM25"}
+_CLASSIFIER_NAMES = {
+    "setfit": "SetFit classifier",
+    "logreg": "logistic regression on frozen embeddings",
+    "fine-tune": "fine-tuned small classifier",
+    "zero-shot": "zero-shot by label-name similarity",
+}
+
+
+def human_list(items: list[str] | tuple[str, ...], last: str = "and") -> str:
+    """``a``, ``a and b``, ``a, b and c`` (never a Python list)."""
+    items = [str(i) for i in items]
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"
 
 
 @dataclass(frozen=True)
@@ -89,15 +110,9 @@ class Recommendation:
 
     @property
     def strategy(self) -> str:
-        """A one-line name of the whole strategy."""
+        """A one-line name of the whole strategy the rules arrive at (parts that cannot run here marked)."""
         if self.task == "classification":
-            names = {
-                "setfit": "SetFit classifier",
-                "logreg": "logistic regression on frozen embeddings",
-                "fine-tune": "fine-tuned small classifier",
-                "zero-shot": "zero-shot by label-name similarity",
-            }
-            return names.get(self.classifier or "", "classifier")
+            return _CLASSIFIER_NAMES.get(self.classifier or "", "classifier")
         parts = []
         first = self.first_stage or "dense"
         if first == "cross-encoder":
@@ -105,7 +120,7 @@ class Recommendation:
             if not self.answers.reranker_available:
                 parts[-1] += " (only with a pretrained cross-encoder)"
         else:
-            parts.append({"dense": "bi-encoder", "hybrid": "hybrid BM25 + bi-encoder"}.get(first, first))
+            parts.append(_FIRST_STAGE_NAMES.get(first, first))
             if self.reranker:
                 parts.append(f"cross-encoder rerank@{self.reranker['top_k']}")
                 if not self.answers.reranker_available:
@@ -116,10 +131,57 @@ class Recommendation:
             parts.append("adapted by " + " → ".join(self.adaptation["steps"]))
         return " + ".join(parts)
 
+    @property
+    def usable_first_stage(self) -> str:
+        """The first stage that can run here: a cross-encoder over everything needs a pretrained one."""
+        first = self.first_stage or "dense"
+        return "dense" if first == "cross-encoder" and not self.answers.reranker_available else first
+
+    @property
+    def headline(self) -> str:
+        """What to build now, in words, from what is available here only (an unavailable reranker is left
+        out and said in :attr:`unavailable`), e.g. ``Hybrid BM25 + bi-encoder, adapted with TSDAE, then
+        contrastive fine-tuning with hard negatives``."""
+        if self.task == "classification":
+            name = _CLASSIFIER_NAMES.get(self.classifier or "", "classifier")
+            return name[0].upper() + name[1:]
+        usable = self.usable_first_stage
+        text = "cross-encoder over all documents" if usable == "cross-encoder" else _FIRST_STAGE_NAMES[usable]
+        extras = []
+        if self.reranker and self.answers.reranker_available and usable != "cross-encoder":
+            extras.append(f"its top {self.reranker['top_k']} reranked by the cross-encoder")
+        if self.decisions.get("dimension"):
+            dims = f"{self.answers.embedding_dim} to {self.decisions['dimension']}"
+            extras.append(f"vectors reduced by PCA from {dims}")
+        if self.adaptation:
+            names = [ADAPTATION_NAMES.get(s, s) for s in self.adaptation["steps"]]
+            extras.append("adapted with " + ", then ".join(names))
+        text = ", ".join([text, *extras])
+        return text[0].upper() + text[1:]
+
+    @property
+    def unavailable(self) -> list[str]:
+        """What the rules would add but cannot run here, one sentence each."""
+        if self.task == "classification" or self.answers.reranker_available:
+            return []
+        if self.first_stage == "cross-encoder":
+            return [
+                "A cross-encoder over all documents would fit the latency budget, but no pretrained "
+                "cross-encoder is available here: the bi-encoder is recommended instead."
+            ]
+        if self.reranker:
+            return [
+                f"Reranking the top {self.reranker['top_k']} with a cross-encoder would fit the budget, but no "
+                "pretrained cross-encoder is available here: bring one to try it."
+            ]
+        return []
+
     def to_json(self, evidence: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The CLI's output shape."""
         return {
             "strategy": self.strategy,
+            "headline": self.headline,
+            "unavailable": self.unavailable,
             "task": self.task,
             "first_stage": self.first_stage,
             "reranker": self.reranker,

@@ -83,3 +83,29 @@ def test_other_methods_submit_their_settings(ws, tmp_path, method):
     jobs.cancel(ws, run.id)
     jobs.cancel(ws, first)
     jobs.wait(ws, first, timeout=30)
+
+
+def test_contrastive_first_and_switching_method_switches_defaults(ws, tmp_path):
+    import_dataset(ws, write_beir(tmp_path / "tiny"), name="tiny")
+    at = page()
+    assert at.radio(key="adapt_method").value == "contrastive"
+    assert at.number_input(key="adapt_batch").value == 32
+    assert at.number_input(key="adapt_seq").value == 256
+    at.radio(key="adapt_method").set_value("mlm").run()
+    assert (at.number_input(key="adapt_batch").value, at.number_input(key="adapt_seq").value) == (16, 128)
+    at.radio(key="adapt_method").set_value("cross-encoder").run()
+    assert at.number_input(key="adapt_epochs").value == 2.0
+    assert at.number_input(key="adapt_num_neg").value == 2
+    at.radio(key="adapt_method").set_value("contrastive").run()
+    assert (at.number_input(key="adapt_batch").value, at.number_input(key="adapt_seq").value) == (32, 256)
+    assert not at.exception
+
+
+def test_estimate_before_starting_is_measured_here(ws, tmp_path):
+    import_dataset(ws, write_beir(tmp_path / "tiny"), name="tiny")
+    at = page()
+    at.selectbox(key="adapt_base").set_value("bert-tiny").run()
+    at.button(key="adapt_estimate").click().run()
+    assert not at.exception
+    text = next(i.value for i in at.info if i.value.startswith("Estimate:"))
+    assert "training steps" in text and "texts/s" in text and "Measured now" in text

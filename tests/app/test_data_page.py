@@ -27,7 +27,8 @@ def data_dir(tmp_path, monkeypatch) -> Path:
 
 
 def run_app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("pages/data.py").run()  # the default page is the home page
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -64,7 +64,10 @@ def test_recommendation_shows_rationale_and_warns_before_a_reranker(ws_with_data
     at.number_input(key="wiz_q_corpus_size").set_value(2_000_000).run()
     at.number_input(key="wiz_q_latency_budget_ms").set_value(5000.0).run()
     go(at, 1)
-    assert "rerank" in at.subheader[0].value
+    # the headline holds only what can run here; the unavailable reranker is said, with the warning
+    assert "rerank" not in at.subheader[0].value.lower()
+    assert any("no pretrained cross-encoder is available here" in i.value for i in at.info)
+    assert any("full strategy" in c.value and "rerank" in c.value for c in at.caption)  # the rule table's
     assert at.warning and "No pretrained cross-encoder" in at.warning[0].value
     labels = [e.label for e in at.expander]
     assert any("`large-corpus-bi-encoder`" in label for label in labels)

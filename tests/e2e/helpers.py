@@ -100,9 +100,7 @@ def start_app(home: Path, *, extra_env: dict[str, str] | None = None) -> Iterato
         f"--server.port={port}",
         "--server.address=127.0.0.1",
         "--browser.gatherUsageStats=false",
-        "--server.fileWatcherType=none",
-        "--client.toolbarMode=viewer",
-    ]
+    ]  # file watcher off and the viewer toolbar come from the app's own .streamlit/config.toml
     with open(log, "wb") as log_fh:
         process = subprocess.Popen(
             cmd, cwd=REPO, env=env, stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_data_page_renders_in_browser(app, page):
-    open_page(page, app.url)
+    open_page(page, app.url + "/data")
     page.get_by_role("heading", name="Datasets").first.wait_for()
     page.get_by_text("Add a dataset").first.wait_for()
     assert_no_exception(page)

@@ -7,6 +7,7 @@ import pytest
 
 from components.classify_views import (
     detail_for,
+    detail_methods,
     make_confusion_figure,
     make_learning_curve_figure,
     make_proba_figure,
@@ -62,7 +63,10 @@ def test_confusion_figure_normalises_rows():
     raw = make_confusion_figure(["a", "b"], [[3, 1], [0, 4]], normalize=False)
     assert raw.data[0].z[0][0] == 3
     many = make_confusion_figure([f"l{i}" for i in range(30)], [[0] * 30 for _ in range(30)])
-    assert many.layout.xaxis.showticklabels is False  # 77-class sets stay readable via hover
+    # issue 16: a 77-class matrix without class names could not be read; every class is named now
+    assert many.layout.xaxis.showticklabels is not False and list(many.layout.yaxis.ticktext) == [
+        f"l{i}" for i in range(30)
+    ]
 
 
 def test_tables_from_detail():
@@ -86,3 +90,25 @@ def test_tables_from_detail():
 def test_proba_figure_sorted_top_k():
     fig = make_proba_figure(["x", "y", "z"], [0.2, 0.7, 0.1], top=2)
     assert list(fig.data[0].y) == ["y", "x"] and list(fig.data[0].x) == [0.7, 0.2]
+
+
+@pytest.mark.parametrize("n", [2, 20, 77, 200])
+def test_confusion_names_every_class_and_grows_with_them(n):
+    labels = [f"class_{i}" for i in range(n)]
+    fig = make_confusion_figure(labels, [[1] * n for _ in range(n)])
+    assert list(fig.layout.xaxis.ticktext) == labels and list(fig.layout.yaxis.ticktext) == labels
+    assert fig.layout.height >= 450 and fig.layout.height >= 12 * n  # at least ~12 px a class
+    assert fig.layout.yaxis.tickfont.size >= 8
+
+
+def test_a_single_n_is_a_point_with_an_error_bar_per_method():
+    one = [row for row in SUMMARY if row["n_per_class"] == 8]
+    fig = make_learning_curve_figure(one, "accuracy")
+    assert [t.x[0] for t in fig.data] == ["SetFit", "Frozen + logistic regression", "Zero-shot (label names)"]
+    assert all(t.mode == "markers+text" and len(t.x) == 1 and t.error_y.array[0] == 0.02 for t in fig.data)
+    assert fig.layout.xaxis.type == "category" and "N = 8" in fig.layout.title.text
+
+
+def test_details_default_to_setfit():
+    details = [{"method": "zeroshot"}, {"method": "logreg"}, {"method": "setfit"}]
+    assert detail_methods(details) == ["setfit", "zeroshot", "logreg"]
