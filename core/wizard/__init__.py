@@ -22,7 +22,7 @@ from core.wizard.bundle import bundle_zip, write_bundle
 from core.wizard.card import make_card, pipeline_spec, render_markdown
 from core.wizard.charts import render_charts
 from core.wizard.evidence import MIN_DELTA, SIGNIFICANT, Claim, assess, format_p
-from core.wizard.facts import derive_facts
+from core.wizard.facts import CHUNK_TEXT_SHARE, chunk_settings, derive_facts
 from core.wizard.gotchas import (
     EXPECTED_RERANK_MS,
     GotchasJob,
@@ -57,6 +57,7 @@ from core.wizard.rules import RERANKER_WARNING, RULES, Fact, Rule, When
 from core.wizard.script import SCRIPT_FILE, TEMPLATES, bundle_data, render_script
 from core.wizard.verify import (
     VerifyJob,
+    chunking_verdict,
     collect_evidence,
     run_verification_inline,
     start_verification,
@@ -64,6 +65,7 @@ from core.wizard.verify import (
 )
 
 __all__ = [
+    "CHUNK_TEXT_SHARE",
     "DEFAULT_ANSWERS",
     "DOMAINS",
     "EXPECTED_RERANK_MS",
@@ -96,6 +98,8 @@ __all__ = [
     "bm25_dense_overlap",
     "bundle_data",
     "bundle_zip",
+    "chunk_settings",
+    "chunking_verdict",
     "collect_evidence",
     "complete_answers",
     "cosine_vs_dot",

@@ -292,6 +292,9 @@ def plan_verification(
         extra_specs, chunk_pairs, chunk_notes = chunking_specs(rec, ds, model, first_stage or recommended)
         specs.update(extra_specs)
         notes += chunk_notes
+        for truncated, chunked in chunk_pairs:  # chunking advised: the recommendation is the chunked one
+            if truncated == recommended or (recommended == "bm25" and truncated.startswith("bm25@")):
+                recommended = chunked
         match = find_matching_comparison(ws, ds.name, split, specs)
         if include_extras:
             extra, note = _adaptation_extra(rec, ds, ws, model, kinds, short_steps)

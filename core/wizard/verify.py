@@ -216,7 +216,10 @@ def chunking_verdict(summary: Mapping[str, Any], pairs: Any) -> dict[str, Any]:
         case = "chunking makes no significant difference here — keep the simpler truncated index"
     else:
         won = "chunked" if "chunked" in winners else "truncated"
-        case = f"{'passages' if won == 'chunked' else 'truncation'} win for some retrievers, no difference for the others"
+        case = (
+            f"{'passages win' if won == 'chunked' else 'truncation wins'} for some retrievers, no significant "
+            "difference for the others"
+        )
     strategies = summary.get("strategies") or {}
     names = [n for v in verdicts for n in (v["truncated"], v["chunked"])]
     best = max(names, key=lambda n: strategies[n].get("ndcg@10") or 0.0) if names else None

@@ -90,6 +90,7 @@ def test_plan_pairs_truncated_and_chunked_only_when_chunking_is_advised(tmp_path
     rec = rec_json(corpus_size=100_000, latency_budget_ms=100, text_beyond_window=0.9, model_window=64)
     p = plan_verification(rec, ds, ws, model="bert-tiny", include_extras=False)
     assert p.chunk_pairs == (("bm25@64", "bm25@64/16"), ("dense", "dense@64/16"))
+    assert p.recommended == "dense@64/16"  # chunking advised: the chunked first stage is what is verified
     assert p.specs["bm25@64"]["chunking"]["max_passages"] == 1
     assert p.specs["dense@64/16"]["chunking"]["window"] == 64 and any("truncated" in n for n in p.notes)
     assert VerifyPlan.from_json(p.to_json()).chunk_pairs == p.chunk_pairs
