@@ -373,7 +373,7 @@ def _results() -> None:
     with t_over:
         render_metrics(rep, key="cmp_metrics")
         render_backend_quality(rep, key="cmp_backends")
-        render_curves_and_cost(rep, key="cmp_cc")
+        render_curves_and_cost(rep, key="cmp_cc")  # + make_quality_vs_size_figure once f-compress lands
     with t_query:
         render_win_loss(rep, queries, key="cmp_wl")
     with t_lists:

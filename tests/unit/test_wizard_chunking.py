@@ -162,3 +162,31 @@ def test_collect_evidence_carries_the_chunking_verdict(ws):
     ws.update_run(verify, result={"comparison": comp, "chunking": chunking_verdict(comp, plan.chunk_pairs)})
     ev = collect_evidence(ws, verify)
     assert ev["chunking"]["pairs"][0]["winner"] == "chunked"
+
+
+def test_rebuild_script_applies_pca_inside_a_chunked_dense_strategy(tmp_path, ws):
+    """The bundle's script on a chunked dense pipeline with PCA: PCA over the passages' vectors, the same
+    passages and MaxP around it, results per document (bert-tiny, tiny long documents)."""
+    import json
+    import types
+
+    from core.data import ChunkSpec
+    from core.models import TINY_MODEL
+    from core.retrieval import DenseSpec, PassageRetriever, PCADenseRetriever, spec_to_dict
+    from core.runtime import REPO_ROOT
+    from core.wizard.script import _template
+
+    source = _template("retrieval").replace(
+        "@@BUNDLE@@", repr(json.dumps({"pipeline": {}, "repo": str(REPO_ROOT)}))
+    )
+    module = types.ModuleType("rebuild_pipeline")
+    exec(
+        compile(source, "rebuild_pipeline.py", "exec"), module.__dict__
+    )  # the template, as the bundle runs it
+    ds = long_beir(tmp_path / "long", needle_at_end=True)
+    spec = DenseSpec(model=TINY_MODEL, chunking=ChunkSpec(window=64, overlap=16))
+    pipeline = {"first_stage": "dense", "first_stage_spec": spec_to_dict(spec), "dimension": 16}
+    retriever = module.build(ds, ws, pipeline)
+    assert isinstance(retriever, PassageRetriever) and isinstance(retriever.inner, PCADenseRetriever)
+    (hits,) = retriever.search(["rare volcano minerals"], 3)
+    assert len(hits) == 3 and set(hits.doc_ids) <= set(ds.doc_ids)  # documents, not passages
