@@ -232,7 +232,7 @@ def _problem(strategies: list[str], choices: dict[str, Any]) -> str | None:
         return "Choose at least one strategy."
     if "rerank" in strategies and not choices["reranker"]:
         return "The reranked strategy needs a cross-encoder."
-    needs_dense = {"dense", "hybrid"} & set(strategies) or (
+    needs_dense = {"dense", "hybrid"} & {n.split("@")[0] for n in strategies} or (
         "rerank" in strategies and choices["rerank_first_stage"] != "bm25"
     )
     if choices["model"] is None and needs_dense:
