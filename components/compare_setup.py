@@ -14,7 +14,7 @@ import streamlit as st
 from components import services
 from components.compare_lengths import render_length_distribution
 from components.text import escape_md
-from core.data import AGGREGATES
+from core.data import AGGREGATES, ChunkSpec
 from core.evaluate import parse_strategy
 from core.runtime import LabError
 from core.wizard import CHUNK_TEXT_SHARE
@@ -39,6 +39,7 @@ def parse_cuts(text: str) -> list[tuple[int, int]]:
         _base, cut = parse_strategy(f"dense@{part}")
         if cut is None or cut[1] is None:
             raise ValueError(f"Write passages as window/overlap, e.g. 256/64 (got {part!r}).")
+        ChunkSpec(window=cut[0], overlap=cut[1])  # window and overlap in range, or one clear error
         cuts.append((cut[0], cut[1]))
     return list(dict.fromkeys(cuts))
 

@@ -76,25 +76,7 @@ def render_encode_panel(ws: Workspace, dataset: str, *, key: str) -> None:
         help="local: this machine's worker process. ray: Ray Data with one model per actor (GPUs when the "
         "cluster has them), writing the same shards.",
     )
-    address, cpus = "", None
-    if engine == "ray":
-        r1, r2 = st.columns([3, 1])
-        address = r1.text_input(
-            "Ray address",
-            os.environ.get("RAY_ADDRESS", ""),
-            key=f"{key}_ray_address",
-            placeholder="ray://head:10001 (empty: a local Ray started for the run)",
-        )
-        if not address.strip():
-            cpus = int(
-                r2.number_input(
-                    "Local Ray CPUs",
-                    1,
-                    os.cpu_count() or 1,
-                    min(2, os.cpu_count() or 1),
-                    key=f"{key}_ray_cpus",
-                )
-            )
+    address, cpus = _ray_inputs(key) if engine == "ray" else ("", None)
     restart = st.checkbox("Start over (drop finished shards)", key=f"{key}_restart")
     st.caption(
         "The corpus is written in resumable shards (float16): a job that stops keeps its finished shards and "
@@ -109,6 +91,21 @@ def render_encode_panel(ws: Workspace, dataset: str, *, key: str) -> None:
         title = f"encode · {dataset} · {model}" + (" · ray" if engine == "ray" else "")
         st.session_state[f"{key}_run"] = jobs.submit(ws, ENCODE_KIND, config, title=title)
         st.rerun()
+
+
+def _ray_inputs(key: str) -> tuple[str, int | None]:
+    """The Ray address (default ``RAY_ADDRESS``) and, without one, the CPUs of the local Ray."""
+    r1, r2 = st.columns([3, 1])
+    address = r1.text_input(
+        "Ray address",
+        os.environ.get("RAY_ADDRESS", ""),
+        key=f"{key}_ray_address",
+        placeholder="ray://head:10001 (empty: a local Ray started for the run)",
+    )
+    if address.strip():
+        return address, None
+    cpus = os.cpu_count() or 1
+    return address, int(r2.number_input("Local Ray CPUs", 1, cpus, min(2, cpus), key=f"{key}_ray_cpus"))
 
 
 def _summary(result: dict[str, Any]) -> str:

@@ -267,6 +267,16 @@ def _labels_per_class(ds: LabeledDataset) -> tuple[int, str]:
     )
 
 
+def _encoder_answers(encoder: Encoder, model: str, values: dict[str, Any], notes: dict[str, str]) -> None:
+    """The encoder's dimension and, when it states one, its window (``max_seq_length``)."""
+    values["embedding_dim"] = int(encoder.dim)
+    notes["embedding_dim"] = f"{model} output dimension"
+    window = getattr(encoder, "max_seq_length", None)
+    if isinstance(window, int) and window > 0:
+        values["model_window"] = window
+        notes["model_window"] = f"{model}'s max_seq_length"
+
+
 def _measure_retrieval(
     ds: RetrievalDataset,
     ws: Workspace | None,
@@ -282,12 +292,7 @@ def _measure_retrieval(
 ) -> None:
     report(progress, "measure", 1, 4, f"loading {model}")
     encoder = encoder or make_encoder(model, ws)
-    values["embedding_dim"] = int(encoder.dim)
-    notes["embedding_dim"] = f"{model} output dimension"
-    window = getattr(encoder, "max_seq_length", None)
-    if isinstance(window, int) and window > 0:
-        values["model_window"] = window
-        notes["model_window"] = f"{model}'s max_seq_length"
+    _encoder_answers(encoder, model, values, notes)
     cache = EmbeddingCache(ws) if ws is not None else None
     split = ds.default_split
     queries = ds.split_queries(split)
