@@ -10,11 +10,17 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from components import services
 from components.compare_tables import WARN_COLOR
 from components.text import escape_md
+from core.models import DEFAULT_BI_ENCODER
+from core.runtime import LabError
 
 __all__ = [
+    "chunking_of",
     "highlight_terms",
+    "matched_passage_ids",
+    "matched_passages",
     "movement",
     "query_terms",
     "ranked_lists_frame",
@@ -53,6 +59,52 @@ def ranked_lists_frame(
                 }
             )
     return pd.DataFrame(rows, columns=["strategy", "rank", "doc_id", "score", "relevance", "move"])
+
+
+def chunking_of(spec: Mapping[str, Any]) -> tuple[dict[str, Any], str | None] | None:
+    """The chunking of a strategy spec dict (its own, its dense or sparse part's, or its first stage's) and
+    the model whose tokens cut it (None: the default bi-encoder); None when it runs on whole documents."""
+    for part in (spec, spec.get("dense"), spec.get("sparse"), spec.get("first_stage")):
+        if isinstance(part, Mapping) and part is not spec and part.get("kind") in ("hybrid", "rerank"):
+            found = chunking_of(part)
+            if found:
+                return found
+        elif isinstance(part, Mapping) and part.get("chunking"):
+            model = part.get("model") or (spec.get("dense") or {}).get("model")
+            return dict(part["chunking"]), model
+    return None
+
+
+def matched_passage_ids(extra: Mapping[str, Any], qid: str, doc_ids: Sequence[str]) -> list[str | None]:
+    """The passage that matched for each of ``doc_ids`` (a strategy's ranked documents of query ``qid``), from
+    the comparison's ``matched_passages`` (ranks 1..10); None where it is not recorded."""
+    matched = (extra.get("matched_passages") or {}).get(qid) or []
+    by_doc = {str(pid).rsplit("#p", 1)[0]: pid for pid in matched}
+    return [by_doc.get(doc) for doc in doc_ids]
+
+
+def matched_passages(
+    report: Any, qid: str, lists: Mapping[str, Sequence[tuple[str, float]]]
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """Per chunked strategy of ``report``: doc id -> (passage id, passage text) of the passage that matched
+    query ``qid`` (the text cut again from the stored dataset; empty when it cannot be)."""
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for name, res in report.strategies.items():
+        found = chunking_of(res.spec)
+        if not found:
+            continue
+        chunking, model = found
+        doc_ids = [doc for doc, _ in lists.get(name, [])]
+        out[name] = {}
+        for doc, pid in zip(doc_ids, matched_passage_ids(res.extra or {}, qid, doc_ids), strict=True):
+            if pid is None:
+                continue
+            try:
+                text = services.passage_text(report.dataset, chunking, model or DEFAULT_BI_ENCODER, doc, pid)
+            except (LabError, OSError, ValueError, TypeError):
+                text = ""
+            out[name][doc] = (pid, text)
+    return out
 
 
 def relevance_badge(grade: Any) -> str:
@@ -123,10 +175,12 @@ def render_ranked_lists(
     reference: str,
     *,
     warned: set[str] | None = None,
+    passages: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
     key: str,
 ) -> None:
     """One column per strategy: rank, score, relevance mark, movement against ``reference``, title and a
-    snippet with the query's terms highlighted."""
+    snippet with the query's terms highlighted. ``passages``: per strategy, doc id -> (passage id, text) of
+    the passage that matched (chunked strategies); its text is the snippet then."""
     frame = ranked_lists_frame(lists, qrels, reference)
     names = list(lists)
     if not names:
@@ -154,7 +208,14 @@ def render_ranked_lists(
                 mark = relevance_badge(row["relevance"])
                 move = row["move"]
                 move_html = f" <b>{escape_md(move)}</b>" if move and move != "=" else ""
-                body = highlight_terms(text, query, max_chars=220)
+                passage = (passages or {}).get(name, {}).get(row["doc_id"])
+                body = highlight_terms(passage[1] if passage and passage[1] else text, query, max_chars=220)
+                if passage:
+                    number = int(str(passage[0]).rsplit("#p", 1)[-1]) + 1 if "#p" in str(passage[0]) else "?"
+                    body = (
+                        f"<span style='background:#4C78A8;color:white;border-radius:4px;padding:0 5px;"
+                        f"font-size:0.85em'>passage {number}</span> {body}"
+                    )
                 title_html = (
                     highlight_terms(title, query, max_chars=120) if title else escape_md(row["doc_id"])
                 )

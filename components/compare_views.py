@@ -33,7 +33,14 @@ from components.compare_tables import (
 )
 from components.text import escape_md
 
-__all__ = ["render_curves_and_cost", "render_details", "render_metrics", "render_warnings", "render_win_loss"]
+__all__ = [
+    "index_summary",
+    "render_curves_and_cost",
+    "render_details",
+    "render_metrics",
+    "render_warnings",
+    "render_win_loss",
+]
 
 
 def render_warnings(report: Any) -> None:
@@ -59,12 +66,32 @@ def render_metrics(report: Any, *, key: str) -> None:
     ]
     if notes:
         st.caption(" · ".join(notes) + " (curves and settings under Details)")
+    index_line = index_summary(report)
+    if index_line:
+        st.caption(index_line)
     frame = metrics_frame(report)
     pcols = [c for c in frame.columns if c.startswith("p(")]
     if pcols:
         with st.expander("p-values against the baseline"):
             st.dataframe(frame[["strategy", *pcols]], hide_index=True, key=f"{key}_p")
     st.plotly_chart(make_metric_bars_figure(frame, colors=colors), key=f"{key}_bars")
+
+
+def index_summary(report: Any) -> str:
+    """One line naming each dense strategy's index and, for HNSW / IVF, its recall@10 against the exact
+    index (measured on a sample of the queries); empty when every index is exact and nothing was measured."""
+    parts = []
+    for name, res in report.strategies.items():
+        extra = res.extra or {}
+        recall = extra.get("ann_recall@10", extra.get("hnsw_recall@10"))
+        kind = extra.get("index")
+        if recall is not None:
+            parts.append(
+                f"**{escape_md(name)}**: {str(kind or 'hnsw').upper()} index, recall@10 {recall:.1%} of exact"
+            )
+        elif kind and kind != "exact":
+            parts.append(f"**{escape_md(name)}**: {escape_md(str(kind).upper())} index")
+    return ("Index: " + " · ".join(parts)) if parts else ""
 
 
 def render_curves_and_cost(report: Any, *, key: str) -> None:

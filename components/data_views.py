@@ -25,6 +25,8 @@ __all__ = [
     "make_judged_per_query_figure",
     "make_label_distribution_figure",
     "make_queries_per_split_figure",
+    "page_of",
+    "render_page",
     "render_preview",
     "render_statistics",
     "render_summary",
@@ -237,28 +239,44 @@ def render_summary(summary: dict[str, Any]) -> None:
         st.caption(" · ".join(f"**{escape_md(s)}**: {v['rows']:,} rows" for s, v in splits.items()))
 
 
-def render_preview(ds: Any, *, key: str, rows: int = 200) -> None:
-    """First rows of the corpus / queries / qrels, or of each split of a labelled dataset."""
+def page_of(frame: pd.DataFrame, page: int, size: int) -> tuple[pd.DataFrame, int]:
+    """Rows of page ``page`` (1-based, clamped to the pages there are) of ``size`` rows, and the number of
+    pages: a view never holds more than ``size`` rows of a corpus, however large."""
+    size = max(1, int(size))
+    pages = max(1, -(-len(frame) // size))
+    page = min(max(1, int(page)), pages)
+    return frame.iloc[(page - 1) * size : page * size], pages
+
+
+def render_page(frame: pd.DataFrame, what: str, *, key: str, size: int = 100) -> None:
+    """One page of ``frame`` with a page number to move through it (rows ``a``–``b`` of ``n``)."""
+    pages = max(1, -(-len(frame) // size))
+    left, right = st.columns([1, 4], vertical_alignment="bottom")
+    page = int(left.number_input("Page", 1, pages, 1, key=f"{key}_page")) if pages > 1 else 1
+    rows, pages = page_of(frame, page, size)
+    first = (page - 1) * size + 1 if len(frame) else 0
+    right.caption(
+        f"{what} {first:,}–{first + len(rows) - 1 if len(rows) else 0:,} of {len(frame):,} · page {page} of {pages:,}"
+    )
+    st.dataframe(rows, hide_index=True, key=f"{key}_table")
+
+
+def render_preview(ds: Any, *, key: str, rows: int = 100) -> None:
+    """The corpus / queries / qrels, or each split of a labelled dataset, a page of ``rows`` at a time."""
     if ds.kind == "retrieval":
         corpus_tab, queries_tab, qrels_tab = st.tabs(["Corpus", "Queries", "Qrels"])
         with corpus_tab:
-            st.caption(f"first {min(rows, len(ds.corpus)):,} of {len(ds.corpus):,} documents")
-            st.dataframe(ds.corpus.head(rows), hide_index=True, key=f"{key}_corpus")
+            render_page(ds.corpus, "documents", key=f"{key}_corpus", size=rows)
         with queries_tab:
-            st.caption(f"first {min(rows, len(ds.queries)):,} of {len(ds.queries):,} queries")
-            st.dataframe(ds.queries.head(rows), hide_index=True, key=f"{key}_queries")
+            render_page(ds.queries, "queries", key=f"{key}_queries", size=rows)
         with qrels_tab:
-            st.caption(
-                f"first {min(rows, len(ds.qrels)):,} of {len(ds.qrels):,} judgements (score: graded relevance)"
-            )
-            st.dataframe(ds.qrels.head(rows), hide_index=True, key=f"{key}_qrels")
+            st.caption("score: graded relevance")
+            render_page(ds.qrels, "judgements", key=f"{key}_qrels", size=rows)
         return
     tabs = st.tabs([escape_md(split) for split in ds.splits])
     for tab, split in zip(tabs, ds.splits, strict=True):
         with tab:
-            frame = ds.split(split)
-            st.caption(f"first {min(rows, len(frame)):,} of {len(frame):,} rows")
-            st.dataframe(frame.head(rows), hide_index=True, key=f"{key}_{split}")
+            render_page(ds.split(split), "rows", key=f"{key}_{split}", size=rows)
 
 
 def render_statistics(stats: dict[str, pd.DataFrame], *, kind: str, key: str) -> None:

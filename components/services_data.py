@@ -7,12 +7,23 @@ holds results keyed by names and fingerprints (an import's ``created`` time, a f
 from __future__ import annotations
 
 import contextlib
+import json
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from components.data_views import dataset_stats as compute_dataset_stats
-from core.data import cleanup_stale_files, inspect_table, load_dataset, resolve_dataset, staged_files
+from core.data import (
+    ChunkSpec,
+    chunk_corpus,
+    cleanup_stale_files,
+    inspect_table,
+    length_stats,
+    load_dataset,
+    resolve_dataset,
+    staged_files,
+)
 from core.encoding import (
     AUTO,
     EmbeddingCache,
@@ -23,6 +34,8 @@ from core.encoding import (
     truncation_stats,
 )
 from core.encoding import backend_statuses as encoding_backend_statuses
+from core.models import resolve_model
+from core.retrieval import load_tokenizer
 from core.runtime import (
     DatasetRecord,
     LabError,
@@ -50,8 +63,12 @@ __all__ = [
     "encoder",
     "inspect_path",
     "inspect_upload",
+    "lengths",
+    "model_window",
     "offline",
+    "passage_text",
     "resolved_dataset",
+    "tokenizer",
     "truncation",
     "workspace",
 ]
@@ -212,3 +229,60 @@ def _truncation(home: str, name: str, created: float, model: str, msl: int) -> A
 def truncation(name: str, model: str, max_seq_length: int) -> Any:
     """Share of the corpus of ``name`` longer than ``max_seq_length`` tokens of ``model``."""
     return _truncation(str(workspace().home), name, _created(name), model, int(max_seq_length))
+
+
+# -- document lengths and passages (Compare page) -----------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=16)
+def model_window(model: str) -> int:
+    """The bi-encoder's window (``max_seq_length`` of its sentence-transformers config; 256 when it does
+    not say), read without loading the weights."""
+    try:
+        folder = Path(resolve_model(model, workspace(), kind="bi-encoder").location)
+        config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        return int(config.get("max_seq_length") or 256)
+    except (LabError, OSError, ValueError, TypeError):
+        return 256
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def tokenizer(model: str) -> Any:
+    """The fast tokenizer of ``model`` (no weights loaded)."""
+    return load_tokenizer(model, workspace())
+
+
+@st.cache_data(show_spinner="Counting tokens per document…", max_entries=16)
+def _lengths(
+    home: str, name: str, created: float, model: str, window: int, cut: tuple[int, int] | None
+) -> Any:
+    spec = ChunkSpec(window=cut[0], overlap=cut[1]) if cut else None
+    return length_stats(dataset(name).doc_texts(), tokenizer(model), window=window, spec=spec, sample=1000)
+
+
+def lengths(name: str, model: str, window: int, cut: tuple[int, int] | None = None) -> Any:
+    """Tokens per document of ``name`` (a seeded sample of 1,000) against ``window``, and with ``cut``
+    (window, overlap) the passages per document (:func:`core.data.length_stats`), cached per import."""
+    return _lengths(str(workspace().home), name, _created(name), model, int(window), cut)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _passage_text(
+    home: str, name: str, created: float, chunking: str, model: str, doc_id: str, pid: str
+) -> str:
+    ds = dataset(name)
+    row = ds.corpus[ds.corpus["doc_id"] == doc_id]
+    if row.empty:
+        return ""
+    spec = ChunkSpec(**json.loads(chunking))
+    title, body = str(row["title"].fillna("").iloc[0]), str(row["text"].fillna("").iloc[0])
+    text = body if spec.title else f"{title} {body}".strip()  # as the retriever cut it
+    titles = [title] if spec.title else None
+    passages = chunk_corpus([doc_id], [text], tokenizer(spec.tokenizer or model), spec, titles=titles)
+    texts = dict(zip(passages.passage_ids, passages.texts, strict=True))
+    return texts.get(pid, "")
+
+
+def passage_text(name: str, chunking: dict[str, Any], model: str, doc_id: str, passage_id: str) -> str:
+    """The text of passage ``passage_id`` of document ``doc_id``, cut again as ``chunking`` says (one
+    document, so cheap); empty when the document is gone."""
+    key = json.dumps(dict(chunking), sort_keys=True)
+    return _passage_text(str(workspace().home), name, _created(name), key, model, doc_id, passage_id)

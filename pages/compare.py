@@ -5,6 +5,7 @@ downloads. Every comparison is stored as a run and can be reopened."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -13,7 +14,8 @@ import streamlit as st
 from components import services
 from components.backend_views import render_backend_quality, render_encoding_options
 from components.compare_downloads import render_downloads
-from components.compare_lists import render_ranked_lists
+from components.compare_lists import matched_passages, render_ranked_lists
+from components.compare_setup import render_chunking_options
 from components.compare_views import (
     render_curves_and_cost,
     render_details,
@@ -25,17 +27,22 @@ from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
 from components.text import escape_md
 from core.evaluate import STRATEGIES, CompareOptions, EvaluateJob
-from core.models import cross_encoder_head_is_trained, list_models, resolve_model
+from core.models import (
+    TINY_MODEL,
+    cross_encoder_head_is_trained,
+    list_models,
+    resolve_model,
+)
 from core.retrieval import AUTO_ANN, AUTO_EXACT_LIMIT, DEFAULT_RERANK_DEPTH, INDEX_KINDS
 from core.runtime import LabError, jobs
 
 ensure_navigation()
 
-STRATEGY_LABELS = {
-    "bm25": "BM25 (lexical)",
-    "dense": "Dense bi-encoder",
-    "hybrid": "Hybrid (BM25 + dense)",
-    "rerank": "Reranked (cross-encoder)",
+STRATEGY_LABELS = {  # short: the chips of the multiselect are never clipped
+    "bm25": "BM25",
+    "dense": "Dense",
+    "hybrid": "Hybrid",
+    "rerank": "Rerank",
 }
 OTHER_RERANKER = "a folder or hub id…"
 
@@ -52,8 +59,9 @@ st.caption(
 
 
 # --------------------------------------------------------------------------------------------------
-def _setup(records: list[Any]) -> None:
-    """Dataset, split, strategies and their options; the Run button submits an ``evaluate`` job."""
+def _setup(records: list[Any], running: bool) -> None:
+    """Dataset, split, strategies and their options; the Run button submits an ``evaluate`` job (disabled
+    while one runs)."""
     dataset = st.selectbox("Dataset", [r.name for r in records], key="cmp_dataset")
     try:
         ds = services.dataset(dataset)
@@ -61,7 +69,7 @@ def _setup(records: list[Any]) -> None:
         st.error(f"Dataset **{escape_md(dataset)}** cannot be read: {escape_md(err)}")
         return
     splits = ds.splits
-    left, right = st.columns([1, 3])
+    left, right = st.columns([1, 4])
     split = left.selectbox("Evaluate on split", splits, index=splits.index(ds.default_split), key="cmp_split")
     strategies = right.multiselect(
         "Strategies",
@@ -70,15 +78,21 @@ def _setup(records: list[Any]) -> None:
         format_func=STRATEGY_LABELS.get,
         key="cmp_strategies",
     )
-    c_bm25, c_dense, c_hybrid, c_rerank = st.columns(4)
-    with c_bm25.container(border=True):
+    panels = st.columns(4 if "rerank" in strategies else 3)
+    with panels[0].container(border=True):
         choices = _bm25_options()
-    with c_dense.container(border=True):
+    with panels[1].container(border=True):
         choices |= _dense_options(dataset, strategies)
-    with c_hybrid.container(border=True):
+    with panels[2].container(border=True):
         choices |= _hybrid_options(splits, split)
-    with c_rerank.container(border=True):
-        choices |= _rerank_options(strategies)
+    choices |= {"reranker": None, "rerank_top_k": DEFAULT_RERANK_DEPTH, "rerank_first_stage": "hybrid"}
+    if "rerank" in strategies:  # the Rerank panel only when rerank is chosen
+        with panels[3].container(border=True):
+            choices |= _rerank_options(strategies)
+    with st.container(border=True):
+        chunked = render_chunking_options(dataset, choices["model"], key="cmp_chunk")
+    choices |= chunked["options"]
+    strategies = [*strategies, *(n for n in chunked["extra"] if n not in strategies)]
     left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
     choices["baseline"] = left.selectbox(
         "Baseline for significance", strategies or ["-"], key="cmp_baseline", disabled=not strategies
@@ -89,9 +103,11 @@ def _setup(records: list[Any]) -> None:
         format_func={"student": "t-test", "fisher": "randomisation (Fisher)", "wilcoxon": "Wilcoxon"}.get,
         key="cmp_stat_test",
     )
-    problem = _problem(strategies, choices)
+    problem = chunked.get("problem") or _problem(strategies, choices)
+    if running:
+        problem = "A comparison is running (below): wait for it or cancel it."
     if problem:
-        st.caption(problem)
+        st.caption(escape_md(problem))
     if right.button("Run comparison", type="primary", key="cmp_run", disabled=problem is not None):
         _submit(dataset, splits, split, strategies, choices)
 
@@ -108,6 +124,9 @@ def _dense_options(dataset: str, strategies: list[str]) -> dict[str, Any]:
     """Bi-encoder, FAISS index and encoding backend (with the extra backends to check)."""
     st.markdown("**Dense**")
     bi = list_models(ws, kind="bi-encoder")
+    show_test = os.environ.get("ESL_SHOW_TEST_MODELS", "") not in ("", "0")
+    if not show_test:  # the test-only bert-tiny is offered only when asked (ESL_SHOW_TEST_MODELS=1)
+        bi = [m for m in bi if m.name != TINY_MODEL]
     trained = {m.name for m in bi if m.source == "workspace"}
     model = st.selectbox(
         "Bi-encoder",
@@ -213,7 +232,7 @@ def _problem(strategies: list[str], choices: dict[str, Any]) -> str | None:
         return "Choose at least one strategy."
     if "rerank" in strategies and not choices["reranker"]:
         return "The reranked strategy needs a cross-encoder."
-    needs_dense = {"dense", "hybrid"} & set(strategies) or (
+    needs_dense = {"dense", "hybrid"} & {n.split("@")[0] for n in strategies} or (
         "rerank" in strategies and choices["rerank_first_stage"] != "bm25"
     )
     if choices["model"] is None and needs_dense:
@@ -302,6 +321,7 @@ def _ranked_lists(rep: Any, queries: dict[str, str]) -> None:
             for n, r in rep.strategies.items()
         )
         st.caption(scores)
+        passages = matched_passages(rep, qid, lists)
     else:
         query = st.text_input("Free-text query", key="cmp_rl_text", placeholder="type a question")
         if not query.strip():
@@ -313,8 +333,8 @@ def _ranked_lists(rep: Any, queries: dict[str, str]) -> None:
         except LabError as err:
             st.error(escape_md(err))
             return
-        qrels = {}
-    render_ranked_lists(lists, qrels, docs, query, reference, warned=warned, key="cmp_rl")
+        qrels, passages = {}, {}  # free text: which passage matched is not kept
+    render_ranked_lists(lists, qrels, docs, query, reference, warned=warned, passages=passages, key="cmp_rl")
 
 
 def _results() -> None:
@@ -353,7 +373,7 @@ def _results() -> None:
     with t_over:
         render_metrics(rep, key="cmp_metrics")
         render_backend_quality(rep, key="cmp_backends")
-        render_curves_and_cost(rep, key="cmp_cc")
+        render_curves_and_cost(rep, key="cmp_cc")  # + make_quality_vs_size_figure once f-compress lands
     with t_query:
         render_win_loss(rep, queries, key="cmp_wl")
     with t_lists:
@@ -367,9 +387,11 @@ def _results() -> None:
 # --------------------------------------------------------------------------------------------------
 records = ws.list_datasets("retrieval")
 active = st.session_state.get("cmp_active")
+active_run = ws.get_run(active) if active else None
 if records:
-    with st.expander("New comparison", expanded=not ws.list_runs(kind="evaluate", limit=1) or bool(active)):
-        _setup(records)
+    # collapsed once results exist, so they start above the fold
+    with st.expander("New comparison", expanded=not ws.list_runs(kind="evaluate", limit=1)):
+        _setup(records, running=active_run is not None and active_run.is_active)
 else:
     st.info("No retrieval dataset yet: import one (corpus, queries, qrels) on the **Datasets** page.")
 _show_job()

@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from components import services
+from components.data_encode import render_encode_panel
 from components.data_views import render_preview, render_statistics, render_summary
 from components.shell import ensure_navigation
 from components.text import code_md, escape_md
@@ -119,14 +120,19 @@ if records:
         with st.expander(f"Import warnings ({len(ds.warnings)})"):
             for warning in ds.warnings:
                 st.warning(escape_md(warning))
-    preview_tab, stats_tab, manage_tab = st.tabs(
-        ["Preview", "Statistics", "Rename / delete"], key="data_view_tab", on_change="rerun"
+    preview_tab, stats_tab, encode_tab, manage_tab = st.tabs(
+        ["Preview", "Statistics", "Encode corpus", "Rename / delete"], key="data_view_tab", on_change="rerun"
     )
     if ds is not None:
         with preview_tab:
             render_preview(ds, key="data_preview")
         with stats_tab:
             render_statistics(services.dataset_stats(name), kind=record.kind, key="data_stats")
+        with encode_tab:
+            if record.kind == "retrieval":
+                render_encode_panel(ws, name, key="data_encode")
+            else:
+                st.caption("Encoding into the shard store is for retrieval corpora.")
     with manage_tab:
         st.caption(f"Imported from {code_md(record.source or 'upload')}")
         left, right = st.columns(2)

@@ -31,7 +31,7 @@ from core.wizard.evidence import (
     format_p,
     simpler_alternative,
 )
-from core.wizard.facts import derive_facts
+from core.wizard.facts import CHUNK_TEXT_SHARE, chunk_settings, derive_facts
 from core.wizard.gotchas import (
     EXPECTED_RERANK_MS,
     GotchasJob,
@@ -66,6 +66,7 @@ from core.wizard.rules import RERANKER_WARNING, RULES, Fact, Rule, When
 from core.wizard.script import SCRIPT_FILE, TEMPLATES, bundle_data, render_script
 from core.wizard.verify import (
     VerifyJob,
+    chunking_verdict,
     collect_evidence,
     run_verification_inline,
     start_verification,
@@ -74,6 +75,7 @@ from core.wizard.verify import (
 
 __all__ = [
     "ADAPTATION_NAMES",
+    "CHUNK_TEXT_SHARE",
     "COMPONENTS",
     "DEFAULT_ANSWERS",
     "DOMAINS",
@@ -108,6 +110,8 @@ __all__ = [
     "bm25_dense_overlap",
     "bundle_data",
     "bundle_zip",
+    "chunk_settings",
+    "chunking_verdict",
     "collect_evidence",
     "complete_answers",
     "cosine_vs_dot",

@@ -164,6 +164,39 @@ QUESTIONS: tuple[Question, ...] = (
         asked=False,
     ),
     Question(
+        "text_beyond_window",
+        "Share of the text beyond the model window",
+        "ratio",
+        "Tokens past the bi-encoder's window (what truncation never searches) over all tokens (measured).",
+        minimum=0,
+        maximum=1,
+        measured=True,
+        asked=False,
+        tasks=("retrieval",),
+    ),
+    Question(
+        "doc_tokens_p50",
+        "Median document length (tokens)",
+        "int",
+        "Median tokens per document in the bi-encoder's tokenizer (measured).",
+        minimum=0,
+        maximum=1e9,
+        measured=True,
+        asked=False,
+        tasks=("retrieval",),
+    ),
+    Question(
+        "model_window",
+        "Model window (tokens)",
+        "int",
+        "The bi-encoder's max_seq_length: tokens of a document it reads (measured).",
+        minimum=1,
+        maximum=1e6,
+        measured=True,
+        asked=False,
+        tasks=("retrieval",),
+    ),
+    Question(
         "reranker_available",
         "Pretrained reranker available",
         "bool",
@@ -192,6 +225,9 @@ class Answers:
     bm25_dense_overlap: float | None = None
     baseline_ndcg10: float | None = None
     embedding_dim: int = 384
+    text_beyond_window: float | None = None
+    doc_tokens_p50: int | None = None
+    model_window: int | None = None
     reranker_available: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -199,7 +235,14 @@ class Answers:
 
 
 DEFAULT_ANSWERS = Answers()
-_OPTIONAL = {"fragmentation", "bm25_dense_overlap", "baseline_ndcg10"}
+_OPTIONAL = {
+    "fragmentation",
+    "bm25_dense_overlap",
+    "baseline_ndcg10",
+    "text_beyond_window",
+    "doc_tokens_p50",
+    "model_window",
+}
 
 
 def _coerce(q: Question, value: Any) -> Any:

@@ -13,6 +13,7 @@ from core.wizard.answers import Answers, estimate_domain
 
 __all__ = [
     "BM25_MS",
+    "CHUNK_TEXT_SHARE",
     "FINETUNE_MIN_LABELS",
     "FLAT_SEARCH_MS_PER_MDIM",
     "INDEX_MEMORY_GB",
@@ -23,6 +24,7 @@ __all__ = [
     "RERANK_K",
     "RERANK_MS_PER_PAIR",
     "SETFIT_MAX_LABELS",
+    "chunk_settings",
     "derive_facts",
 ]
 
@@ -38,6 +40,10 @@ SETFIT_MAX_LABELS = 100  # fewer labels per class than this: SetFit
 FINETUNE_MIN_LABELS = 1000  # more labels per class than this: full fine-tuning of a small classifier
 MEDIOCRE_NDCG = 0.5  # measured nDCG@10 of the dense baseline below this is mediocre
 INDEX_MEMORY_GB = 8.0  # a flat float32 index bigger than this is costly to keep in RAM
+# Chunking is advised when at least this share of the corpus's tokens lies past the model's window (text a
+# truncated document never searches). On SciFact abstracts it is ~2 %; on the long-document sets 95-98 %.
+CHUNK_TEXT_SHARE = 0.2
+DEFAULT_WINDOW = 256  # the window assumed when the model's was not measured
 
 
 # --------------------------------------------------------------------------------------------------
@@ -54,6 +60,16 @@ def derive_facts(a: Answers) -> dict[str, Any]:
     k_fit = max(0, int(room // pair_ms)) if room > 0 else 0
     index_gb = a.corpus_size * a.embedding_dim * 4 / 1e9
     facts = a.to_dict()
+    chunking = chunk_settings(a.to_dict())
+    window = int(a.model_window or DEFAULT_WINDOW)
+    facts.update(
+        chunk_text_share=CHUNK_TEXT_SHARE,
+        window=window,
+        chunk_window=chunking[0] if chunking else None,
+        chunk_overlap=chunking[1] if chunking else None,
+        median_tokens=f"{a.doc_tokens_p50:,}" if a.doc_tokens_p50 is not None else "not measured",
+        chunking_label=f"passages {chunking[0]}/{chunking[1]}, MaxP" if chunking else None,
+    )
     facts.update(
         hardware=hw,
         rerank_ms_per_pair=pair_ms,
@@ -83,6 +99,18 @@ def derive_facts(a: Answers) -> dict[str, Any]:
         ),
     )
     return facts
+
+
+def chunk_settings(answers: dict[str, Any]) -> tuple[int, int] | None:
+    """``(window, overlap)`` of the advised passages when a share of at least :data:`CHUNK_TEXT_SHARE` of the
+    text lies past the model's window (passages of the model's window overlapping by a quarter of it, the
+    setting measured in bench/chunking.py); None when less lies beyond it or the lengths were not measured."""
+    share = answers.get("text_beyond_window")
+    if share is None or share < CHUNK_TEXT_SHARE:
+        return None
+    window = int(answers.get("model_window") or DEFAULT_WINDOW)
+    window = max(16, min(window, 8192))
+    return window, window // 4
 
 
 def _reduced_dim(a: Answers, encode_ms: float) -> int:

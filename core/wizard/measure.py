@@ -6,7 +6,9 @@
 - domain specialisation, from two signals: the share of words the model's tokenizer splits into 3+ pieces
   (:func:`tokenizer_fragmentation`) and how much BM25 and the bi-encoder agree on sample queries
   (:func:`bm25_dense_overlap`, overlap@10);
-- the zero-shot bi-encoder's nDCG@10 (when the corpus vectors are cached or the corpus is small).
+- the zero-shot bi-encoder's nDCG@10 (when the corpus vectors are cached or the corpus is small);
+- document lengths in the model's tokens against its window (:func:`core.data.length_stats` on a seeded
+  sample): the share of the text a truncated document never searches, which decides chunking.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from core.data import LabeledDataset, RetrievalDataset
+from core.data import ChunkSpec, LabeledDataset, RetrievalDataset, length_stats
 from core.encoding import EmbeddingCache, Encoder, make_encoder
 from core.evaluate import evaluate_run
 from core.models import DEFAULT_BI_ENCODER, cross_encoder_head_is_trained, list_models, resolve_model
 from core.retrieval import BM25Retriever, Corpus, DenseRetriever, DenseSpec, results_to_run
-from core.runtime import Reporter, Workspace, configure_environment, detect_device, report
+from core.runtime import InvalidInput, Reporter, Workspace, configure_environment, detect_device, report
 from core.wizard.answers import estimate_domain
+from core.wizard.facts import DEFAULT_WINDOW
 
 __all__ = [
     "Measurements",
@@ -34,6 +37,7 @@ __all__ = [
     "labelled_pairs",
     "load_tokenizer",
     "measure_answers",
+    "measure_lengths",
     "reranker_available",
     "sample_corpus",
     "tokenizer_fragmentation",
@@ -41,6 +45,7 @@ __all__ = [
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
 FULL_CORPUS_MAX_DOCS = 2000  # encode the whole corpus for the measurement up to this size
+LENGTH_SAMPLE = 500  # documents whose tokens are counted
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,9 @@ def measure_answers(
         _measure_retrieval(
             ds, ws, model, encoder, values, notes, details, sample_queries, max_docs, seed, progress
         )
+        measure_lengths(
+            ds, tokenizer, int(values.get("model_window") or DEFAULT_WINDOW), values, notes, details
+        )
     estimate = estimate_domain(values.get("fragmentation"), values.get("bm25_dense_overlap"))
     if estimate is not None:
         values["domain"], notes["domain"] = estimate
@@ -205,6 +213,45 @@ def _dataset_answers(
     return ds.data["text"].tolist()
 
 
+def measure_lengths(
+    ds: RetrievalDataset,
+    tokenizer: Any,
+    window: int,
+    values: dict[str, Any],
+    notes: dict[str, str],
+    details: dict[str, Any],
+    *,
+    seed: int = 0,
+) -> None:
+    """Tokens per document of a seeded sample against ``window``: the share of the text beyond it, the
+    median length, and the passages a window/(window/4) chunking would make (``details["lengths"]``)."""
+    spec = ChunkSpec(window=max(16, min(window, 8192)), overlap=max(16, min(window, 8192)) // 4)
+    try:
+        stats = length_stats(
+            ds.doc_texts(), tokenizer, window=window, spec=spec, sample=LENGTH_SAMPLE, seed=seed
+        )
+    except InvalidInput as err:  # a tokenizer without character offsets cannot count passages
+        notes["text_beyond_window"] = f"not measured: {err}"
+        return
+    values["model_window"] = int(window)
+    notes.setdefault(
+        "model_window", f"{window} tokens assumed (the encoder does not state its max_seq_length)"
+    )
+    values["text_beyond_window"] = round(stats.share_text_beyond, 4)
+    values["doc_tokens_p50"] = round(stats.p50)
+    checked = (
+        f"{stats.checked:,} of {stats.documents:,} documents"
+        if stats.checked < stats.documents
+        else (f"all {stats.documents:,} documents")
+    )
+    notes["text_beyond_window"] = (
+        f"tokens past the {window}-token window over all tokens, {checked}; {stats.share_docs_beyond:.0%} of the "
+        f"documents are longer than the window"
+    )
+    notes["doc_tokens_p50"] = f"median of {checked} (p10 {stats.p10:,.0f}, p90 {stats.p90:,.0f})"
+    details["lengths"] = {k: v for k, v in stats.to_dict().items() if k not in ("tokens", "passages")}
+
+
 def _labels_per_class(ds: LabeledDataset) -> tuple[int, str]:
     split = "train" if "train" in ds.splits else ds.splits[0]
     frame = ds.split(split)
@@ -218,6 +265,16 @@ def _labels_per_class(ds: LabeledDataset) -> tuple[int, str]:
         f"median over {len(values)} classes in the {split!r} split (smallest {min(values, default=0):,}, "
         f"largest {max(values, default=0):,})"
     )
+
+
+def _encoder_answers(encoder: Encoder, model: str, values: dict[str, Any], notes: dict[str, str]) -> None:
+    """The encoder's dimension and, when it states one, its window (``max_seq_length``)."""
+    values["embedding_dim"] = int(encoder.dim)
+    notes["embedding_dim"] = f"{model} output dimension"
+    window = getattr(encoder, "max_seq_length", None)
+    if isinstance(window, int) and window > 0:
+        values["model_window"] = window
+        notes["model_window"] = f"{model}'s max_seq_length"
 
 
 def _measure_retrieval(
@@ -235,8 +292,7 @@ def _measure_retrieval(
 ) -> None:
     report(progress, "measure", 1, 4, f"loading {model}")
     encoder = encoder or make_encoder(model, ws)
-    values["embedding_dim"] = int(encoder.dim)
-    notes["embedding_dim"] = f"{model} output dimension"
+    _encoder_answers(encoder, model, values, notes)
     cache = EmbeddingCache(ws) if ws is not None else None
     split = ds.default_split
     queries = ds.split_queries(split)

@@ -14,15 +14,18 @@ from typing import Any
 
 from core.classify import has_label_names
 from core.data import LabeledDataset, RetrievalDataset
+from core.evaluate import CompareOptions
 from core.models import DEFAULT_BI_ENCODER
 from core.retrieval import DEFAULT_RERANK_DEPTH, BM25Spec, DenseSpec, HybridSpec, RerankSpec, spec_to_dict
 from core.runtime import InvalidInput, RunRecord, Workspace, jobs
+from core.wizard.facts import chunk_settings
 
 __all__ = [
     "SHORT_ADAPT_STEPS",
     "SHORT_SETFIT_SEEDS",
     "ExtraCheck",
     "VerifyPlan",
+    "chunking_specs",
     "find_matching_comparison",
     "plan_verification",
 ]
@@ -58,11 +61,13 @@ class VerifyPlan:
     notes: tuple[str, ...] = ()
     reuse_comparison: str | None = None
     model: str = DEFAULT_BI_ENCODER
+    chunk_pairs: tuple[tuple[str, str], ...] = ()  # (truncated, chunked) strategy names to compare
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["extras"] = [e.to_json() for e in self.extras]
         data["notes"] = list(self.notes)
+        data["chunk_pairs"] = [list(p) for p in self.chunk_pairs]
         return data
 
     @classmethod
@@ -70,6 +75,7 @@ class VerifyPlan:
         data = dict(data)
         data["extras"] = tuple(ExtraCheck(**e) for e in data.get("extras") or ())
         data["notes"] = tuple(data.get("notes") or ())
+        data["chunk_pairs"] = tuple(tuple(p) for p in data.get("chunk_pairs") or ())
         return cls(**data)
 
 
@@ -142,6 +148,33 @@ def _retrieval_specs(
     if rec.get("index", {}).get("dimension") not in (None, (rec.get("answers") or {}).get("embedding_dim")):
         notes.append("The dimension reduction is measured in the Gotchas step (PCA on the corpus vectors).")
     return {n: spec_to_dict(s) for n, s in specs.items()}, recommended, first_stage, notes
+
+
+def chunking_specs(
+    rec: Mapping[str, Any], ds: RetrievalDataset, model: str, first: str
+) -> tuple[dict[str, dict[str, Any]], tuple[tuple[str, str], ...], list[str]]:
+    """When the answers advise chunking (:func:`core.wizard.facts.chunk_settings`): BM25 on each document's
+    first W tokens and on passages W/O (cheap, always), and the recommended dense / hybrid first stage on
+    passages (its plain spec is the model truncated at its window). Returns the specs, the (truncated,
+    chunked) pairs the verification compares, and notes."""
+    cut = chunk_settings(dict(rec.get("answers") or {}))
+    if cut is None:
+        return {}, (), []
+    window, overlap = cut
+    chunked = f"@{window}/{overlap}"
+    pairs = [(f"bm25@{window}", f"bm25{chunked}")]
+    if first in ("dense", "hybrid"):
+        pairs.append((first, f"{first}{chunked}"))
+    names = [n for pair in pairs for n in pair if "@" in n]
+    options = CompareOptions(strategies=tuple(names), model=model, tune_split="auto")
+    specs = {n: spec_to_dict(s) for n, s in options.specs(ds.splits).items()}
+    share = (rec.get("answers") or {}).get("text_beyond_window") or 0.0
+    note = (
+        f"{share:.0%} of the text lies past the {window}-token window: the check compares each document "
+        f"truncated to its first {window} tokens against passages {window}/{overlap} (MaxP), for BM25"
+        + (f" and the {first} first stage." if first in ("dense", "hybrid") else ".")
+    )
+    return specs, tuple(pairs), [note]
 
 
 def _find_run(ws: Workspace, kinds: Sequence[str], match: Any) -> RunRecord | None:
@@ -256,6 +289,12 @@ def plan_verification(
         split = ds.default_split
         specs, recommended, first_stage, spec_notes = _retrieval_specs(rec, ds, model, reranker)
         notes += spec_notes
+        extra_specs, chunk_pairs, chunk_notes = chunking_specs(rec, ds, model, first_stage or recommended)
+        specs.update(extra_specs)
+        notes += chunk_notes
+        for truncated, chunked in chunk_pairs:  # chunking advised: the recommendation is the chunked one
+            if truncated == recommended or (recommended == "bm25" and truncated.startswith("bm25@")):
+                recommended = chunked
         match = find_matching_comparison(ws, ds.name, split, specs)
         if include_extras:
             extra, note = _adaptation_extra(rec, ds, ws, model, kinds, short_steps)
@@ -271,6 +310,7 @@ def plan_verification(
             tuple(notes),
             match[0] if match else None,
             model,
+            chunk_pairs,
         )
     if task != "classification":
         raise InvalidInput(

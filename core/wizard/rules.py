@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.wizard.facts import (
+    CHUNK_TEXT_SHARE,
     FINETUNE_MIN_LABELS,
     INDEX_MEMORY_GB,
     MEDIOCRE_NDCG,
@@ -292,6 +293,29 @@ RULES: tuple[Rule, ...] = (
         "busy workers on {hardware}.",
         advice="Batch queries, add replicas, or serve the encoder on a GPU.",
         priority=5,
+    ),
+    Rule(
+        "long-documents-chunk",
+        "Long documents → cut them into passages (chunking) and score documents by their best passage",
+        (RETRIEVAL, When("text_beyond_window", ">=", CHUNK_TEXT_SHARE)),
+        "{text_beyond_window:.0%} of the corpus's text lies past the model's {window}-token window (median "
+        "document: {median_tokens} tokens): a truncated document is searched by its first {window} tokens only, "
+        "the rest never is. At {chunk_text_share:.0%} or more beyond the window, index passages of {chunk_window} "
+        "tokens overlapping by {chunk_overlap} and rank each document by its best passage (MaxP).",
+        sets=(("chunking", Fact("chunking_label")),),
+        priority=10,
+        advice="Compare truncated against chunked on your queries (the Verify step does): when the queries are "
+        "about a document's beginning (title, abstract), truncation can win — then keep it.",
+    ),
+    Rule(
+        "short-documents-truncate",
+        "Documents fit the window → no chunking",
+        (RETRIEVAL, When("text_beyond_window", "<", CHUNK_TEXT_SHARE)),
+        "Only {text_beyond_window:.1%} of the text lies past the model's {window}-token window (below "
+        "{chunk_text_share:.0%}; median document: {median_tokens} tokens): truncation loses little, and passages "
+        "would multiply the index for nothing.",
+        sets=(("chunking", None),),
+        priority=10,
     ),
     Rule(
         "similarity-bi-encoder",

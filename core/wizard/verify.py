@@ -6,7 +6,9 @@ whether the evidence agrees.
 - :func:`start_verification` / :func:`run_verification_inline` — submit (or run in this process) the extra
   runs of the plan and the verify job;
 - :func:`collect_evidence` — the evidence so far of a verify run and its extra runs, assessed by
-  :func:`core.wizard.assess` (one claim per decision: agrees / contradicts / not measured).
+  :func:`core.wizard.assess` (one claim per decision: agrees / contradicts / not measured);
+- :func:`chunking_verdict` — on long documents, whether passages beat truncated documents for each retriever
+  the plan paired, with the paired test's p-value, and which case the corpus is in.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from core.data import resolve_dataset
 from core.evaluate import load_comparison, paired_significance, run_comparison, save_comparison
 from core.retrieval import spec_from_dict
 from core.runtime import InvalidInput, NotFound, Reporter, Workspace, jobs
-from core.wizard.evidence import assess
+from core.wizard.evidence import MIN_DELTA, SIGNIFICANT, assess, format_p
 from core.wizard.plan import VerifyPlan, find_matching_comparison
 
 __all__ = [
     "VERIFY_KIND",
     "VerifyJob",
+    "chunking_verdict",
     "collect_evidence",
     "run_verification_inline",
     "start_verification",
@@ -145,8 +148,87 @@ def verify_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
         result["comparison"] = _report_summary(rep, ds.qrels_dict(rep.split))
         result["comparison_run"] = run_id
         result["comparison_reused"] = reused
+        if plan.chunk_pairs:
+            result["chunking"] = chunking_verdict(result["comparison"], plan.chunk_pairs)
         ctx.progress(1, 1, message="comparison done", force=True)
     return result
+
+
+def _pair_verdict(summary: Mapping[str, Any], truncated: str, chunked: str) -> dict[str, Any] | None:
+    strategies = summary.get("strategies") or {}
+    if truncated not in strategies or chunked not in strategies:
+        return None
+    a = strategies[truncated].get("ndcg@10") or 0.0
+    b = strategies[chunked].get("ndcg@10") or 0.0
+    p = (summary.get("p_values") or {}).get(truncated, {}).get(chunked)
+    significant = p is not None and p < SIGNIFICANT
+    if significant and b - a >= MIN_DELTA:
+        winner = "chunked"
+    elif significant and a - b >= MIN_DELTA:
+        winner = "truncated"
+    else:
+        winner = "neither"
+    family = truncated.split("@")[0]
+    return {
+        "family": family,
+        "truncated": truncated,
+        "chunked": chunked,
+        "ndcg@10": {"truncated": a, "chunked": b},
+        "recall@100": {
+            "truncated": strategies[truncated].get("recall@100"),
+            "chunked": strategies[chunked].get("recall@100"),
+        },
+        "delta": b - a,
+        "p": p,
+        "winner": winner,
+        "text": (
+            f"{_FAMILY.get(family, family)}: "
+            + {
+                "chunked": "passages win",
+                "truncated": "truncated documents win",
+                "neither": "no significant difference",
+            }[winner]
+            + f" ({chunked} {b:.4f} vs {truncated} {a:.4f} nDCG@10, Δ {b - a:+.4f}, {format_p(p)})"
+        ),
+    }
+
+
+_FAMILY = {"bm25": "BM25", "dense": "dense", "hybrid": "hybrid"}
+
+
+def chunking_verdict(summary: Mapping[str, Any], pairs: Any) -> dict[str, Any]:
+    """Truncated against chunked for each (truncated, chunked) pair of a comparison summary (nDCG@10 and the
+    paired test between the two): per retriever who wins, and one sentence saying which case the corpus is
+    in — passages help (the queries are about anything in a document), truncation helps (they are about its
+    beginning), or mixed."""
+    verdicts = [v for v in (_pair_verdict(summary, t, c) for t, c in pairs) if v is not None]
+    winners = {v["winner"] for v in verdicts}
+    if winners == {"chunked"}:
+        case = "long documents searched in passages: chunking wins on these queries — use passages"
+    elif winners == {"truncated"}:
+        case = (
+            "the queries are about the beginning of the documents: truncation wins — keep the first window "
+            "of each document, do not chunk"
+        )
+    elif "chunked" in winners and "truncated" in winners:
+        case = "mixed: passages help one retriever and hurt another — choose per retriever (below)"
+    elif winners == {"neither"} or not winners:
+        case = "chunking makes no significant difference here — keep the simpler truncated index"
+    else:
+        won = "chunked" if "chunked" in winners else "truncated"
+        case = (
+            f"{'passages win' if won == 'chunked' else 'truncation wins'} for some retrievers, no significant "
+            "difference for the others"
+        )
+    strategies = summary.get("strategies") or {}
+    names = [n for v in verdicts for n in (v["truncated"], v["chunked"])]
+    best = max(names, key=lambda n: strategies[n].get("ndcg@10") or 0.0) if names else None
+    return {
+        "pairs": verdicts,
+        "case": case,
+        "best": best,
+        "summary": "; ".join(v["text"] for v in verdicts),
+    }
 
 
 def _extra_runs(plan: VerifyPlan, start: Callable[[Any], str]) -> list[dict[str, Any]]:
@@ -205,6 +287,8 @@ def collect_evidence(ws: Workspace, verify_run: str) -> dict[str, Any]:
             }
     result = run.result or {}
     evidence = assess(job.recommendation, result.get("comparison"), extras, plan=job.plan)
+    if result.get("chunking"):
+        evidence["chunking"] = result["chunking"]
     evidence["verify_run"] = verify_run
     evidence["comparison_run"] = result.get("comparison_run")
     evidence["comparison_reused"] = result.get("comparison_reused", False)

@@ -101,6 +101,16 @@ CASES: dict[str, tuple[dict, dict, dict]] = {
         {},
         {**RETRIEVAL_BIG, "throughput_qps": 5},
     ),
+    "long-documents-chunk": (
+        {**RETRIEVAL_BIG, "text_beyond_window": 0.95, "doc_tokens_p50": 4881, "model_window": 256},
+        {"chunking": "passages 256/64, MaxP"},
+        {**RETRIEVAL_BIG, "text_beyond_window": 0.19, "doc_tokens_p50": 240, "model_window": 256},
+    ),
+    "short-documents-truncate": (
+        {**RETRIEVAL_BIG, "text_beyond_window": 0.02, "doc_tokens_p50": 210, "model_window": 256},
+        {"chunking": None},
+        {**RETRIEVAL_BIG, "text_beyond_window": 0.2, "model_window": 256},
+    ),
     "similarity-bi-encoder": (
         {"task": "similarity", "corpus_size": 20_000},
         {"first_stage": "dense", "similarity": "cosine"},
