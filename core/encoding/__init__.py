@@ -1,6 +1,6 @@
 """encoding — texts to vectors.
 
-The :class:`Encoder` contract, the sentence-transformers encoder, the torch / ONNX / int8 / bf16 backends and
+The :class:`Encoder` contract, the sentence-transformers encoder, the torch / ONNX / int8 / bf16 backends and static (model2vec) models, and
 what each becomes on this machine (:func:`plan_backend`), the one :func:`make_encoder` factory, the on-disk
 embedding cache (a shard store per corpus and encoder: float16 shards, memory-mapped, resumable), the
 engines that fill it (``local``, ``ray``) and the ``encode`` job, time estimates before long encodes, and
@@ -49,13 +49,23 @@ from core.encoding.onnx import (
 )
 from core.encoding.parallel import encode_parallel
 from core.encoding.shards import DEFAULT_SHARD_SIZE, DISK_DTYPE, ShardLayout, ShardRecord, ShardStore
+from core.encoding.static import (
+    DEFAULT_STATIC_MODEL,
+    STATIC_KIND,
+    StaticEncoder,
+    distill_static,
+    is_static_folder,
+    static_plan,
+)
 
 __all__ = [
     "BACKENDS",
     "BACKEND_DESCRIPTIONS",
     "DEFAULT_SHARD_SIZE",
+    "DEFAULT_STATIC_MODEL",
     "DISK_DTYPE",
     "ENGINES",
+    "STATIC_KIND",
     "BackendPlan",
     "BackendStatus",
     "EmbeddingCache",
@@ -71,11 +81,13 @@ __all__ = [
     "ShardRecord",
     "ShardRun",
     "ShardStore",
+    "StaticEncoder",
     "TruncationStats",
     "backend_statuses",
     "bf16_support",
     "cpu_flags",
     "cpu_threads",
+    "distill_static",
     "encode_corpus",
     "encode_in_batches",
     "encode_job",
@@ -90,6 +102,7 @@ __all__ = [
     "export_cross_encoder",
     "folder_lock",
     "format_duration",
+    "is_static_folder",
     "make_encoder",
     "normalize_rows",
     "onnx_files",
@@ -97,6 +110,7 @@ __all__ = [
     "plan_backend",
     "quantize_int8",
     "run_encode",
+    "static_plan",
     "token_lengths",
     "truncation_stats",
 ]

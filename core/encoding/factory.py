@@ -23,6 +23,7 @@ from core.encoding.onnx import (
     onnx_files,
     quantize_int8,
 )
+from core.encoding.static import STATIC_KIND, StaticEncoder, static_plan
 from core.models import load_cross_encoder, load_sentence_transformer, model_fingerprint, resolve_model
 from core.runtime import Workspace
 
@@ -76,8 +77,11 @@ def encoder_fingerprint(
     """The fingerprint the encoder of :func:`make_backend_encoder` would have, without loading it
     (to ask the embedding cache whether a corpus is already encoded)."""
 
-    plan = plan_backend(backend, device)
     info = resolve_model(model, ws, kind="bi-encoder")
+    if info.kind == STATIC_KIND:  # one encoding whatever the backend (StaticEncoder's fingerprint)
+        settings = EncodeSettings("static", max_seq_length, precision="fp32")
+        return encoder_cache_key(model_fingerprint(info), settings)
+    plan = plan_backend(backend, device)
     settings = EncodeSettings(plan.backend, max_seq_length, precision=plan.precision)
     return encoder_cache_key(model_fingerprint(info), settings)
 
@@ -96,10 +100,15 @@ def make_encoder(
     """``model`` as an :class:`core.encoding.Encoder` on ``backend`` (falling back to torch with a
     reason in ``encoder.plan`` when the backend cannot run here). ``threads`` caps ONNX Runtime's
     threads (torch's are process-wide: ``torch.set_num_threads``); ``plan`` overrides
-    :func:`plan_backend`."""
+    :func:`plan_backend`. A static model (kind ``static``) becomes a :class:`StaticEncoder` whatever the
+    backend (its plan says so)."""
 
-    plan = plan or plan_backend(backend, device)
     info = resolve_model(model, ws, kind="bi-encoder")
+    if info.kind == STATIC_KIND:
+        static = StaticEncoder(info, max_seq_length=max_seq_length)
+        static.plan = static_plan(backend)
+        return static
+    plan = plan or plan_backend(backend, device)
     model_fp = model_fingerprint(info)
     settings = EncodeSettings(plan.backend, max_seq_length, precision=plan.precision)
     encoder: Any
