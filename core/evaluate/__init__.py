@@ -33,6 +33,7 @@ from core.evaluate.options import (
     CompareOptions,
     EvaluateJob,
     parse_strategy,
+    strategy_variant,
 )
 from core.evaluate.report import ComparisonReport, StrategyResult
 from core.evaluate.store import (
@@ -76,6 +77,7 @@ __all__ = [
     "run_path",
     "safe_name",
     "save_comparison",
+    "strategy_variant",
     "trec_id",
     "trec_path",
     "write_run",
