@@ -39,6 +39,13 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--model", default=CompareOptions.model, help="bi-encoder for dense / hybrid")
     p.add_argument(
+        "--static-model",
+        default=CompareOptions.static_model,
+        help="static model of the static / static_rescore strategies (python -m core models distill); any "
+        "dense strategy may carry an index variant: dense:int8, dense:binary+rescore8, dense:pca128, "
+        "dense:dim128, dense:int8@256/64 (README: static models and compressed indexes)",
+    )
+    p.add_argument(
         "--backend",
         default=CompareOptions.backend,
         choices=BACKENDS,
