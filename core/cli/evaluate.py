@@ -12,6 +12,7 @@ from core.evaluate import (
     FIRST_STAGES,
     METRICS,
     STAT_TESTS,
+    STATIC_STRATEGIES,
     STRATEGIES,
     CompareOptions,
     run_comparison,
@@ -34,7 +35,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--strategies",
         default=",".join(CompareOptions.strategies),
-        help=f"comma list of {','.join(STRATEGIES)}; a name may carry a chunking: dense@256/64 = passages of "
+        help=f"comma list of {','.join(STRATEGIES + STATIC_STRATEGIES)}; a name may carry a chunking: dense@256/64 = passages of "
         "256 tokens overlapping by 64, documents scored from their passages; bm25@256 = first 256 tokens only",
     )
     p.add_argument("--model", default=CompareOptions.model, help="bi-encoder for dense / hybrid")
