@@ -18,6 +18,7 @@ from core.evaluate import (
     FIRST_STAGES,
     METRICS,
     STAT_TESTS,
+    STATIC_STRATEGIES,
     STRATEGIES,
     CompareOptions,
     ComparisonReport,
@@ -43,10 +44,17 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--strategies",
         default=",".join(CompareOptions.strategies),
-        help=f"comma list of {','.join(STRATEGIES)}; a name may carry a chunking: dense@256/64 = passages of "
+        help=f"comma list of {','.join(STRATEGIES + STATIC_STRATEGIES)}; a name may carry a chunking: dense@256/64 = passages of "
         "256 tokens overlapping by 64, documents scored from their passages; bm25@256 = first 256 tokens only",
     )
     p.add_argument("--model", default=CompareOptions.model, help="bi-encoder for dense / hybrid")
+    p.add_argument(
+        "--static-model",
+        default=CompareOptions.static_model,
+        help="static model of the static / static_rescore strategies (python -m core models distill); any "
+        "dense strategy may carry an index variant: dense:int8, dense:binary+rescore8, dense:pca128, "
+        "dense:dim128, dense:int8@256/64 (README: static models and compressed indexes)",
+    )
     p.add_argument(
         "--backend",
         default=CompareOptions.backend,

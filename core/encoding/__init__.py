@@ -1,7 +1,9 @@
 """encoding — texts to vectors.
 
 The :class:`Encoder` contract, backend ``auto`` (a parity check on the user's corpus picks the fastest
-backend that keeps the vectors, remembered per model and machine), one thread count for torch / ONNX / BLAS, the sentence-transformers encoder, the torch / ONNX / int8 / bf16 backends and
+backend that keeps the vectors, remembered per model and machine), one thread count for torch / ONNX /
+BLAS, the sentence-transformers encoder, the torch / ONNX / int8 / bf16 backends and static (model2vec)
+models, and
 what each becomes on this machine (:func:`plan_backend`), the one :func:`make_encoder` factory, the on-disk
 embedding cache (a shard store per corpus and encoder: float16 shards, memory-mapped, resumable), the
 engines that fill it (``local``, ``ray``) and the ``encode`` job, time estimates before long encodes, and
@@ -74,6 +76,14 @@ from core.encoding.onnx import (
 )
 from core.encoding.parallel import encode_parallel
 from core.encoding.shards import DEFAULT_SHARD_SIZE, DISK_DTYPE, ShardLayout, ShardRecord, ShardStore
+from core.encoding.static import (
+    DEFAULT_STATIC_MODEL,
+    STATIC_KIND,
+    StaticEncoder,
+    distill_static,
+    is_static_folder,
+    static_plan,
+)
 from core.encoding.threads import THREADS_ENV, configure_threads, cpu_threads, encoding_threads
 
 __all__ = [
@@ -83,9 +93,11 @@ __all__ = [
     "BACKEND_CHOICES",
     "BACKEND_DESCRIPTIONS",
     "DEFAULT_SHARD_SIZE",
+    "DEFAULT_STATIC_MODEL",
     "DISK_DTYPE",
     "ENGINES",
     "ETA_MIN_TEXTS",
+    "STATIC_KIND",
     "THREADS_ENV",
     "AutoChoice",
     "BackendCheck",
@@ -105,6 +117,7 @@ __all__ = [
     "ShardRecord",
     "ShardRun",
     "ShardStore",
+    "StaticEncoder",
     "TruncationStats",
     "announce_encode",
     "auto_plan",
@@ -114,6 +127,7 @@ __all__ = [
     "configure_threads",
     "cpu_flags",
     "cpu_threads",
+    "distill_static",
     "encode_corpus",
     "encode_in_batches",
     "encode_job",
@@ -129,6 +143,7 @@ __all__ = [
     "export_cross_encoder",
     "folder_lock",
     "format_duration",
+    "is_static_folder",
     "load_choice",
     "machine_id",
     "make_encoder",
@@ -144,6 +159,7 @@ __all__ = [
     "resolve_backend",
     "run_encode",
     "save_choice",
+    "static_plan",
     "token_lengths",
     "truncation_stats",
 ]

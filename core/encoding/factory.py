@@ -25,6 +25,7 @@ from core.encoding.onnx import (
     onnx_files,
     quantize_int8,
 )
+from core.encoding.static import STATIC_KIND, StaticEncoder, static_plan
 from core.encoding.threads import configure_threads
 from core.models import (
     load_cross_encoder,
@@ -86,6 +87,9 @@ def encoder_fingerprint(
     (to ask the embedding cache whether a corpus is already encoded)."""
 
     info = resolve_model(model, ws, kind="bi-encoder")
+    if info.kind == STATIC_KIND:  # one encoding whatever the backend (StaticEncoder's fingerprint)
+        settings = EncodeSettings("static", max_seq_length, precision="fp32")
+        return encoder_cache_key(model_fingerprint(info), settings)
     model_fp = model_fingerprint(info)
     remembered = load_choice(ws or Workspace(), model_fp) if backend == AUTO else None
     plan = plan_backend(remembered.backend if remembered else backend, device)  # auto unchecked: torch
@@ -111,9 +115,14 @@ def make_encoder(
     :func:`plan_backend`. ``auto``: the backend remembered for this model and machine, else the one a
     parity check on ``sample`` (corpus texts) picks (core.encoding.auto); torch without a sample. In a
     warm job worker the encoder is kept between jobs (``core.models.memoized``), keyed by the weights'
-    fingerprint and every setting; elsewhere every call builds one."""
+    fingerprint and every setting; elsewhere every call builds one. A static model (kind ``static``)
+    becomes a :class:`StaticEncoder` whatever the backend (its plan says so)."""
     configure_threads(threads)
     info = resolve_model(model, ws, kind="bi-encoder")
+    if info.kind == STATIC_KIND:
+        static = StaticEncoder(info, max_seq_length=max_seq_length)
+        static.plan = static_plan(backend)
+        return static
     model_fp = model_fingerprint(info)
     plan = plan or resolve_backend(
         model, ws, backend, sample=sample, device=device, max_seq_length=max_seq_length, model_fp=model_fp

@@ -31,10 +31,12 @@ from core.evaluate.options import (
     DEFAULT_K,
     FIRST_STAGES,
     STAT_TESTS,
+    STATIC_STRATEGIES,
     STRATEGIES,
     CompareOptions,
     EvaluateJob,
     parse_strategy,
+    strategy_variant,
 )
 from core.evaluate.progress import ComparisonProgress, comparison_plan
 from core.evaluate.report import SIGNIFICANCE, ComparisonReport, StrategyResult, composite_check
@@ -59,6 +61,7 @@ __all__ = [
     "RUN_SUFFIX",
     "SIGNIFICANCE",
     "STAGE",
+    "STATIC_STRATEGIES",
     "STAT_TESTS",
     "STRATEGIES",
     "CompareOptions",
@@ -86,6 +89,7 @@ __all__ = [
     "run_path",
     "safe_name",
     "save_comparison",
+    "strategy_variant",
     "trec_id",
     "trec_path",
     "write_run",

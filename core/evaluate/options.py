@@ -4,7 +4,12 @@ The CLI fills it from its arguments, the Compare page from its widgets and the w
 recommendation; :meth:`CompareOptions.specs` turns it into strategy specs, so the same choices give the same
 specs (and the same numbers) wherever they were made. A strategy name may carry a chunking: ``dense@256/64``
 (passages of 256 tokens overlapping by 64), ``bm25@256`` (each document truncated to its first 256 tokens);
-see :func:`parse_strategy`.
+see :func:`parse_strategy`. A dense strategy may carry an index variant after a colon (before any chunking):
+``dense:int8``, ``dense:binary`` (rescored ×4), ``dense:binary+rescore8``, ``dense:float16``, ``dense:pca128``
+(PCA to 128 dimensions), ``dense:dim128`` (the first 128: Matryoshka truncation), combined with ``+``
+(``dense:binary+pca256``) and with chunking (``dense:int8@256/64``); see :func:`strategy_variant`.
+``static`` is dense with the workspace's static model (``static_model``), ``static_rescore`` its top
+candidates rescored with ``model``'s vectors.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.data import AGGREGATES, ChunkSpec
-from core.encoding import AUTO, BACKEND_CHOICES
+from core.encoding import AUTO, BACKEND_CHOICES, DEFAULT_STATIC_MODEL
 from core.evaluate.metrics import DEFAULT_LATENCY_SAMPLE, DEFAULT_STAT_TEST
 from core.models import DEFAULT_BI_ENCODER
 from core.retrieval import (
     DEFAULT_RERANK_DEPTH,
     INDEX_KINDS,
+    QUANTIZATIONS,
     BM25Spec,
     DenseSpec,
     HybridSpec,
@@ -36,14 +42,19 @@ from core.runtime import InvalidInput
 __all__ = [
     "DEFAULT_K",
     "FIRST_STAGES",
+    "STATIC_STRATEGIES",
     "STAT_TESTS",
     "STRATEGIES",
     "CompareOptions",
     "EvaluateJob",
     "parse_strategy",
+    "strategy_variant",
 ]
 
 STRATEGIES = ("bm25", "dense", "hybrid", "rerank")
+# accepted by name (CLI, options) but not yet offered by the Compare page's picker, which labels STRATEGIES
+STATIC_STRATEGIES = ("static", "static_rescore")
+_KNOWN = STRATEGIES + STATIC_STRATEGIES
 STAT_TESTS = (DEFAULT_STAT_TEST, "fisher", "wilcoxon")
 FIRST_STAGES = ("bm25", "dense", "hybrid")  # what a reranker can rescore
 DEFAULT_K = 100  # results per query (Recall@100 needs 100)
@@ -56,20 +67,59 @@ _CHOICES = {
     "stat_test": STAT_TESTS,
     "chunk_aggregate": AGGREGATES,
 }
+_VARIANT_TOKEN = re.compile(
+    r"^(?:pca(?P<pca>\d+)|dim(?P<dim>\d+)|rescore(?P<rescore>\d+)|(?P<quant>[a-z0-9]+))$"
+)
 _CHUNKED = re.compile(r"^(?P<base>[a-z0-9_-]+)@(?P<window>\d+)(?:/(?P<overlap>\d+))?$")
+
+
+def _split_variant(name: str) -> tuple[str, str]:
+    """``"dense:int8@256/64"`` -> ``("dense@256/64", "int8")``; no colon: ``(name, "")``."""
+    head, colon, rest = name.partition(":")
+    if not colon:
+        return name, ""
+    variant, at, cut = rest.partition("@")
+    return head + at + cut, variant
+
+
+def strategy_variant(name: str) -> dict[str, Any]:
+    """The dense-spec settings of a strategy name's index variant: ``"dense:binary+rescore8"`` ->
+    ``{"quantization": "binary", "rescore": 8}``, ``"dense:pca128"`` -> ``{"dims": 128, "reduce": "pca"}``,
+    ``"dense:dim128"`` -> ``{"dims": 128, "reduce": "truncate"}``; ``{}`` without one."""
+    _plain, variant = _split_variant(name)
+    if not variant and ":" not in name:
+        return {}
+    out: dict[str, Any] = {}
+    for token in variant.split("+"):
+        match = _VARIANT_TOKEN.match(token)
+        if match is None or (match["quant"] is not None and match["quant"] not in QUANTIZATIONS):
+            raise InvalidInput(
+                f"Cannot read index variant {token!r} of {name!r}: use {', '.join(QUANTIZATIONS)}, pcaN, dimN "
+                "or rescoreN, joined by + (e.g. dense:binary+rescore8, dense:int8@256/64)."
+            )
+        if match["quant"] is not None:
+            out["quantization"] = match["quant"]
+        elif match["rescore"] is not None:
+            out["rescore"] = int(match["rescore"])
+        else:
+            out["dims"] = int(match["pca"] or match["dim"])
+            out["reduce"] = "pca" if match["pca"] else "truncate"
+    return out
 
 
 def parse_strategy(name: str) -> tuple[str, tuple[int, int | None] | None]:
     """``"dense@256/64"`` -> ``("dense", (256, 64))``, ``"bm25@256"`` -> ``("bm25", (256, None))`` (the
-    first 256 tokens only), ``"hybrid"`` -> ``("hybrid", None)``; anything else is an error."""
+    first 256 tokens only), ``"hybrid"`` -> ``("hybrid", None)``; an index variant (``dense:int8@256/64``)
+    is left to :func:`strategy_variant`; anything else is an error."""
+    name, _variant = _split_variant(name)
     if "@" not in name:
-        if name not in STRATEGIES:
-            raise InvalidInput(f"Unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}.")
+        if name not in _KNOWN:
+            raise InvalidInput(f"Unknown strategy {name!r}; choose from {', '.join(_KNOWN)}.")
         return name, None
     match = _CHUNKED.match(name)
-    if not match or match["base"] not in STRATEGIES:
+    if not match or match["base"] not in _KNOWN:
         raise InvalidInput(
-            f"Cannot read strategy {name!r}: write a strategy ({', '.join(STRATEGIES)}) and a chunking, "
+            f"Cannot read strategy {name!r}: write a strategy ({', '.join(_KNOWN)}) and a chunking, "
             "e.g. dense@256/64 (passages of 256 tokens overlapping by 64) or bm25@256 (first 256 tokens)."
         )
     overlap = match["overlap"]
@@ -109,6 +159,7 @@ class CompareOptions:
     rrf_k: int = HybridSpec.rrf_k
     tune_split: str = "auto"
     index: str = DenseSpec.index
+    static_model: str = DEFAULT_STATIC_MODEL
     baseline: str | None = None
     stat_test: str = DEFAULT_STAT_TEST
     chunk_sentences: bool = ChunkSpec.sentences
@@ -120,11 +171,18 @@ class CompareOptions:
         object.__setattr__(self, "strategies", _names(self.strategies))
         object.__setattr__(self, "check_backends", _names(self.check_backends))
         if not self.strategies:
-            raise InvalidInput(f"Choose at least one strategy from {', '.join(STRATEGIES)}.")
+            raise InvalidInput(f"Choose at least one strategy from {', '.join(_KNOWN)}.")
         for name in self.strategies:
-            _base, cut = parse_strategy(name)
+            base, cut = parse_strategy(name)
             if cut is not None:
                 self.chunking(cut)  # validates window and overlap
+            variant = strategy_variant(name)
+            if variant and (base == "bm25" or (base == "rerank" and self.rerank_first_stage == "bm25")):
+                raise InvalidInput(
+                    f"{name!r}: index variants apply to strategies with a dense part, not BM25."
+                )
+            if variant:
+                DenseSpec(**variant)  # validates the values
         for name, allowed in _CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise InvalidInput(
@@ -180,7 +238,8 @@ class CompareOptions:
         specs: dict[str, StrategySpec] = {}
         for name in self.strategies:
             base, cut = parse_strategy(name)
-            specs[name] = self._spec(base, self.chunking(cut) if cut else None, splits)
+            spec = self._spec(base, self.chunking(cut) if cut else None, splits)
+            specs[name] = _with_variant(spec, strategy_variant(name))
         return backend_variants(specs, self.check_backends) if self.check_backends else specs
 
     def _spec(self, name: str, chunking: ChunkSpec | None, splits: Sequence[str]) -> StrategySpec:
@@ -206,7 +265,14 @@ class CompareOptions:
             rrf_k=self.rrf_k,
             tune_split=self.resolved_tune_split(list(splits)),
         )
-        first_stages: dict[str, StrategySpec] = {"bm25": bm25, "dense": dense, "hybrid": hybrid}
+        static = dataclasses.replace(dense, model=self.static_model)
+        first_stages: dict[str, StrategySpec] = {
+            "bm25": bm25,
+            "dense": dense,
+            "hybrid": hybrid,
+            "static": static,
+            "static_rescore": dataclasses.replace(static, rescore_with=self.model),
+        }
         if name != "rerank":
             return first_stages[name]
         if not self.reranker:
@@ -220,6 +286,19 @@ class CompareOptions:
             top_k=self.rerank_top_k,
             backend=self.rerank_backend or (self.backend if self.backend != AUTO else "torch"),
         )
+
+
+def _with_variant(spec: StrategySpec, variant: Mapping[str, Any]) -> StrategySpec:
+    """``spec`` with its dense part(s) given an index variant (:func:`strategy_variant`)."""
+    if not variant:
+        return spec
+    if isinstance(spec, DenseSpec):
+        return dataclasses.replace(spec, **variant)
+    if isinstance(spec, HybridSpec):
+        return dataclasses.replace(spec, dense=dataclasses.replace(spec.dense, **variant))
+    if isinstance(spec, RerankSpec):
+        return dataclasses.replace(spec, first_stage=_with_variant(spec.first_stage, variant))
+    raise InvalidInput("Index variants apply to strategies with a dense part, not BM25.")
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ class ModelInfo:
     """A resolved model: where its files are (or its hub id) and what it is."""
 
     name: str
-    kind: str  # bi-encoder | cross-encoder | setfit | mlm
+    kind: str  # bi-encoder | cross-encoder | setfit | mlm | static (model2vec)
     location: str  # local folder, or hub id when source == "hub"
     source: str  # packaged | workspace | local | hub
     description: str = ""
@@ -198,6 +198,8 @@ def _guess_kind(path: Path) -> str:
     if (path / "config_setfit.json").exists() or (path / "model_head.pkl").exists():
         return "setfit"
     archs = architectures(path)
+    if archs == "StaticModel":  # a model2vec static model (core.encoding.static)
+        return "static"
     # sentence-transformers 6 saves CrossEncoders with a modules.json too: the head decides
     if "SequenceClassification" in archs:
         return "cross-encoder"

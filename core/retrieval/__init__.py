@@ -1,6 +1,6 @@
 """retrieval — first stages and rerankers behind one contract: ``search(queries, k) -> list[Hits]``.
 
-BM25 (bm25s), dense (FAISS exact / HNSW / IVF chosen by corpus size, and PCA-reduced), hybrid fusion (ranx),
+BM25 (bm25s), dense (FAISS exact / HNSW / IVF chosen by corpus size, PCA-reduced, compressed: float16 / int8 / binary), hybrid fusion (ranx),
 cross-encoder reranking (:func:`make_reranker`), strategies on passages ranking documents
 (:class:`PassageRetriever`, MaxP / sum of top passages / first passage), the frozen strategy specs and the
 :class:`RetrieverBuilder` that turns specs into retrievers sharing indexes, passages and vectors; BM25 and
@@ -44,6 +44,17 @@ from core.retrieval.passages import (
     resolve_chunking,
 )
 from core.retrieval.pca import PCADenseRetriever, fit_pca
+from core.retrieval.quantized import (
+    DEFAULT_RESCORE,
+    QUANTIZATIONS,
+    REDUCTIONS,
+    CompressedIndex,
+    check_compression,
+    compression_label,
+    index_nbytes,
+    is_compressed,
+    rescore_candidates,
+)
 from core.retrieval.rerank import (
     DEFAULT_RERANK_BATCH,
     DEFAULT_RERANK_DEPTH,
@@ -63,10 +74,14 @@ __all__ = [
     "DEFAULT_RERANK_BATCH",
     "DEFAULT_RERANK_DEPTH",
     "DEFAULT_RERANK_MAX_LENGTH",
+    "DEFAULT_RESCORE",
     "INDEX_KINDS",
+    "QUANTIZATIONS",
+    "REDUCTIONS",
     "SAVED_KINDS",
     "BM25Retriever",
     "BM25Spec",
+    "CompressedIndex",
     "Corpus",
     "CrossEncoderReranker",
     "DenseRetriever",
@@ -95,18 +110,23 @@ __all__ = [
     "backend_variants",
     "build_faiss_index",
     "build_index",
+    "check_compression",
     "chunkings",
+    "compression_label",
     "default_specs",
     "describe_indexes",
     "exact_top_k",
     "fit_pca",
     "fuse_runs",
     "hnsw_recall",
+    "index_nbytes",
+    "is_compressed",
     "load_or_build_index",
     "load_tokenizer",
     "make_passage_set",
     "make_reranker",
     "plan_index",
+    "rescore_candidates",
     "resolve_chunking",
     "results_to_run",
     "spec_from_dict",

@@ -125,14 +125,7 @@ class RetrieverBuilder:
         elif isinstance(spec, BM25Spec):
             retriever = BM25Retriever(self.corpus, spec, store=self.index_store, progress=self.progress)
         elif isinstance(spec, DenseSpec):
-            retriever = DenseRetriever(
-                self.corpus,
-                self.encoder(spec),
-                spec,
-                cache=self.cache,
-                index_store=self.index_store,
-                progress=self.progress,
-            )
+            retriever = self._dense(self.corpus, spec)
         elif isinstance(spec, HybridSpec):
             retriever = HybridRetriever(self.build(spec.sparse), self.build(spec.dense), spec)
         elif isinstance(spec, RerankSpec):
@@ -160,17 +153,33 @@ class RetrieverBuilder:
                     ps.corpus, plain, store=self.index_store, progress=self.progress
                 )
             else:
-                encoder = self.encoder(plain)
-                inner = DenseRetriever(
-                    ps.corpus,
-                    encoder,
-                    plain,
-                    cache=self.cache,
-                    index_store=self.index_store,
-                    progress=self.progress,
-                )
+                inner = self._dense(ps.corpus, plain)
             self._on_passages[key] = inner
         return PassageRetriever(self._on_passages[key], ps, chunking, spec.label)
+
+    def _dense(self, corpus: Corpus, spec: DenseSpec) -> DenseRetriever:
+        """A dense retriever over ``corpus`` (the documents or passages); with ``rescore_with``, the
+        rescoring model's retriever over the same corpus is built (or reused) first."""
+        rescorer = None
+        rescore_spec = spec.rescore_spec
+        if rescore_spec is not None and corpus is self.corpus:  # shared with a plain dense strategy
+            built = self.build(rescore_spec)
+            assert isinstance(built, DenseRetriever)
+            rescorer = built
+        elif rescore_spec is not None:
+            key = (rescore_spec, corpus.fingerprint)
+            if key not in self._on_passages:
+                self._on_passages[key] = self._dense(corpus, rescore_spec)
+            rescorer = self._on_passages[key]
+        return DenseRetriever(
+            corpus,
+            self.encoder(spec),
+            spec,
+            cache=self.cache,
+            index_store=self.index_store,
+            progress=self.progress,
+            rescorer=rescorer,
+        )
 
     def _passage_text(self, first_stage: StrategySpec) -> Callable[[str], str] | None:
         """How a reranker reads the passages of a first stage on passages (None on whole documents, or
