@@ -31,6 +31,8 @@ from core.evaluate.store import save_comparison
 from core.retrieval import (
     Corpus,
     DenseRetriever,
+    FusionRetriever,
+    FusionSpec,
     HybridRetriever,
     HybridSpec,
     PassageRetriever,
@@ -40,8 +42,10 @@ from core.retrieval import (
     StrategySpec,
     alpha_sweep,
     describe_indexes,
+    fused_parts,
     results_to_run,
     spec_to_dict,
+    tuned_fusion,
 )
 from core.runtime import InvalidInput, Progress, Reporter, Workspace, report
 
@@ -57,8 +61,8 @@ Run = dict[str, dict[str, float]]
 
 def _index_seconds(retriever: Any) -> float:
     """Build time of a retriever including the indexes of its parts."""
-    if isinstance(retriever, HybridRetriever):
-        return _index_seconds(retriever.sparse) + _index_seconds(retriever.dense)
+    if isinstance(retriever, (HybridRetriever, FusionRetriever)):
+        return sum(_index_seconds(p) for p in fused_parts(retriever))
     if isinstance(retriever, RerankRetriever):
         return _index_seconds(retriever.first_stage)
     return float(getattr(retriever, "index_s", 0.0))
@@ -68,8 +72,8 @@ def _backend_notes(retriever: Any) -> list[str]:
     """Why an encoder or reranker runs on another backend than its spec asked for (core.encoding)."""
     if isinstance(retriever, PassageRetriever):
         return _backend_notes(retriever.inner)
-    if isinstance(retriever, HybridRetriever):
-        return _backend_notes(retriever.dense)
+    if isinstance(retriever, (HybridRetriever, FusionRetriever)):  # BM25 sides have no encoder
+        return [note for p in fused_parts(retriever) for note in _backend_notes(p)]
     if isinstance(retriever, RerankRetriever):
         plan = getattr(retriever.reranker, "plan", None)
         return _backend_notes(retriever.first_stage) + (
@@ -85,8 +89,8 @@ def _dense_parts(retriever: Any) -> list[DenseRetriever]:
         return [retriever]
     if isinstance(retriever, PassageRetriever):
         return _dense_parts(retriever.inner)
-    if isinstance(retriever, HybridRetriever):
-        return _dense_parts(retriever.dense)
+    if isinstance(retriever, (HybridRetriever, FusionRetriever)):
+        return [d for p in fused_parts(retriever) for d in _dense_parts(p)]
     if isinstance(retriever, RerankRetriever):
         return _dense_parts(retriever.first_stage)
     return []
@@ -96,8 +100,8 @@ def _passage_parts(retriever: Any) -> list[PassageRetriever]:
     """The parts of a strategy that search passages."""
     if isinstance(retriever, PassageRetriever):
         return [retriever]
-    if isinstance(retriever, HybridRetriever):
-        return _passage_parts(retriever.sparse) + _passage_parts(retriever.dense)
+    if isinstance(retriever, (HybridRetriever, FusionRetriever)):
+        return [q for p in fused_parts(retriever) for q in _passage_parts(p)]
     if isinstance(retriever, RerankRetriever):
         return _passage_parts(retriever.first_stage)
     return []
@@ -193,7 +197,7 @@ class _Comparison:
         self.qrels = ds.qrels_dict(split)
         self.qids, self.qtexts = queries["query_id"].tolist(), queries["text"].tolist()
         self.k, self.stat_test, self.latency_sample = k, stat_test, latency_sample
-        self._tuned: dict[HybridSpec, tuple[HybridSpec, dict[str, Any], list[str]]] = {}
+        self._tuned: dict[Any, tuple[Any, dict[str, Any], list[str]]] = {}
         self._runs: dict[StrategySpec, Run] = {}
         self._matched: dict[StrategySpec, dict[str, list[str]]] = {}
 
@@ -235,28 +239,32 @@ class _Comparison:
 
     def tuned(self, spec: StrategySpec, notes: list[str]) -> tuple[StrategySpec, dict[str, Any]]:
         """``spec`` with its hybrid (itself or a reranker's first stage) tuned, and what tuning found."""
-        if isinstance(spec, HybridSpec):
+        if isinstance(spec, (HybridSpec, FusionSpec)):
             return self.tune(spec, notes)
-        if isinstance(spec, RerankSpec) and isinstance(spec.first_stage, HybridSpec):
+        if isinstance(spec, RerankSpec) and isinstance(spec.first_stage, (HybridSpec, FusionSpec)):
             first, extra = self.tune(spec.first_stage, notes)
             return dataclasses.replace(spec, first_stage=first), extra
         return spec, {}
 
-    def tune(self, spec: HybridSpec, notes: list[str]) -> tuple[HybridSpec, dict[str, Any]]:
-        """Alpha of ``spec`` picked on its ``tune_split`` (convex fusion only), once per spec."""
+    def tune(self, spec: Any, notes: list[str]) -> tuple[Any, dict[str, Any]]:
+        """Alpha of a hybrid (weights of a fusion) picked on its ``tune_split`` (convex only), once per spec."""
         if spec not in self._tuned:
             self._tuned[spec] = self._sweep(spec)
         new, extra, tune_notes = self._tuned[spec]
         notes.extend(tune_notes)
         return new, dict(extra)
 
-    def _sweep(self, spec: HybridSpec) -> tuple[HybridSpec, dict[str, Any], list[str]]:
+    def _sweep(self, spec: Any) -> tuple[Any, dict[str, Any], list[str]]:
         if spec.fusion != "convex" or not spec.tune_split:
             return spec, {}, []
         if spec.tune_split not in self.ds.splits:
-            return spec, {}, [f"no {spec.tune_split!r} split to tune alpha on; kept alpha={spec.alpha:.2f}"]
+            kept = f"alpha on; kept alpha={spec.alpha:.2f}" if isinstance(spec, HybridSpec) else "weights on"
+            return spec, {}, [f"no {spec.tune_split!r} split to tune {kept}"]
         hybrid = self.builder.build(dataclasses.replace(spec, tune_split=None))
         queries = self.ds.split_queries(spec.tune_split)
+        if isinstance(spec, FusionSpec):  # 2 or 3 parts: a grid over the weights (core.retrieval.fusion)
+            qrels = self.ds.qrels_dict(spec.tune_split)
+            return tuned_fusion(spec, hybrid, queries["text"].tolist(), queries["query_id"].tolist(), qrels)
         best, curve = alpha_sweep(
             hybrid,
             queries["text"].tolist(),

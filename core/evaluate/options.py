@@ -24,8 +24,10 @@ from core.retrieval import (
     INDEX_KINDS,
     BM25Spec,
     DenseSpec,
+    FusionSpec,
     HybridSpec,
     RerankSpec,
+    SparseSpec,
     StrategySpec,
     backend_variants,
     spec_from_dict,
@@ -43,9 +45,11 @@ __all__ = [
     "parse_strategy",
 ]
 
-STRATEGIES = ("bm25", "dense", "hybrid", "rerank")
+# splade: SPLADE alone; hybrid: BM25 + dense (alpha tuned); hybrid_splade: SPLADE + dense; hybrid_bm25_splade:
+# BM25 + SPLADE; hybrid3: BM25 + SPLADE + dense (the last three: weights tuned on the train split)
+STRATEGIES = ("bm25", "splade", "dense", "hybrid", "hybrid_splade", "hybrid_bm25_splade", "hybrid3", "rerank")
 STAT_TESTS = (DEFAULT_STAT_TEST, "fisher", "wilcoxon")
-FIRST_STAGES = ("bm25", "dense", "hybrid")  # what a reranker can rescore
+FIRST_STAGES = ("bm25", "splade", "dense", "hybrid", "hybrid_splade", "hybrid3")  # what a reranker rescores
 DEFAULT_K = 100  # results per query (Recall@100 needs 100)
 _CHOICES = {
     "backend": BACKENDS,
@@ -93,6 +97,7 @@ class CompareOptions:
     strategies: tuple[str, ...] = ("bm25", "dense", "hybrid")
     split: str | None = None
     model: str = DEFAULT_BI_ENCODER
+    sparse_model: str = SparseSpec.model
     backend: str = DenseSpec.backend
     rerank_backend: str | None = None
     max_seq_length: int | None = None
@@ -197,6 +202,7 @@ class CompareOptions:
             max_seq_length=self.max_seq_length,
             chunking=chunking,
         )
+        tune_split = self.resolved_tune_split(list(splits))
         hybrid = HybridSpec(
             sparse=bm25,
             dense=dense,
@@ -204,9 +210,19 @@ class CompareOptions:
             alpha=self.alpha,
             norm=self.norm,
             rrf_k=self.rrf_k,
-            tune_split=self.resolved_tune_split(list(splits)),
+            tune_split=tune_split,
         )
-        first_stages: dict[str, StrategySpec] = {"bm25": bm25, "dense": dense, "hybrid": hybrid}
+        splade = SparseSpec(model=self.sparse_model, chunking=chunking)
+        fusion = {"fusion": self.fusion, "norm": self.norm, "rrf_k": self.rrf_k, "tune_split": tune_split}
+        first_stages: dict[str, StrategySpec] = {
+            "bm25": bm25,
+            "splade": splade,
+            "dense": dense,
+            "hybrid": hybrid,
+            "hybrid_splade": FusionSpec(parts=(splade, dense), **fusion),
+            "hybrid_bm25_splade": FusionSpec(parts=(bm25, splade), **fusion),
+            "hybrid3": FusionSpec(parts=(bm25, splade, dense), **fusion),
+        }
         if name != "rerank":
             return first_stages[name]
         if not self.reranker:

@@ -1,6 +1,6 @@
 """retrieval — first stages and rerankers behind one contract: ``search(queries, k) -> list[Hits]``.
 
-BM25 (bm25s), learned sparse (SPLADE, sentence-transformers' SparseEncoder), dense (FAISS exact / HNSW / IVF chosen by corpus size, and PCA-reduced), hybrid fusion (ranx),
+BM25 (bm25s), learned sparse (SPLADE, sentence-transformers' SparseEncoder), dense (FAISS exact / HNSW / IVF chosen by corpus size, and PCA-reduced), hybrid fusion (ranx; two or three of BM25, SPLADE and dense, weights tuned on a split),
 cross-encoder reranking (:func:`make_reranker`), strategies on passages ranking documents
 (:class:`PassageRetriever`, MaxP / sum of top passages / first passage), the frozen strategy specs and the
 :class:`RetrieverBuilder` that turns specs into retrievers sharing indexes, passages and vectors; BM25 and
@@ -33,6 +33,15 @@ from core.retrieval.builder import (
     describe_indexes,
 )
 from core.retrieval.dense import DenseRetriever, DenseSpec, build_faiss_index, hnsw_recall
+from core.retrieval.fusion import (
+    FusionRetriever,
+    FusionSpec,
+    fuse_many,
+    fused_parts,
+    tune_weights,
+    tuned_fusion,
+    weight_grid,
+)
 from core.retrieval.hybrid import HybridRetriever, HybridSpec, alpha_sweep, fuse_runs
 from core.retrieval.index_store import IndexStore
 from core.retrieval.passages import (
@@ -82,6 +91,8 @@ __all__ = [
     "DenseRetriever",
     "DenseSpec",
     "EncoderFactory",
+    "FusionRetriever",
+    "FusionSpec",
     "Hits",
     "HybridRetriever",
     "HybridSpec",
@@ -117,7 +128,9 @@ __all__ = [
     "describe_indexes",
     "exact_top_k",
     "fit_pca",
+    "fuse_many",
     "fuse_runs",
+    "fused_parts",
     "hnsw_recall",
     "load_or_build_index",
     "load_tokenizer",
@@ -129,4 +142,7 @@ __all__ = [
     "results_to_run",
     "spec_from_dict",
     "spec_to_dict",
+    "tune_weights",
+    "tuned_fusion",
+    "weight_grid",
 ]

@@ -13,6 +13,7 @@ from core.encoding import EmbeddingCache, Encoder, make_encoder
 from core.retrieval.base import Corpus, Retriever
 from core.retrieval.bm25 import BM25Retriever, BM25Spec
 from core.retrieval.dense import DenseRetriever, DenseSpec
+from core.retrieval.fusion import FusionRetriever, FusionSpec
 from core.retrieval.hybrid import HybridRetriever, HybridSpec
 from core.retrieval.index_store import IndexStore
 from core.retrieval.passages import (
@@ -162,6 +163,8 @@ class RetrieverBuilder:
             )
         elif isinstance(spec, HybridSpec):
             retriever = HybridRetriever(self.build(spec.sparse), self.build(spec.dense), spec)
+        elif isinstance(spec, FusionSpec):
+            retriever = FusionRetriever([self.build(part) for part in spec.parts], spec)
         elif isinstance(spec, RerankSpec):
             retriever = RerankRetriever(
                 self.build(spec.first_stage),
@@ -218,6 +221,16 @@ def _resolve_chunking(spec: Any) -> Any:
         if spec.chunking is None or spec.chunking.tokenizer:
             return spec
         return dataclasses.replace(spec, chunking=dataclasses.replace(spec.chunking, tokenizer=spec.model))
+    if isinstance(spec, FusionSpec):  # BM25 cuts like the dense part (or SPLADE) beside it
+        models = [p.model for p in spec.parts if isinstance(p, DenseSpec)]
+        models += [p.model for p in spec.parts if isinstance(p, SparseSpec)]
+        parts = tuple(
+            resolve_chunking(p, models[0]) if isinstance(p, BM25Spec) and models else _resolve_chunking(p)
+            for p in spec.parts
+        )
+        return dataclasses.replace(spec, parts=parts)
+    if isinstance(spec, RerankSpec):
+        return dataclasses.replace(spec, first_stage=_resolve_chunking(spec.first_stage))
     return resolve_chunking(spec)
 
 
@@ -225,6 +238,8 @@ def _parts(retriever: Any) -> list[Any]:
     """The retrievers with an index inside a strategy: itself, a hybrid's two sides, a rerank's first stage."""
     if isinstance(retriever, HybridRetriever):
         return _parts(retriever.sparse) + _parts(retriever.dense)
+    if isinstance(retriever, FusionRetriever):
+        return [q for part in retriever.parts for q in _parts(part)]
     if isinstance(retriever, RerankRetriever):
         return _parts(retriever.first_stage)
     if isinstance(retriever, PassageRetriever):

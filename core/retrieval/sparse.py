@@ -322,6 +322,10 @@ class SparseRetriever:
                 out.append(Hits(tuple(ids[i] for i in docs[order]), tuple(float(v) for v in vals[order])))
         return out
 
+    def scores(self, queries: Sequence[str]) -> np.ndarray:
+        """SPLADE score of every document for each query (``len(queries) x documents``, float32)."""
+        return (self.encode_queries(list(queries)) @ self._index).toarray().astype(np.float32, copy=False)
+
     def search(self, queries: Sequence[str], k: int) -> list[Hits]:
         if not queries:
             return []

@@ -1,5 +1,5 @@
 """Strategy specs: frozen, serialisable data (``BM25Spec``, ``DenseSpec``, ``SparseSpec`` (SPLADE),
-``HybridSpec`` or ``RerankSpec``, whose first stage is any of the others; BM25, SPLADE and dense optionally on
+``HybridSpec``, ``FusionSpec`` (2 or 3 of BM25, SPLADE and dense) or ``RerankSpec``, whose first stage is any of the others; BM25, SPLADE and dense optionally on
 passages, ``chunking``), their JSON form, the standard set, and backend variants.
 """
 
@@ -14,6 +14,7 @@ from core.encoding import plan_backend
 from core.models import DEFAULT_BI_ENCODER
 from core.retrieval.bm25 import BM25Spec
 from core.retrieval.dense import DenseSpec
+from core.retrieval.fusion import FusionSpec
 from core.retrieval.hybrid import HybridSpec
 from core.retrieval.rerank import RerankSpec
 from core.retrieval.sparse import SparseSpec
@@ -21,12 +22,13 @@ from core.runtime import InvalidInput
 
 __all__ = ["StrategySpec", "backend_variants", "default_specs", "spec_from_dict", "spec_to_dict"]
 
-StrategySpec = BM25Spec | DenseSpec | SparseSpec | HybridSpec | RerankSpec
+StrategySpec = BM25Spec | DenseSpec | SparseSpec | HybridSpec | FusionSpec | RerankSpec
 _CLASSES = {
     "bm25": BM25Spec,
     "dense": DenseSpec,
     "splade": SparseSpec,
     "hybrid": HybridSpec,
+    "fusion": FusionSpec,
     "rerank": RerankSpec,
 }
 
@@ -52,6 +54,13 @@ def spec_from_dict(data: dict[str, Any]) -> StrategySpec:
     if kind == "hybrid":
         data["sparse"] = spec_from_dict({"kind": "bm25", **data.get("sparse", {})})
         data["dense"] = spec_from_dict({"kind": "dense", **data.get("dense", {})})
+    if kind == "fusion":
+        parts = data.get("parts")
+        if not isinstance(parts, (list, tuple)) or not all(isinstance(p, dict) for p in parts):
+            raise InvalidInput("A fusion needs its parts: a list of BM25, SPLADE or dense spec dicts.")
+        data["parts"] = tuple(spec_from_dict(dict(p)) for p in parts)
+        if data.get("weights") is not None:
+            data["weights"] = tuple(data["weights"])
     if kind == "rerank":
         first = data.pop("first_stage", None)
         if first:  # missing or empty: RerankSpec's default first stage
