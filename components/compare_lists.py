@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from components.compare_tables import WARN_COLOR
+from components.match_explain import render_match_explanations
 from components.text import escape_md
 
 __all__ = [
@@ -165,3 +166,4 @@ def render_ranked_lists(
                     f"{body}</div>",
                     unsafe_allow_html=True,
                 )
+    render_match_explanations(lists, docs, query, key=f"{key}_why")

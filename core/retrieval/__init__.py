@@ -33,6 +33,7 @@ from core.retrieval.builder import (
     describe_indexes,
 )
 from core.retrieval.dense import DenseRetriever, DenseSpec, build_faiss_index, hnsw_recall
+from core.retrieval.explain import explain_sparse_match, lexical_matches
 from core.retrieval.fusion import (
     FusionRetriever,
     FusionSpec,
@@ -71,7 +72,9 @@ from core.retrieval.sparse import (
     SparseSpec,
     SpladeEncoder,
     TermMatch,
+    explain_rows,
     make_sparse_encoder,
+    top_terms,
 )
 from core.retrieval.spec import StrategySpec, backend_variants, default_specs, spec_from_dict, spec_to_dict
 
@@ -127,11 +130,14 @@ __all__ = [
     "default_specs",
     "describe_indexes",
     "exact_top_k",
+    "explain_rows",
+    "explain_sparse_match",
     "fit_pca",
     "fuse_many",
     "fuse_runs",
     "fused_parts",
     "hnsw_recall",
+    "lexical_matches",
     "load_or_build_index",
     "load_tokenizer",
     "make_passage_set",
@@ -142,6 +148,7 @@ __all__ = [
     "results_to_run",
     "spec_from_dict",
     "spec_to_dict",
+    "top_terms",
     "tune_weights",
     "tuned_fusion",
     "weight_grid",

@@ -40,7 +40,9 @@ __all__ = [
     "SparseSpec",
     "SpladeEncoder",
     "TermMatch",
+    "explain_rows",
     "make_sparse_encoder",
+    "top_terms",
 ]
 
 ENCODE_CHUNK = 512  # texts per encoder call (progress is reported between calls)
@@ -228,10 +230,25 @@ class SparseExplanation:
     doc_terms: tuple[tuple[str, float], ...] = ()
 
 
-def _top_terms(encoder: SpladeEncoder, row: Any, top: int) -> tuple[tuple[str, float], ...]:
+def top_terms(encoder: SpladeEncoder, row: Any, top: int) -> tuple[tuple[str, float], ...]:
     order = np.argsort(-row.data, kind="stable")[:top]
     names = encoder.terms(row.indices[order])
     return tuple((n, float(w)) for n, w in zip(names, row.data[order], strict=True))
+
+
+def explain_rows(encoder: SpladeEncoder, doc_id: str, q: Any, d: Any, top: int = 20) -> SparseExplanation:
+    """The explanation of a query row ``q`` and a document row ``d`` (1 x vocab CSR) of ``encoder``."""
+    common, qi, di = np.intersect1d(q.indices, d.indices, assume_unique=True, return_indices=True)
+    qw, dw = q.data[qi], d.data[di]
+    order = np.argsort(-(qw * dw), kind="stable")
+    names = encoder.terms(common[order])
+    shared = tuple(
+        TermMatch(n, float(a), float(b)) for n, a, b in zip(names, qw[order], dw[order], strict=True)
+    )
+    score = float(np.dot(qw, dw))
+    return SparseExplanation(
+        doc_id, score, top_terms(encoder, q, top), shared[:top], top_terms(encoder, d, top)
+    )
 
 
 class SparseRetriever:
@@ -335,28 +352,14 @@ class SparseRetriever:
 
     def expand(self, query: str, top: int = 20) -> tuple[tuple[str, float], ...]:
         """The query's active terms (its own and the model's expansions), heaviest first."""
-        return _top_terms(self.encoder, self.encoder.encode([query], query=True)[0], top)
+        return top_terms(self.encoder, self.encoder.encode([query], query=True)[0], top)
 
     def explain(self, query: str, doc_id: str, top: int = 20) -> SparseExplanation:
         """Why ``doc_id`` scores what it does for ``query``: see :class:`SparseExplanation`."""
         if doc_id not in self._position:
             raise InvalidInput(f"Document {doc_id!r} is not in this corpus.")
         q = self.encoder.encode([query], query=True)[0]
-        d = self.doc_matrix[self._position[doc_id]]
-        common, qi, di = np.intersect1d(q.indices, d.indices, assume_unique=True, return_indices=True)
-        qw, dw = q.data[qi], d.data[di]
-        order = np.argsort(-(qw * dw), kind="stable")
-        names = self.encoder.terms(common[order])
-        shared = tuple(
-            TermMatch(n, float(a), float(b)) for n, a, b in zip(names, qw[order], dw[order], strict=True)
-        )
-        return SparseExplanation(
-            doc_id,
-            float(np.dot(qw, dw)),
-            _top_terms(self.encoder, q, top),
-            shared[:top],
-            _top_terms(self.encoder, d, top),
-        )
+        return explain_rows(self.encoder, doc_id, q, self.doc_matrix[self._position[doc_id]], top)
 
     def describe_index(self) -> tuple[dict[str, Any], list[str]]:
         """``extra`` entries for a result (cache use, postings, index bytes) and notes."""
