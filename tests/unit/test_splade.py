@@ -135,7 +135,7 @@ def test_corpus_activations_are_cached_and_a_torn_or_corrupt_file_is_rebuilt(cor
         path.write_bytes(damage)
         counting = CountingEncoder(encoder)
         rebuilt = SparseRetriever(corpus, encoder=counting, cache=cache)
-        assert not rebuilt.from_cache and counting.encoded == len(DOCS) - 1  # the empty one is skipped
+        assert not rebuilt.from_cache and counting.encoded == len(DOCS)
         assert path.read_bytes() == good  # rewritten whole
     assert cache.discarded == 3
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary files left
