@@ -35,6 +35,10 @@ STRATEGY_LABELS = {
     "bm25": "BM25 (lexical)",
     "dense": "Dense bi-encoder",
     "hybrid": "Hybrid (BM25 + dense)",
+    "splade": "SPLADE (learned sparse)",
+    "hybrid_splade": "Hybrid (SPLADE + dense)",
+    "hybrid_bm25_splade": "Hybrid (BM25 + SPLADE)",
+    "hybrid3": "Hybrid (BM25 + SPLADE + dense)",
     "rerank": "Reranked (cross-encoder)",
 }
 OTHER_RERANKER = "a folder or hub id…"

@@ -31,6 +31,7 @@ from core.models import (
     resolve_model,
 )
 from core.retrieval.base import Corpus, Hits
+from core.retrieval.index_store import STALE_TEMP_S
 from core.runtime import InvalidInput, Reporter, Workspace, atomic_write_with, report
 
 __all__ = [
@@ -157,12 +158,17 @@ class SparseCache:
     """SPLADE matrices of one workspace (``cache/sparse/<encoder>-<key>.npz``): corpora keyed by corpus
     fingerprint, query batches by a hash of their texts (``q-…``)."""
 
-    def __init__(self, ws: Workspace | Path):
+    def __init__(self, ws: Workspace | Path, *, stale_after_s: float = STALE_TEMP_S):
         self.folder = ws.cache_dir("sparse") if isinstance(ws, Workspace) else Path(ws)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.hits = 0
         self.misses = 0
         self.discarded = 0
+        now = time.time()
+        for tmp in self.folder.glob(".*"):  # temporary files of a writer killed midway
+            with contextlib.suppress(OSError):
+                if now - tmp.stat().st_mtime >= stale_after_s:
+                    tmp.unlink()
 
     def path(self, encoder_fp: str, key: str) -> Path:
         return self.folder / f"{encoder_fp}-{key}.npz"

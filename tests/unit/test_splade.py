@@ -293,3 +293,32 @@ def test_match_explanations_show_expansions_next_to_bm25_exact_matches(encoder):
     assert "+tumor" in row["shared terms (query × doc weight)"]  # an expansion the query does not spell
     assert row["expansions"] >= 1 and row["BM25 exact matches"].startswith("caus")
     assert format_terms([("a", 1.0), ("b", 0.5)]) == "a 1.00 · b 0.50"
+
+
+def test_a_writer_killed_midway_leaves_no_cache_entry_and_its_temp_file_is_swept(corpus, encoder, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import time, scipy.sparse as sp
+        from core.retrieval import SparseCache
+        def slow(fh, matrix, compressed=False):
+            fh.write(b"PK\\x03\\x04" + b"x" * 4096); fh.flush(); print("writing", flush=True); time.sleep(60)
+        sp.save_npz = slow
+        SparseCache({str(tmp_path)!r}).put("enc", "corpus", sp.csr_matrix((2, 3)))
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=os.getcwd()
+    )
+    assert proc.stdout.readline().strip() == "writing"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "enc-corpus.npz").exists()  # no torn entry under the real name
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # only the writer's temporary file
+    SparseCache(tmp_path, stale_after_s=0)
+    assert list(tmp_path.iterdir()) == []
