@@ -216,7 +216,8 @@ def test_fuse_many_keeps_queries_that_some_parts_missed():
     a = {"0": {"x": 2.0, "y": 1.0}, "1": {}, "2": {}}
     b = {"0": {"y": 5.0, "z": 1.0}, "1": {"z": 3.0}, "2": {}}
     fused = fuse_many([a, b], (0.5, 0.5))
-    assert set(fused["0"]) == {"x", "y", "z"} and max(fused["0"], key=fused["0"].get) == "y"
+    assert set(fused["0"]) == {"x", "y", "z"} and fused["0"]["x"] == pytest.approx(fused["0"]["y"])
+    assert fused["0"]["y"] > fused["0"]["z"]
     assert fused["1"] == {"z": 3.0} and fused["2"] == {}
     assert len(weight_grid(2)) == 21 and len(weight_grid(3)) == 66
     assert all(abs(sum(w) - 1) < 1e-9 for w in weight_grid(3))
@@ -230,7 +231,7 @@ def test_a_fusion_weighted_on_one_part_ranks_like_that_part(tiny, encoder):
     )
     fusion = builder.build(FusionSpec(parts=(BM25Spec(), SparseSpec(), DenseSpec())))
     assert isinstance(fusion, FusionRetriever)
-    queries = list(QUERIES.values())
+    queries = list(QUERIES.values())[:2]  # (a part with one hit min-max normalises it to 0)
     splade_only = fusion.with_weights((0.0, 1.0, 0.0)).search(queries, 3)
     alone = builder.build(SparseSpec()).search(queries, 3)
     assert [h.doc_ids[0] for h in splade_only] == [h.doc_ids[0] for h in alone]  # min-max keeps the order
@@ -268,7 +269,7 @@ def test_splade_mines_hard_negatives(tiny, ws):
     result = mine_dataset(
         tiny, MiningConfig(method="splade", skip_top=0, depth=3, relative_margin=None), split="test", ws=ws
     )
-    frame = result.frame
+    frame = result.negatives
     assert len(frame) == 2 and set(frame["source"]) == {"splade"}
     assert not set(zip(frame["query_id"], frame["doc_id"], strict=True)) & {("q1", "smoke"), ("q2", "cats")}
     assert any(ws.cache_dir("sparse").iterdir())  # activations cached in the workspace
@@ -296,6 +297,8 @@ def test_match_explanations_show_expansions_next_to_bm25_exact_matches(encoder):
 
 
 def test_a_writer_killed_midway_leaves_no_cache_entry_and_its_temp_file_is_swept(corpus, encoder, tmp_path):
+    tmp_path = tmp_path / "sparse"
+    tmp_path.mkdir()
     import os
     import signal
     import subprocess
