@@ -12,6 +12,7 @@ import streamlit as st
 
 from components import services
 from components.compare_tables import WARN_COLOR
+from components.match_explain import render_match_explanations
 from components.text import escape_md
 from core.models import DEFAULT_BI_ENCODER
 from core.runtime import LabError
@@ -226,3 +227,4 @@ def render_ranked_lists(
                     f"{body}</div>",
                     unsafe_allow_html=True,
                 )
+    render_match_explanations(lists, docs, query, key=f"{key}_why")

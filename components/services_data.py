@@ -35,7 +35,7 @@ from core.encoding import (
 )
 from core.encoding import backend_statuses as encoding_backend_statuses
 from core.models import resolve_model
-from core.retrieval import load_tokenizer
+from core.retrieval import load_tokenizer, make_sparse_encoder
 from core.runtime import (
     DatasetRecord,
     LabError,
@@ -123,6 +123,12 @@ def clear_dataset_cache() -> None:
 def encoder(model: str, backend: str = "torch", max_seq_length: int | None = None) -> Any:
     """A bi-encoder as a ``core.encoding.Encoder``, loaded once per (model, backend, max length)."""
     return make_encoder(model, workspace(), backend=backend, max_seq_length=max_seq_length)
+
+
+@st.cache_resource(show_spinner="Loading SPLADE model…", max_entries=2)
+def sparse_encoder(model: str) -> Any:
+    """A SPLADE encoder (``core.retrieval.SpladeEncoder``), loaded once per model (match explanations)."""
+    return make_sparse_encoder(model, workspace())
 
 
 @st.cache_data(show_spinner=False, ttl=3600)

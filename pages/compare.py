@@ -42,6 +42,10 @@ STRATEGY_LABELS = {  # short: the chips of the multiselect are never clipped
     "bm25": "BM25",
     "dense": "Dense",
     "hybrid": "Hybrid",
+    "splade": "SPLADE",
+    "hybrid_splade": "SPLADE + dense",
+    "hybrid_bm25_splade": "BM25 + SPLADE",
+    "hybrid3": "BM25 + SPLADE + dense",
     "rerank": "Rerank",
 }
 OTHER_RERANKER = "a folder or hub id…"

@@ -1,8 +1,9 @@
 """Hard-negative mining for contrastive and cross-encoder training, with false-negative protection.
 
 For every (query, positive) pair of a split, candidates come from a ranking of the whole corpus by BM25
-(bm25s), by a dense bi-encoder (corpus vectors through the embedding cache), or by both (the two lists
-are filtered separately, then interleaved). Three rules keep likely false negatives out, and each one
+(bm25s), by a dense bi-encoder (corpus vectors through the embedding cache), by both (the two lists
+are filtered separately, then interleaved), or by SPLADE (learned sparse, activations through the workspace's
+SPLADE cache). Three rules keep likely false negatives out, and each one
 reports how many candidates it removed:
 
 - ``judged_positive``: documents judged relevant (score > 0) for the query in any split are never negatives;
@@ -29,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from core.encoding import EmbeddingCache, encode_corpus, make_encoder
-from core.models import DEFAULT_BI_ENCODER
-from core.retrieval import BM25Retriever, Corpus
+from core.models import DEFAULT_BI_ENCODER, DEFAULT_SPARSE_MODEL
+from core.retrieval import BM25Retriever, Corpus, SparseCache, SparseRetriever, SparseSpec
 from core.runtime import InvalidInput, Reporter, report
 
 __all__ = [
@@ -44,9 +45,10 @@ __all__ = [
     "dense_scorer",
     "mine_dataset",
     "mine_negatives",
+    "splade_scorer",
 ]
 
-MINING_METHODS = ("bm25", "dense", "both")
+MINING_METHODS = ("bm25", "dense", "both", "splade")
 RULES = ("judged_positive", "top_ranks", "relative_margin")
 TRAIN_SPLIT = "train"  # the split negatives are mined on (and models trained on)
 ScoreFn = Callable[[Sequence[str]], np.ndarray]  # queries -> (n_queries, n_docs) scores
@@ -66,6 +68,7 @@ class MiningConfig:
     sampling: str = "top"
     seed: int = 42
     model: str = DEFAULT_BI_ENCODER  # dense ranker (method dense / both)
+    sparse_model: str = DEFAULT_SPARSE_MODEL  # SPLADE ranker (method splade)
 
     def __post_init__(self) -> None:
         if self.method not in MINING_METHODS:
@@ -286,6 +289,16 @@ def dense_scorer(encoder: Any, doc_vectors: np.ndarray) -> ScoreFn:
     return score
 
 
+def splade_scorer(retriever: Any) -> ScoreFn:
+    """SPLADE scores (dot products of activations) of all documents from a
+    :class:`core.retrieval.SparseRetriever`."""
+
+    def score(queries: Sequence[str]) -> np.ndarray:
+        return retriever.scores(queries) if queries else np.zeros((0, 0))
+
+    return score
+
+
 def mine_dataset(
     ds: Any,
     cfg: MiningConfig,
@@ -312,6 +325,12 @@ def mine_dataset(
         cache = EmbeddingCache(ws) if ws is not None else None
         vectors, _ = encode_corpus(enc, corpus.texts, corpus.fingerprint, cache, progress=progress)
         scorers["dense"] = dense_scorer(enc, vectors)
+    if cfg.method == "splade":
+        cache = SparseCache(ws) if ws is not None else None
+        splade = SparseRetriever(
+            corpus, SparseSpec(model=cfg.sparse_model), ws=ws, cache=cache, progress=progress
+        )
+        scorers["splade"] = splade_scorer(splade)
     queries = ds.split_queries(split)
     qrels = ds.qrels_dict(split)
     elsewhere: dict[str, set[str]] = {}

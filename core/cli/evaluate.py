@@ -32,7 +32,9 @@ PROGRESS_EVERY_S = 5.0  # seconds between plain progress lines within a stage
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="compare BM25, dense, hybrid and reranked retrieval on a dataset")
+    p = sub.add_parser(
+        "evaluate", help="compare BM25, SPLADE, dense, hybrid and reranked retrieval on a dataset"
+    )
     _add_arguments(p)
     p.set_defaults(handler=_evaluate)
 
@@ -44,8 +46,10 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--strategies",
         default=",".join(CompareOptions.strategies),
-        help=f"comma list of {','.join(STRATEGIES + STATIC_STRATEGIES)}; a name may carry a chunking: dense@256/64 = passages of "
-        "256 tokens overlapping by 64, documents scored from their passages; bm25@256 = first 256 tokens only",
+        help=f"comma list of {','.join(STRATEGIES + STATIC_STRATEGIES)} (hybrid = BM25+dense, hybrid_splade = "
+        "SPLADE+dense, hybrid_bm25_splade, hybrid3 = BM25+SPLADE+dense; fusion weights tuned on train); a name "
+        "may carry a chunking: dense@256/64 = passages of 256 tokens overlapping by 64, documents scored from "
+        "their passages; bm25@256 = first 256 tokens only",
     )
     p.add_argument("--model", default=CompareOptions.model, help="bi-encoder for dense / hybrid")
     p.add_argument(
@@ -54,6 +58,11 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         help="static model of the static / static_rescore strategies (python -m core models distill); any "
         "dense strategy may carry an index variant: dense:int8, dense:binary+rescore8, dense:pca128, "
         "dense:dim128, dense:int8@256/64 (README: static models and compressed indexes)",
+    )
+    p.add_argument(
+        "--sparse-model",
+        default=CompareOptions.sparse_model,
+        help="SPLADE model for splade and its hybrids (registered name, SparseEncoder / masked-LM folder, hub id)",
     )
     p.add_argument(
         "--backend",

@@ -40,6 +40,8 @@ from core.evaluate.store import save_comparison
 from core.retrieval import (
     Corpus,
     DenseRetriever,
+    FusionRetriever,
+    FusionSpec,
     HybridRetriever,
     HybridSpec,
     PassageRetriever,
@@ -49,8 +51,10 @@ from core.retrieval import (
     StrategySpec,
     alpha_sweep,
     describe_indexes,
+    fused_parts,
     results_to_run,
     spec_to_dict,
+    tuned_fusion,
 )
 from core.runtime import InvalidInput, Reporter, Workspace
 
@@ -64,8 +68,8 @@ Run = dict[str, dict[str, float]]
 
 def _index_seconds(retriever: Any) -> float:
     """Build time of a retriever including the indexes of its parts."""
-    if isinstance(retriever, HybridRetriever):
-        return _index_seconds(retriever.sparse) + _index_seconds(retriever.dense)
+    if isinstance(retriever, (HybridRetriever, FusionRetriever)):
+        return sum(_index_seconds(p) for p in fused_parts(retriever))
     if isinstance(retriever, RerankRetriever):
         return _index_seconds(retriever.first_stage)
     return float(getattr(retriever, "index_s", 0.0))
@@ -75,8 +79,8 @@ def _backend_notes(retriever: Any) -> list[str]:
     """Why an encoder or reranker runs on another backend than its spec asked for (core.encoding)."""
     if isinstance(retriever, PassageRetriever):
         return _backend_notes(retriever.inner)
-    if isinstance(retriever, HybridRetriever):
-        return _backend_notes(retriever.dense)
+    if isinstance(retriever, (HybridRetriever, FusionRetriever)):  # BM25 sides have no encoder
+        return [note for p in fused_parts(retriever) for note in _backend_notes(p)]
     if isinstance(retriever, RerankRetriever):
         plan = getattr(retriever.reranker, "plan", None)
         return _backend_notes(retriever.first_stage) + (
@@ -92,8 +96,8 @@ def _dense_parts(retriever: Any) -> list[DenseRetriever]:
         return [retriever]
     if isinstance(retriever, PassageRetriever):
         return _dense_parts(retriever.inner)
-    if isinstance(retriever, HybridRetriever):
-        return _dense_parts(retriever.dense)
+    if isinstance(retriever, (HybridRetriever, FusionRetriever)):
+        return [d for p in fused_parts(retriever) for d in _dense_parts(p)]
     if isinstance(retriever, RerankRetriever):
         return _dense_parts(retriever.first_stage)
     return []
@@ -103,8 +107,8 @@ def _passage_parts(retriever: Any) -> list[PassageRetriever]:
     """The parts of a strategy that search passages."""
     if isinstance(retriever, PassageRetriever):
         return [retriever]
-    if isinstance(retriever, HybridRetriever):
-        return _passage_parts(retriever.sparse) + _passage_parts(retriever.dense)
+    if isinstance(retriever, (HybridRetriever, FusionRetriever)):
+        return [q for p in fused_parts(retriever) for q in _passage_parts(p)]
     if isinstance(retriever, RerankRetriever):
         return _passage_parts(retriever.first_stage)
     return []
@@ -150,7 +154,7 @@ class _Comparison:
         self.retrievers: dict[str, Any] = {}  # strategy name -> its retriever, for the latency phase
         self.qps: dict[StrategySpec, float | None] = {}  # batched throughput of each spec's search
         self.searched: dict[str, StrategySpec] = {}  # strategy name -> the (tuned) spec searched
-        self._tuned: dict[HybridSpec, tuple[HybridSpec, dict[str, Any], list[str]]] = {}
+        self._tuned: dict[Any, tuple[Any, dict[str, Any], list[str]]] = {}
         self._runs: dict[StrategySpec, Run] = {}
         self._matched: dict[StrategySpec, dict[str, list[str]]] = {}
 
@@ -210,36 +214,56 @@ class _Comparison:
 
     def tuned(self, name: str, spec: StrategySpec, notes: list[str]) -> tuple[StrategySpec, dict[str, Any]]:
         """``spec`` with its hybrid (itself or a reranker's first stage) tuned, and what tuning found."""
-        if isinstance(spec, HybridSpec):
+        if isinstance(spec, (HybridSpec, FusionSpec)):
             return self.tune(name, spec, notes)
-        if isinstance(spec, RerankSpec) and isinstance(spec.first_stage, HybridSpec):
+        if isinstance(spec, RerankSpec) and isinstance(spec.first_stage, (HybridSpec, FusionSpec)):
             first, extra = self.tune(name, spec.first_stage, notes)
             return dataclasses.replace(spec, first_stage=first), extra
         return spec, {}
 
-    def tune(self, name: str, spec: HybridSpec, notes: list[str]) -> tuple[HybridSpec, dict[str, Any]]:
-        """Alpha of ``spec`` picked on its ``tune_split`` (convex fusion only), once per spec; ``extra``
-        says which alpha was used and how it was chosen (``alpha``, ``alpha_tuned``, ``alpha_source``)."""
+    def tune(self, name: str, spec: Any, notes: list[str]) -> tuple[Any, dict[str, Any]]:
+        """Alpha of a hybrid (weights of a fusion) picked on its ``tune_split`` (convex fusion only), once
+        per spec; ``extra`` says what was used and how it was chosen (``alpha`` / ``weights``,
+        ``alpha_tuned``, ``alpha_source``)."""
         if spec not in self._tuned:
             self._tuned[spec] = self._sweep(name, spec)
         new, extra, tune_notes = self._tuned[spec]
         notes.extend(tune_notes)
         return new, dict(extra)
 
-    def _sweep(self, name: str, spec: HybridSpec) -> tuple[HybridSpec, dict[str, Any], list[str]]:
+    def _sweep(self, name: str, spec: Any) -> tuple[Any, dict[str, Any], list[str]]:
         if spec.fusion != "convex":
             return spec, {"fusion": spec.fusion, "alpha_source": f"{spec.fusion} fusion (no alpha)"}, []
-        fixed = {"alpha": spec.alpha, "alpha_tuned": False}
+        if isinstance(spec, FusionSpec):
+            fixed: dict[str, Any] = {"weights": list(spec.weights or ()), "alpha_tuned": False}
+            what = "fusion weights"
+        else:
+            fixed, what = {"alpha": spec.alpha, "alpha_tuned": False}, f"alpha; kept alpha={spec.alpha:.2f}"
         if not spec.tune_split:
             return spec, {**fixed, "alpha_source": "fixed (not tuned)"}, []
         if spec.tune_split not in self.ds.splits:
-            why = f"no {spec.tune_split!r} split to tune alpha on; kept alpha={spec.alpha:.2f}"
+            why = (
+                f"no {spec.tune_split!r} split to tune {what} on"
+                if isinstance(spec, FusionSpec)
+                else (f"no {spec.tune_split!r} split to tune alpha on; kept alpha={spec.alpha:.2f}")
+            )
             return spec, {**fixed, "alpha_source": f"fallback: {why}"}, [why]
         hybrid = self.builder.build(dataclasses.replace(spec, tune_split=None))
         queries = self.ds.split_queries(spec.tune_split)
         self.overall.begin(
-            f"{name}:tune", name, f"tuning alpha on {len(queries):,} {spec.tune_split} queries"
+            f"{name}:tune",
+            name,
+            f"tuning {'weights' if isinstance(spec, FusionSpec) else 'alpha'} on "
+            f"{len(queries):,} {spec.tune_split} queries",
         )
+        if isinstance(spec, FusionSpec):  # 2 or 3 parts: a grid over the weights (core.retrieval.fusion)
+            qrels = self.ds.qrels_dict(spec.tune_split)
+            new, extra, notes = tuned_fusion(
+                spec, hybrid, queries["text"].tolist(), queries["query_id"].tolist(), qrels
+            )
+            source = f"tuned on {spec.tune_split} ({len(queries)} queries)"
+            extra.update(weights=list(new.weights or ()), alpha_tuned=True, alpha_source=source)
+            return new, extra, notes
         best, curve = alpha_sweep(
             hybrid,
             queries["text"].tolist(),

@@ -30,8 +30,10 @@ from core.retrieval import (
     QUANTIZATIONS,
     BM25Spec,
     DenseSpec,
+    FusionSpec,
     HybridSpec,
     RerankSpec,
+    SparseSpec,
     StrategySpec,
     backend_variants,
     spec_from_dict,
@@ -51,12 +53,14 @@ __all__ = [
     "strategy_variant",
 ]
 
-STRATEGIES = ("bm25", "dense", "hybrid", "rerank")
+# splade: SPLADE alone; hybrid: BM25 + dense (alpha tuned); hybrid_splade: SPLADE + dense; hybrid_bm25_splade:
+# BM25 + SPLADE; hybrid3: BM25 + SPLADE + dense (the last three: weights tuned on the train split)
+STRATEGIES = ("bm25", "splade", "dense", "hybrid", "hybrid_splade", "hybrid_bm25_splade", "hybrid3", "rerank")
 # accepted by name (CLI, options) but not yet offered by the Compare page's picker, which labels STRATEGIES
 STATIC_STRATEGIES = ("static", "static_rescore")
 _KNOWN = STRATEGIES + STATIC_STRATEGIES
 STAT_TESTS = (DEFAULT_STAT_TEST, "fisher", "wilcoxon")
-FIRST_STAGES = ("bm25", "dense", "hybrid")  # what a reranker can rescore
+FIRST_STAGES = ("bm25", "splade", "dense", "hybrid", "hybrid_splade", "hybrid3")  # what a reranker rescores
 DEFAULT_K = 100  # results per query (Recall@100 needs 100)
 _CHOICES = {
     "backend": BACKEND_CHOICES,
@@ -143,6 +147,7 @@ class CompareOptions:
     strategies: tuple[str, ...] = ("bm25", "dense", "hybrid")
     split: str | None = None
     model: str = DEFAULT_BI_ENCODER
+    sparse_model: str = SparseSpec.model
     backend: str = AUTO  # core.encoding.auto: the fastest backend that passes a parity check here
     rerank_backend: str | None = None
     max_seq_length: int | None = None
@@ -256,6 +261,7 @@ class CompareOptions:
             max_seq_length=self.max_seq_length,
             chunking=chunking,
         )
+        tune_split = self.resolved_tune_split(list(splits))
         hybrid = HybridSpec(
             sparse=bm25,
             dense=dense,
@@ -263,13 +269,19 @@ class CompareOptions:
             alpha=self.alpha,
             norm=self.norm,
             rrf_k=self.rrf_k,
-            tune_split=self.resolved_tune_split(list(splits)),
+            tune_split=tune_split,
         )
         static = dataclasses.replace(dense, model=self.static_model)
+        splade = SparseSpec(model=self.sparse_model, chunking=chunking)
+        fusion = {"fusion": self.fusion, "norm": self.norm, "rrf_k": self.rrf_k, "tune_split": tune_split}
         first_stages: dict[str, StrategySpec] = {
             "bm25": bm25,
+            "splade": splade,
             "dense": dense,
             "hybrid": hybrid,
+            "hybrid_splade": FusionSpec(parts=(splade, dense), **fusion),
+            "hybrid_bm25_splade": FusionSpec(parts=(bm25, splade), **fusion),
+            "hybrid3": FusionSpec(parts=(bm25, splade, dense), **fusion),
             "static": static,
             "static_rescore": dataclasses.replace(static, rescore_with=self.model),
         }

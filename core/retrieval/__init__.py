@@ -1,6 +1,8 @@
 """retrieval — first stages and rerankers behind one contract: ``search(queries, k) -> list[Hits]``.
 
-BM25 (bm25s), dense (FAISS exact / HNSW / IVF chosen by corpus size, PCA-reduced, compressed: float16 / int8 / binary), hybrid fusion (ranx),
+BM25 (bm25s), learned sparse (SPLADE, sentence-transformers' SparseEncoder), dense (FAISS exact / HNSW /
+IVF chosen by corpus size, PCA-reduced, compressed: float16 / int8 / binary), hybrid fusion (ranx; two or
+three of BM25, SPLADE and dense, weights tuned on a split),
 cross-encoder reranking (:func:`make_reranker`), strategies on passages ranking documents
 (:class:`PassageRetriever`, MaxP / sum of top passages / first passage), the frozen strategy specs and the
 :class:`RetrieverBuilder` that turns specs into retrievers sharing indexes, passages and vectors; BM25 and
@@ -28,10 +30,21 @@ from core.retrieval.builder import (
     EncoderFactory,
     RerankerFactory,
     RetrieverBuilder,
+    SparseEncoderFactory,
     TokenizerFactory,
     describe_indexes,
 )
 from core.retrieval.dense import DenseRetriever, DenseSpec, build_faiss_index, hnsw_recall
+from core.retrieval.explain import explain_sparse_match, lexical_matches
+from core.retrieval.fusion import (
+    FusionRetriever,
+    FusionSpec,
+    fuse_many,
+    fused_parts,
+    tune_weights,
+    tuned_fusion,
+    weight_grid,
+)
 from core.retrieval.hybrid import HybridRetriever, HybridSpec, alpha_sweep, fuse_runs
 from core.retrieval.index_store import IndexStore
 from core.retrieval.passages import (
@@ -65,6 +78,17 @@ from core.retrieval.rerank import (
     RerankSpec,
     make_reranker,
 )
+from core.retrieval.sparse import (
+    SparseCache,
+    SparseExplanation,
+    SparseRetriever,
+    SparseSpec,
+    SpladeEncoder,
+    TermMatch,
+    explain_rows,
+    make_sparse_encoder,
+    top_terms,
+)
 from core.retrieval.spec import StrategySpec, backend_variants, default_specs, spec_from_dict, spec_to_dict
 
 __all__ = [
@@ -87,6 +111,8 @@ __all__ = [
     "DenseRetriever",
     "DenseSpec",
     "EncoderFactory",
+    "FusionRetriever",
+    "FusionSpec",
     "Hits",
     "HybridRetriever",
     "HybridSpec",
@@ -101,7 +127,14 @@ __all__ = [
     "RerankerFactory",
     "Retriever",
     "RetrieverBuilder",
+    "SparseCache",
+    "SparseEncoderFactory",
+    "SparseExplanation",
+    "SparseRetriever",
+    "SparseSpec",
+    "SpladeEncoder",
     "StrategySpec",
+    "TermMatch",
     "TokenizerFactory",
     "VectorSource",
     "aggregate_hits",
@@ -116,19 +149,29 @@ __all__ = [
     "default_specs",
     "describe_indexes",
     "exact_top_k",
+    "explain_rows",
+    "explain_sparse_match",
     "fit_pca",
+    "fuse_many",
     "fuse_runs",
+    "fused_parts",
     "hnsw_recall",
     "index_nbytes",
     "is_compressed",
+    "lexical_matches",
     "load_or_build_index",
     "load_tokenizer",
     "make_passage_set",
     "make_reranker",
+    "make_sparse_encoder",
     "plan_index",
     "rescore_candidates",
     "resolve_chunking",
     "results_to_run",
     "spec_from_dict",
     "spec_to_dict",
+    "top_terms",
+    "tune_weights",
+    "tuned_fusion",
+    "weight_grid",
 ]

@@ -1,6 +1,6 @@
-"""Strategy specs: frozen, serialisable data (``BM25Spec``, ``DenseSpec``, ``HybridSpec`` or ``RerankSpec``,
-whose first stage is any of the others; BM25 and dense optionally on passages, ``chunking``), their JSON form,
-the standard set, and backend variants.
+"""Strategy specs: frozen, serialisable data (``BM25Spec``, ``DenseSpec``, ``SparseSpec`` (SPLADE),
+``HybridSpec``, ``FusionSpec`` (2 or 3 of BM25, SPLADE and dense) or ``RerankSpec``, whose first stage is any of the others; BM25, SPLADE and dense optionally on
+passages, ``chunking``), their JSON form, the standard set, and backend variants.
 """
 
 from __future__ import annotations
@@ -14,14 +14,23 @@ from core.encoding import plan_backend
 from core.models import DEFAULT_BI_ENCODER
 from core.retrieval.bm25 import BM25Spec
 from core.retrieval.dense import DenseSpec
+from core.retrieval.fusion import FusionSpec
 from core.retrieval.hybrid import HybridSpec
 from core.retrieval.rerank import RerankSpec
+from core.retrieval.sparse import SparseSpec
 from core.runtime import InvalidInput
 
 __all__ = ["StrategySpec", "backend_variants", "default_specs", "spec_from_dict", "spec_to_dict"]
 
-StrategySpec = BM25Spec | DenseSpec | HybridSpec | RerankSpec
-_CLASSES = {"bm25": BM25Spec, "dense": DenseSpec, "hybrid": HybridSpec, "rerank": RerankSpec}
+StrategySpec = BM25Spec | DenseSpec | SparseSpec | HybridSpec | FusionSpec | RerankSpec
+_CLASSES = {
+    "bm25": BM25Spec,
+    "dense": DenseSpec,
+    "splade": SparseSpec,
+    "hybrid": HybridSpec,
+    "fusion": FusionSpec,
+    "rerank": RerankSpec,
+}
 
 
 def spec_to_dict(spec: StrategySpec) -> dict[str, Any]:
@@ -40,11 +49,18 @@ def spec_from_dict(data: dict[str, Any]) -> StrategySpec:
     unknown = set(data) - names
     if unknown:
         raise InvalidInput(f"Unknown settings for {kind}: {sorted(unknown)}")
-    if kind in ("bm25", "dense") and data.get("chunking") is not None:
+    if kind in ("bm25", "dense", "splade") and data.get("chunking") is not None:
         data["chunking"] = ChunkSpec.from_dict(data["chunking"])
     if kind == "hybrid":
         data["sparse"] = spec_from_dict({"kind": "bm25", **data.get("sparse", {})})
         data["dense"] = spec_from_dict({"kind": "dense", **data.get("dense", {})})
+    if kind == "fusion":
+        parts = data.get("parts")
+        if not isinstance(parts, (list, tuple)) or not all(isinstance(p, dict) for p in parts):
+            raise InvalidInput("A fusion needs its parts: a list of BM25, SPLADE or dense spec dicts.")
+        data["parts"] = tuple(spec_from_dict(dict(p)) for p in parts)
+        if data.get("weights") is not None:
+            data["weights"] = tuple(data["weights"])
     if kind == "rerank":
         first = data.pop("first_stage", None)
         if first:  # missing or empty: RerankSpec's default first stage

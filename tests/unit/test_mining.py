@@ -105,7 +105,7 @@ def test_drop_removes_reviewed_pairs_and_counts_them_and_json_round_trips():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"method": "splade"}, "Unknown mining method"),
+        ({"method": "colbert"}, "Unknown mining method"),
         ({"num_negatives": 0}, "at least 1"),
         ({"skip_top": 5, "depth": 5}, "larger than skip_top"),
         ({"num_negatives": 10, "skip_top": 3, "depth": 10}, "Cannot mine 10"),

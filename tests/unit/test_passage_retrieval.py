@@ -283,7 +283,7 @@ def test_strategy_names_carry_a_chunking(name, parsed):
 
 
 @pytest.mark.parametrize(
-    "name", ["dense@", "dense@256/", "dense@ab/3", "splade@256/64", "dense@8/2", "dense@64/40"]
+    "name", ["dense@", "dense@256/", "dense@ab/3", "colbert@256/64", "dense@8/2", "dense@64/40"]
 )
 def test_bad_strategy_names_are_refused(name):
     with pytest.raises(InvalidInput):
