@@ -1,4 +1,4 @@
-"""Adapt page: train MLM / TSDAE / contrastive / cross-encoder models on a retrieval dataset as a
+"""Adapt page: train MLM / TSDAE / contrastive / cross-encoder / SPLADE models on a retrieval dataset as a
 background job; for supervised methods, mine hard negatives first and review them."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
 from components.text import escape_md
 from core.adapt import MiningConfig, describe_methods, load_mined
-from core.models import list_models
+from core.models import DEFAULT_BI_ENCODER, list_models
 from core.runtime import LabError, jobs
-from core.training import train_config
+from core.training import DEFAULT_SPLADE_BASE, train_config
 
 ensure_navigation()
 
@@ -58,13 +58,15 @@ method = st.radio(
     captions=list(methods.values()),
 )
 bi_encoders = [m.name for m in list_models(ws, kind="bi-encoder")]
+if method == "splade":  # a SPLADE model: the packaged SPLADE-tiny or one trained here
+    bi_encoders = [DEFAULT_SPLADE_BASE] + [m.name for m in list_models(ws, kind="sparse-encoder")]
 base = st.selectbox(
     "Base model" + (" (its encoder starts the cross-encoder)" if method == "cross-encoder" else ""),
     bi_encoders,
     key="adapt_base",
     help="Models trained here (e.g. an MLM or TSDAE run) can be the base of a contrastive run.",
 )
-supervised = method in ("contrastive", "cross-encoder")
+supervised = method in ("contrastive", "cross-encoder", "splade")
 
 with st.expander("Training settings", expanded=False):
     c1, c2, c3, c4 = st.columns(4)
@@ -72,7 +74,7 @@ with st.expander("Training settings", expanded=False):
         "Epochs", 0.1, 20.0, 1.0 if method != "cross-encoder" else 2.0, 0.5, key="adapt_epochs"
     )
     max_steps = c2.number_input("Max steps (0 = all)", 0, 1_000_000, 0, key="adapt_max_steps")
-    default_batch = {"mlm": 16, "tsdae": 8, "contrastive": 32, "cross-encoder": 16}[method]
+    default_batch = {"mlm": 16, "tsdae": 8, "contrastive": 32, "cross-encoder": 16, "splade": 16}[method]
     batch = c3.number_input("Batch size", 2, 1024, default_batch, key="adapt_batch")
     seq = c4.number_input(
         "Max tokens while training", 16, 1024, 128 if method in ("mlm", "tsdae") else 256, key="adapt_seq"
@@ -149,7 +151,7 @@ if supervised:
         "skip_top": int(skip_top),
         "depth": int(depth),
         "relative_margin": float(margin) or None,
-        "model": base,
+        "model": DEFAULT_BI_ENCODER if method == "splade" else base,  # the dense miner is a bi-encoder
     }
     try:
         MiningConfig(**mining)

@@ -1,7 +1,7 @@
 """training — trainers behind one contract: ``train(config, data, reporter) -> saved model folder``.
 
 Each trainer's config is a frozen subclass of :class:`TrainConfig` (shared fields and validation);
-:data:`TRAINERS` maps a method name (mlm, tsdae, contrastive, cross-encoder) to its trainer; SetFit
+:data:`TRAINERS` maps a method name (mlm, tsdae, contrastive, cross-encoder, splade) to its trainer; SetFit
 (:func:`fit_setfit`) trains a few-shot classifier on a :class:`~core.data.FewShotSample`. Training uses the
 GPU when there is one. Imports runtime, data and models only.
 """
@@ -23,10 +23,12 @@ from core.training.setfit import (
     save_setfit,
 )
 from core.training.setfit import train as train_setfit
+from core.training.sparse import DEFAULT_SPLADE_BASE, SparseConfig, load_splade
 from core.training.tsdae import TSDAEConfig, delete_noise
 
 __all__ = [
     "CE_LOSSES",
+    "DEFAULT_SPLADE_BASE",
     "LOSSES",
     "PAIR_LOSSES",
     "PRECISIONS",
@@ -37,6 +39,7 @@ __all__ = [
     "MLMConfig",
     "PairPlan",
     "SetFitConfig",
+    "SparseConfig",
     "TSDAEConfig",
     "TrainConfig",
     "Trainer",
@@ -47,6 +50,7 @@ __all__ = [
     "hf_args",
     "hf_callback",
     "load_setfit",
+    "load_splade",
     "pair_plan",
     "quiet_libraries",
     "run_trainer",
