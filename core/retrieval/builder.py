@@ -24,14 +24,23 @@ from core.retrieval.passages import (
     resolve_chunking,
 )
 from core.retrieval.rerank import Reranker, RerankRetriever, RerankSpec, make_reranker
+from core.retrieval.sparse import SparseCache, SparseRetriever, SparseSpec, SpladeEncoder, make_sparse_encoder
 from core.retrieval.spec import StrategySpec
 from core.runtime import InvalidInput, Reporter, Workspace
 
-__all__ = ["EncoderFactory", "RerankerFactory", "RetrieverBuilder", "TokenizerFactory", "describe_indexes"]
+__all__ = [
+    "EncoderFactory",
+    "RerankerFactory",
+    "RetrieverBuilder",
+    "SparseEncoderFactory",
+    "TokenizerFactory",
+    "describe_indexes",
+]
 
 EncoderFactory = Callable[[str, str, int | None], Encoder]
 RerankerFactory = Callable[..., Reranker]  # (name, batch_size, max_length[, backend])
 TokenizerFactory = Callable[[str], Any]  # model name -> a fast tokenizer (chunking)
+SparseEncoderFactory = Callable[[str, int | None], SpladeEncoder]  # (SPLADE model, max_seq_length)
 
 
 def _default_encoder_factory(ws: Workspace | None) -> EncoderFactory:
@@ -59,6 +68,7 @@ class RetrieverBuilder:
         encoder_factory: EncoderFactory | None = None,
         reranker_factory: RerankerFactory | None = None,
         tokenizer_factory: TokenizerFactory | None = None,
+        sparse_encoder_factory: SparseEncoderFactory | None = None,
         progress: Reporter | None = None,
         use_cache: bool = True,
     ):
@@ -67,6 +77,11 @@ class RetrieverBuilder:
         self.progress = progress
         self.cache = EmbeddingCache(ws) if (ws is not None and use_cache) else None
         self.index_store = IndexStore(ws) if (ws is not None and use_cache) else None
+        self.sparse_cache = SparseCache(ws) if (ws is not None and use_cache) else None
+        self._sparse_encoder_factory = sparse_encoder_factory or (
+            lambda name, limit: make_sparse_encoder(name, ws, limit)
+        )
+        self._sparse_encoders: dict[tuple, SpladeEncoder] = {}
         self._encoder_factory = encoder_factory or _default_encoder_factory(ws)
         self._reranker_factory = reranker_factory or _default_reranker_factory(ws)
         self._encoders: dict[tuple, Encoder] = {}
@@ -82,6 +97,18 @@ class RetrieverBuilder:
         if key not in self._encoders:
             self._encoders[key] = self._encoder_factory(*key)
         return self._encoders[key]
+
+    def sparse_encoder(self, spec: SparseSpec) -> SpladeEncoder:
+        """The SPLADE encoder of ``spec`` (loaded once per model and length)."""
+        key = (spec.model, spec.max_seq_length)
+        if key not in self._sparse_encoders:
+            self._sparse_encoders[key] = self._sparse_encoder_factory(*key)
+        return self._sparse_encoders[key]
+
+    def _splade(self, corpus: Corpus, spec: SparseSpec) -> SparseRetriever:
+        return SparseRetriever(
+            corpus, spec, encoder=self.sparse_encoder(spec), cache=self.sparse_cache, progress=self.progress
+        )
 
     def reranker(self, spec: RerankSpec) -> Reranker:
         key: tuple = (spec.reranker, spec.batch_size, spec.max_length)
@@ -115,11 +142,13 @@ class RetrieverBuilder:
     def build(self, spec: StrategySpec) -> Retriever:
         if spec in self._built:
             return self._built[spec]
-        resolved = resolve_chunking(spec)
+        resolved = _resolve_chunking(spec)
         if resolved != spec:
             retriever: Retriever = self.build(resolved)
-        elif isinstance(spec, (BM25Spec, DenseSpec)) and spec.chunking is not None:
+        elif isinstance(spec, (BM25Spec, DenseSpec, SparseSpec)) and spec.chunking is not None:
             retriever = self._on_passages_of(spec, spec.chunking)
+        elif isinstance(spec, SparseSpec):
+            retriever = self._splade(self.corpus, spec)
         elif isinstance(spec, BM25Spec):
             retriever = BM25Retriever(self.corpus, spec, store=self.index_store, progress=self.progress)
         elif isinstance(spec, DenseSpec):
@@ -146,8 +175,10 @@ class RetrieverBuilder:
         self._built[spec] = retriever
         return retriever
 
-    def _on_passages_of(self, spec: BM25Spec | DenseSpec, chunking: ChunkSpec) -> PassageRetriever:
-        """A BM25 or dense retriever over the passages, ranking documents; the passage index is shared by
+    def _on_passages_of(
+        self, spec: BM25Spec | DenseSpec | SparseSpec, chunking: ChunkSpec
+    ) -> PassageRetriever:
+        """A BM25, SPLADE or dense retriever over the passages, ranking documents; the passage index is shared by
         specs that differ only in how documents are scored from passages."""
         ps = self.passages(chunking)
         plain = dataclasses.replace(spec, chunking=None)
@@ -157,6 +188,8 @@ class RetrieverBuilder:
                 inner: Retriever = BM25Retriever(
                     ps.corpus, plain, store=self.index_store, progress=self.progress
                 )
+            elif isinstance(plain, SparseSpec):
+                inner = self._splade(ps.corpus, plain)
             else:
                 encoder = self.encoder(plain)
                 inner = DenseRetriever(
@@ -179,6 +212,15 @@ class RetrieverBuilder:
         return self._passages[keys.pop()].text_of
 
 
+def _resolve_chunking(spec: Any) -> Any:
+    """:func:`resolve_chunking`, and a SPLADE part's passages cut with its own model's tokenizer."""
+    if isinstance(spec, SparseSpec):
+        if spec.chunking is None or spec.chunking.tokenizer:
+            return spec
+        return dataclasses.replace(spec, chunking=dataclasses.replace(spec.chunking, tokenizer=spec.model))
+    return resolve_chunking(spec)
+
+
 def _parts(retriever: Any) -> list[Any]:
     """The retrievers with an index inside a strategy: itself, a hybrid's two sides, a rerank's first stage."""
     if isinstance(retriever, HybridRetriever):
@@ -198,6 +240,7 @@ def describe_indexes(retriever: Any, queries: Sequence[str], k: int = 10) -> tup
     notes: list[str] = []
     parts = _parts(retriever)
     described = [p.describe_index() for p in parts if isinstance(p, BM25Retriever)][:1]
+    described += [p.describe_index() for p in parts if isinstance(p, SparseRetriever)][:1]
     described += [p.describe_index(queries, k) for p in parts if isinstance(p, DenseRetriever)][:1]
     for more, said in described:
         extra.update(more)

@@ -1,6 +1,6 @@
-"""Strategy specs: frozen, serialisable data (``BM25Spec``, ``DenseSpec``, ``HybridSpec`` or ``RerankSpec``,
-whose first stage is any of the others; BM25 and dense optionally on passages, ``chunking``), their JSON form,
-the standard set, and backend variants.
+"""Strategy specs: frozen, serialisable data (``BM25Spec``, ``DenseSpec``, ``SparseSpec`` (SPLADE),
+``HybridSpec`` or ``RerankSpec``, whose first stage is any of the others; BM25, SPLADE and dense optionally on
+passages, ``chunking``), their JSON form, the standard set, and backend variants.
 """
 
 from __future__ import annotations
@@ -16,12 +16,19 @@ from core.retrieval.bm25 import BM25Spec
 from core.retrieval.dense import DenseSpec
 from core.retrieval.hybrid import HybridSpec
 from core.retrieval.rerank import RerankSpec
+from core.retrieval.sparse import SparseSpec
 from core.runtime import InvalidInput
 
 __all__ = ["StrategySpec", "backend_variants", "default_specs", "spec_from_dict", "spec_to_dict"]
 
-StrategySpec = BM25Spec | DenseSpec | HybridSpec | RerankSpec
-_CLASSES = {"bm25": BM25Spec, "dense": DenseSpec, "hybrid": HybridSpec, "rerank": RerankSpec}
+StrategySpec = BM25Spec | DenseSpec | SparseSpec | HybridSpec | RerankSpec
+_CLASSES = {
+    "bm25": BM25Spec,
+    "dense": DenseSpec,
+    "splade": SparseSpec,
+    "hybrid": HybridSpec,
+    "rerank": RerankSpec,
+}
 
 
 def spec_to_dict(spec: StrategySpec) -> dict[str, Any]:
@@ -40,7 +47,7 @@ def spec_from_dict(data: dict[str, Any]) -> StrategySpec:
     unknown = set(data) - names
     if unknown:
         raise InvalidInput(f"Unknown settings for {kind}: {sorted(unknown)}")
-    if kind in ("bm25", "dense") and data.get("chunking") is not None:
+    if kind in ("bm25", "dense", "splade") and data.get("chunking") is not None:
         data["chunking"] = ChunkSpec.from_dict(data["chunking"])
     if kind == "hybrid":
         data["sparse"] = spec_from_dict({"kind": "bm25", **data.get("sparse", {})})
