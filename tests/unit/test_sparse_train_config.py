@@ -10,7 +10,7 @@ import pytest
 from core.adapt import METHODS, MODEL_KINDS, AdaptJob, MiningConfig, train_fields
 from core.cli import build_parser, main
 from core.cli.train import job_config
-from core.models import DEFAULT_BI_ENCODER, TINY_MODEL, resolve_model
+from core.models import DEFAULT_BI_ENCODER, DEFAULT_SPARSE_MODEL, SPARSE_KIND, TINY_MODEL, resolve_model
 from core.runtime import InvalidInput, LabError, ModelNotAvailable
 from core.training import DEFAULT_SPLADE_BASE, TRAINERS, SparseConfig, Triples, train_config
 from tests.tiny_data import write_beir
@@ -25,10 +25,10 @@ def _write_folder(path, config: dict, modules: list | None = None):  # type: ign
 
 
 def test_splade_is_a_registered_method_that_makes_a_sparse_encoder():
-    assert "splade" in METHODS and MODEL_KINDS["splade"] == "sparse-encoder"
+    assert "splade" in METHODS and MODEL_KINDS["splade"] == SPARSE_KIND
     trainer = TRAINERS["splade"]
     assert trainer.config is SparseConfig and trainer.data == "triples"
-    assert trainer.default_base == DEFAULT_SPLADE_BASE == TINY_MODEL
+    assert trainer.default_base == DEFAULT_SPLADE_BASE == DEFAULT_SPARSE_MODEL
     assert {"query_regularizer_weight", "document_regularizer_weight", "precision"} <= set(
         train_fields("splade")
     )
