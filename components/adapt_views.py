@@ -199,4 +199,6 @@ def methods_help() -> Sequence[str]:
         "**Contrastive** fine-tunes the bi-encoder on your train-split judgements with mined hard negatives.",
         "**Cross-encoder** trains a reranker; with few training queries it often ranks worse than the first "
         "stage alone — the run page says so plainly.",
+        "**SPLADE** fine-tunes a learned sparse model (SPLADE-tiny by default) on the same pairs; FLOPS "
+        "regularisers keep its vectors sparse, and before/after compares it with the base SPLADE model.",
     )

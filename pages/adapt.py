@@ -1,4 +1,4 @@
-"""Adapt page: train MLM / TSDAE / contrastive / cross-encoder models on a retrieval dataset as a
+"""Adapt page: train MLM / TSDAE / contrastive / cross-encoder / SPLADE models on a retrieval dataset as a
 background job; for supervised methods, mine hard negatives first and review them."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from core.adapt import (
     method_defaults,
 )
 from core.encoding import format_duration
-from core.models import list_models
+from core.models import DEFAULT_BI_ENCODER, SPARSE_KIND, list_models
 from core.runtime import LabError, jobs
 from core.training import train_config
 
@@ -89,13 +89,15 @@ method = st.radio(
 )
 st.session_state.setdefault("adapt_num_neg", method_defaults(method).get("num_negatives", 1))
 bi_encoders = [m.name for m in list_models(ws, kind="bi-encoder")]
+if method == "splade":  # a SPLADE model: the packaged SPLADE-tiny or one trained here
+    bi_encoders = [m.name for m in list_models(ws, kind=SPARSE_KIND)]
 base = st.selectbox(
     "Base model" + (" (its encoder starts the cross-encoder)" if method == "cross-encoder" else ""),
     bi_encoders,
     key="adapt_base",
     help="Models trained here (e.g. an MLM or TSDAE run) can be the base of a contrastive run.",
 )
-supervised = method in ("contrastive", "cross-encoder")
+supervised = method in ("contrastive", "cross-encoder", "splade")
 
 with st.expander("Training settings", expanded=False):
     c1, c2, c3, c4 = st.columns(4)
@@ -175,7 +177,7 @@ if supervised:
         "skip_top": int(skip_top),
         "depth": int(depth),
         "relative_margin": float(margin) or None,
-        "model": base,
+        "model": DEFAULT_BI_ENCODER if method == "splade" else base,  # the dense miner is a bi-encoder
     }
     try:
         MiningConfig(**mining)

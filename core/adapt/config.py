@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.adapt.mining import TRAIN_SPLIT, MiningConfig
-from core.models import DEFAULT_BI_ENCODER
+from core.models import DEFAULT_BI_ENCODER, SPARSE_KIND
 from core.retrieval import DEFAULT_RERANK_DEPTH
 from core.runtime import InvalidInput
 from core.training import TRAINERS, get_trainer
@@ -153,9 +153,10 @@ def _settings(cls: type, data: Mapping[str, Any], what: str) -> dict[str, Any]:
 @dataclass(frozen=True)
 class AdaptJob:
     """One ``adapt`` job. ``train``: the method's hyper-parameters (validated by
-    :func:`core.training.train_config`); ``mining``: how hard negatives are mined, for the methods that train
+    :func:`core.training.train_config`); ``base`` left out of a stored config: the method's default
+    (SPLADE-tiny for ``splade``). ``mining``: how hard negatives are mined, for the methods that train
     on (query, positive, negatives) triples (``None`` for those that train on corpus texts); its dense
-    ranker defaults to ``base``. ``negatives_from``: a ``mine`` run whose negatives are used instead, minus
+    ranker defaults to ``base`` (to the default bi-encoder when ``base`` is a SPLADE model). ``negatives_from``: a ``mine`` run whose negatives are used instead, minus
     the reviewed ``drop`` pairs (query id, doc id). ``eval_split`` ``None``: the dataset's default split;
     ``eval_queries`` / ``corpus_limit``: samples, ``None`` for all. ``first_stage``, ``first_stage_model``
     and ``rerank_top_k`` describe what a cross-encoder is judged on."""
@@ -189,6 +190,8 @@ class AdaptJob:
     def from_dict(cls, data: Mapping[str, Any]) -> AdaptJob:
         """The job a stored config describes; the mining settings are read only for methods that mine."""
         values = _settings(cls, data, "adapt job")
+        if "method" in values and "base" not in values:  # e.g. SPLADE-tiny for splade
+            values["base"] = get_trainer(str(values["method"])).default_base
         mining = values.pop("mining", None)
         values["train"] = dict(values.get("train", {}))
         values["drop"] = tuple((str(q), str(d)) for q, d in values.get("drop", ()))
@@ -199,7 +202,9 @@ class AdaptJob:
         job = cls(**values)
         if job.trains_on_texts:
             return job
-        return dataclasses.replace(job, mining=MiningConfig.from_dict(mining, model=job.base))
+        # the dense miner ranks with the base bi-encoder; a SPLADE base is not one: the default then
+        ranker = DEFAULT_BI_ENCODER if MODEL_KINDS[job.method] == SPARSE_KIND else job.base
+        return dataclasses.replace(job, mining=MiningConfig.from_dict(mining, model=ranker))
 
     def to_dict(self) -> dict[str, Any]:
         """The job config (what :meth:`from_dict` reads back); ``None`` values are left out."""

@@ -2,6 +2,8 @@
 
 - bi-encoders (MLM, TSDAE, contrastive): dense retrieval with the base model (*before*) vs the trained
   model (*after*);
+- SPLADE (sparse encoders): learned sparse retrieval with the base SPLADE model (*before*) vs the trained
+  one (*after*);
 - cross-encoders: the first stage alone (*before*, hybrid BM25 + dense by default) vs the same first stage
   reranked by the trained cross-encoder (*after*).
 
@@ -26,6 +28,7 @@ from core.retrieval import (
     DenseSpec,
     HybridSpec,
     RerankSpec,
+    SparseSpec,
     StrategySpec,
 )
 from core.runtime import InvalidInput, Reporter, Workspace
@@ -122,6 +125,8 @@ def evaluate_change(
             first_stage=fs, reranker=str(trained), top_k=top_k, max_length=rerank_max_length
         )
         specs: dict[str, StrategySpec] = {"before": fs, "after": reranked}
+    elif method == "splade":
+        specs = {"before": SparseSpec(model=base), "after": SparseSpec(model=str(trained))}
     else:
         specs = {"before": DenseSpec(model=base), "after": DenseSpec(model=str(trained))}
     rep = run_comparison(
@@ -135,7 +140,8 @@ def evaluate_change(
         progress=progress,
     )
     if not reranks:
-        labels = {"before": f"Dense ({Path(base).name or base}, base)", "after": "Dense (trained)"}
+        family = "SPLADE" if method == "splade" else "Dense"
+        labels = {"before": f"{family} ({Path(base).name or base}, base)", "after": f"{family} (trained)"}
         return _summary(rep, split, labels), rep
     tuned = rep.strategies["before"].label  # of the tuned first stage (alpha known only now)
     labels = {"before": f"{tuned} (first stage alone)", "after": f"{tuned} → trained reranker@{top_k}"}

@@ -1,4 +1,4 @@
-"""``python -m core train {mlm,tsdae,contrastive,cross-encoder}``: an adaptation run in the foreground
+"""``python -m core train {mlm,tsdae,contrastive,cross-encoder,splade}``: an adaptation run in the foreground
 (same job handler and records as the Adapt page), with a progress bar on stderr and a JSON result."""
 
 from __future__ import annotations
@@ -13,14 +13,20 @@ from core.cli import print_json
 from core.data import RetrievalDataset, resolve_dataset
 from core.evaluate import FIRST_STAGES
 from core.runtime import InvalidInput, Progress, Reporter, jobs, open_workspace
-from core.training import train_config
+from core.training import DEFAULT_SPLADE_BASE, PRECISIONS, train_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="adapt a model: MLM, TSDAE, contrastive or cross-encoder fine-tuning")
+    p = sub.add_parser(
+        "train", help="adapt a model: MLM, TSDAE, contrastive, cross-encoder or SPLADE fine-tuning"
+    )
     p.add_argument("method", choices=METHODS)
     p.add_argument("--dataset", required=True, help="workspace dataset name, or a BEIR folder / zip path")
-    p.add_argument("--base", default=AdaptJob.base, help="base model (name, trained model or folder)")
+    p.add_argument(
+        "--base",
+        default=None,
+        help=f"base model (name, trained model or folder); default {AdaptJob.base}, splade: {DEFAULT_SPLADE_BASE}",
+    )
     p.add_argument("--name", default=None, help="name to register the trained model under")
     p.add_argument(
         "--negatives", choices=MINING_METHODS, default=MiningConfig.method, help="hard-negative miner"
@@ -36,6 +42,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-seq-length", type=int, default=None, help="truncation while training")
     p.add_argument(
         "--loss", default=None, help="contrastive: mnrl|cached-mnrl; cross-encoder: mnrl|lambda|listnet|bce"
+    )
+    p.add_argument(
+        "--query-reg", type=float, default=None, help="splade: FLOPS weight on query vectors (default 5e-5)"
+    )
+    p.add_argument(
+        "--doc-reg", type=float, default=None, help="splade: FLOPS weight on document vectors (default 3e-5)"
+    )
+    p.add_argument(
+        "--precision", choices=PRECISIONS, default=None, help="auto (bf16 where native), fp32 or bf16"
     )
     p.add_argument("--mlm-probability", type=float, default=None, help="MLM masking rate (default 0.15)")
     p.add_argument("--corpus-limit", type=int, default=None, help="MLM/TSDAE: use at most N corpus texts")
@@ -65,11 +80,17 @@ def _train_settings(args: argparse.Namespace) -> dict[str, Any]:
         "max_seq_length": args.max_seq_length,
         "loss": args.loss,
         "mlm_probability": args.mlm_probability,
+        "precision": args.precision,
+        "query_regularizer_weight": args.query_reg,
+        "document_regularizer_weight": args.doc_reg,
     }
     if args.method != "mlm":
         train.pop("mlm_probability")
     if args.method not in ("contrastive", "cross-encoder"):
         train.pop("loss")
+    if args.method != "splade":
+        train.pop("query_regularizer_weight")
+        train.pop("document_regularizer_weight")
     return {k: v for k, v in train.items() if v is not None}
 
 
@@ -148,7 +169,7 @@ def _train(args: argparse.Namespace) -> int:
     dataset = ds.name if ws.get_dataset(ds.name) is not None else args.dataset
     config = job_config(args, dataset)
 
-    train_config(args.method, args.base, "/tmp/unused", config["train"])  # bad settings: exit 2 before work
+    train_config(args.method, config["base"], "/tmp/unused", config["train"])  # bad settings: exit 2 first
     quiet = args.json and not sys.stderr.isatty()
 
     def echo(message: str) -> None:
@@ -159,7 +180,7 @@ def _train(args: argparse.Namespace) -> int:
         ws,
         "adapt",
         config,
-        title=f"{args.method} · {ds.name} · {args.base}",
+        title=f"{args.method} · {ds.name} · {config['base']}",
         watch=None if quiet else _bar(echo),
     )
     if not quiet:

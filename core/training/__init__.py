@@ -1,7 +1,7 @@
 """training — trainers behind one contract: ``train(config, data, reporter) -> saved model folder``.
 
 Each trainer's config is a frozen subclass of :class:`TrainConfig` (shared fields and validation);
-:data:`TRAINERS` maps a method name (mlm, tsdae, contrastive, cross-encoder) to its trainer; SetFit
+:data:`TRAINERS` maps a method name (mlm, tsdae, contrastive, cross-encoder, splade) to its trainer; SetFit
 (:func:`fit_setfit`) trains a few-shot classifier on a :class:`~core.data.FewShotSample`. Training uses the
 GPU when there is one. Imports runtime, data and models only.
 """
@@ -23,10 +23,12 @@ from core.training.setfit import (
     save_setfit,
 )
 from core.training.setfit import train as train_setfit
+from core.training.sparse import DEFAULT_SPLADE_BASE, SparseConfig, check_splade_folder
 from core.training.tsdae import TSDAEConfig, delete_noise
 
 __all__ = [
     "CE_LOSSES",
+    "DEFAULT_SPLADE_BASE",
     "LOSSES",
     "PAIR_LOSSES",
     "PRECISIONS",
@@ -37,10 +39,12 @@ __all__ = [
     "MLMConfig",
     "PairPlan",
     "SetFitConfig",
+    "SparseConfig",
     "TSDAEConfig",
     "TrainConfig",
     "Trainer",
     "Triples",
+    "check_splade_folder",
     "delete_noise",
     "fit_setfit",
     "get_trainer",

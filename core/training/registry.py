@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.models import DEFAULT_BI_ENCODER, SPARSE_KIND
 from core.runtime import InvalidInput, Reporter
-from core.training import contrastive, cross_encoder, mlm, tsdae
+from core.training import contrastive, cross_encoder, mlm, sparse, tsdae
 from core.training.config import TrainConfig
 
 __all__ = ["TRAINERS", "Trainer", "get_trainer", "train_config"]
@@ -22,7 +23,8 @@ __all__ = ["TRAINERS", "Trainer", "get_trainer", "train_config"]
 class Trainer:
     """One trainer: ``train(config, data, reporter) -> saved model folder``. ``data`` is ``texts`` (corpus
     texts, unsupervised) or ``triples`` (:class:`~core.training.common.Triples` of query, positive and hard
-    negatives); ``model_kind`` is what the saved folder holds."""
+    negatives); ``model_kind`` is what the saved folder holds; ``default_base`` the model it starts from
+    when none is given."""
 
     method: str
     config: type[TrainConfig]
@@ -30,6 +32,7 @@ class Trainer:
     data: str
     model_kind: str
     description: str
+    default_base: str = DEFAULT_BI_ENCODER
 
 
 TRAINERS: dict[str, Trainer] = {
@@ -66,6 +69,15 @@ TRAINERS: dict[str, Trainer] = {
             "triples",
             "cross-encoder",
             "cross-encoder reranker trained on the same rows, judged against its first stage",
+        ),
+        Trainer(
+            "splade",
+            sparse.SparseConfig,
+            sparse.train,
+            "triples",
+            SPARSE_KIND,
+            "SPLADE (learned sparse) fine-tuning on the same rows, FLOPS-regularised",
+            default_base=sparse.DEFAULT_SPLADE_BASE,
         ),
     )
 }
