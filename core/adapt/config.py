@@ -44,7 +44,7 @@ DEFAULT_METHOD = "contrastive"
 METHODS = (DEFAULT_METHOD, *(m for m in TRAINERS if m != DEFAULT_METHOD))
 # hard negatives mined per query by default: one for a bi-encoder (MNRL adds the in-batch ones), two for a
 # cross-encoder (it sees no in-batch negatives)
-_NEGATIVES = {"contrastive": 1, "cross-encoder": 2}
+_NEGATIVES = {"contrastive": 1, "cross-encoder": 2, "splade": 1}
 # a training step (forward + backward + optimizer) costs about three forward passes over its texts
 TRAIN_COST_FACTOR = 3.0
 MODEL_KINDS = {method: trainer.model_kind for method, trainer in TRAINERS.items()}

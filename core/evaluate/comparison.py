@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.data import RetrievalDataset, resolve_dataset
+from core.evaluate.describe import backend_notes, dense_parts, describe_passages, index_seconds
 from core.evaluate.latency import measure_strategies, timed_search
 from core.evaluate.metrics import (
     CURVE_DEPTH,
@@ -39,19 +40,14 @@ from core.evaluate.report import (
 from core.evaluate.store import save_comparison
 from core.retrieval import (
     Corpus,
-    DenseRetriever,
-    FusionRetriever,
     FusionSpec,
-    HybridRetriever,
     HybridSpec,
-    PassageRetriever,
     RerankRetriever,
     RerankSpec,
     RetrieverBuilder,
     StrategySpec,
     alpha_sweep,
     describe_indexes,
-    fused_parts,
     results_to_run,
     spec_to_dict,
     tuned_fusion,
@@ -64,71 +60,6 @@ __all__ = ["STAGE", "evaluate_job", "run_comparison"]
 MATCHED_DEPTH = 10  # ranks per query whose matching passage a report keeps (strategies on passages)
 
 Run = dict[str, dict[str, float]]
-
-
-def _index_seconds(retriever: Any) -> float:
-    """Build time of a retriever including the indexes of its parts."""
-    if isinstance(retriever, (HybridRetriever, FusionRetriever)):
-        return sum(_index_seconds(p) for p in fused_parts(retriever))
-    if isinstance(retriever, RerankRetriever):
-        return _index_seconds(retriever.first_stage)
-    return float(getattr(retriever, "index_s", 0.0))
-
-
-def _backend_notes(retriever: Any) -> list[str]:
-    """Why an encoder or reranker runs on another backend than its spec asked for (core.encoding)."""
-    if isinstance(retriever, PassageRetriever):
-        return _backend_notes(retriever.inner)
-    if isinstance(retriever, (HybridRetriever, FusionRetriever)):  # BM25 sides have no encoder
-        return [note for p in fused_parts(retriever) for note in _backend_notes(p)]
-    if isinstance(retriever, RerankRetriever):
-        plan = getattr(retriever.reranker, "plan", None)
-        return _backend_notes(retriever.first_stage) + (
-            [plan.reason] if plan is not None and plan.reason else []
-        )
-    plan = getattr(getattr(retriever, "encoder", None), "plan", None)
-    return [plan.reason] if plan is not None and plan.reason else []
-
-
-def _dense_parts(retriever: Any) -> list[DenseRetriever]:
-    """The dense retrievers inside a strategy (itself, a hybrid's dense side, a rerank's first stage)."""
-    if isinstance(retriever, DenseRetriever):
-        return [retriever]
-    if isinstance(retriever, PassageRetriever):
-        return _dense_parts(retriever.inner)
-    if isinstance(retriever, (HybridRetriever, FusionRetriever)):
-        return [d for p in fused_parts(retriever) for d in _dense_parts(p)]
-    if isinstance(retriever, RerankRetriever):
-        return _dense_parts(retriever.first_stage)
-    return []
-
-
-def _passage_parts(retriever: Any) -> list[PassageRetriever]:
-    """The parts of a strategy that search passages."""
-    if isinstance(retriever, PassageRetriever):
-        return [retriever]
-    if isinstance(retriever, (HybridRetriever, FusionRetriever)):
-        return [q for p in fused_parts(retriever) for q in _passage_parts(p)]
-    if isinstance(retriever, RerankRetriever):
-        return _passage_parts(retriever.first_stage)
-    return []
-
-
-def _describe_passages(retriever: Any, extra: dict[str, Any], notes: list[str]) -> None:
-    """How the corpus was cut (``extra["passages"]``), and a note when passages are longer than the
-    encoder reads."""
-    parts = _passage_parts(retriever)
-    if not parts:
-        return
-    extra["passages"] = list({id(p.passages): p.passages.describe() for p in parts}.values())
-    for part in parts:
-        for dense in _dense_parts(part):
-            limit = getattr(dense.encoder, "max_seq_length", None)
-            if limit and part.chunking.window > limit:
-                notes.append(
-                    f"passages of {part.chunking.window} tokens are cut at the encoder's max_seq_length "
-                    f"{limit}: set --max-seq-length {part.chunking.window} to encode them whole"
-                )
 
 
 class _Comparison:
@@ -166,9 +97,9 @@ class _Comparison:
         spec, extra = self.tuned(name, spec, notes)
         retriever = self.builder.build(spec)
         self.retrievers[name], self.searched[name] = retriever, spec
-        notes.extend(_backend_notes(retriever))
+        notes.extend(backend_notes(retriever))
         self.describe_dense(retriever, extra, notes)
-        _describe_passages(retriever, extra, notes)
+        describe_passages(retriever, extra, notes)
         self.overall.begin(f"{name}:search", name, f"searching {len(self.qtexts):,} queries")
         run = self.run_of(spec)
         if self._matched.get(spec):
@@ -185,7 +116,7 @@ class _Comparison:
             per_query=per_query,
             latency_ms_p50=0.0,
             latency_ms_p95=0.0,
-            index_s=_index_seconds(retriever),
+            index_s=index_seconds(retriever),
             curves=rank_curves(self.qrels, run, max_k=min(CURVE_DEPTH, self.k)),
             notes=notes,
             extra=extra,
@@ -291,7 +222,7 @@ class _Comparison:
     def describe_dense(self, retriever: Any, extra: dict[str, Any], notes: list[str]) -> None:
         """Cache use, encoding time and backend of the first dense part; its indexes (type, loaded from
         the workspace, an approximate index's recall@10 against exact: ``describe_indexes``)."""
-        for dense in _dense_parts(retriever)[:1]:
+        for dense in dense_parts(retriever)[:1]:
             extra["from_cache"] = dense.from_cache
             extra["encode_s"] = dense.encode_s
             plan = getattr(dense.encoder, "plan", None)

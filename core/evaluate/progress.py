@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.retrieval import BM25Spec, DenseSpec, HybridSpec, RerankSpec, StrategySpec
+from core.retrieval import BM25Spec, DenseSpec, FusionSpec, HybridSpec, RerankSpec, SparseSpec, StrategySpec
 from core.runtime import PlannedStage, Progress, Reporter, StagedProgress
 
 __all__ = ["MODEL", "PRIORS", "SPARSE", "ComparisonProgress", "comparison_plan"]
@@ -29,6 +29,8 @@ PRIORS = {MODEL: 1.0, SPARSE: 0.005}
 def _leaves(spec: StrategySpec) -> list[StrategySpec]:
     if isinstance(spec, HybridSpec):
         return [spec.sparse, spec.dense]
+    if isinstance(spec, FusionSpec):
+        return list(spec.parts)
     if isinstance(spec, RerankSpec):
         return _leaves(spec.first_stage)
     return [spec]
@@ -38,6 +40,8 @@ def _components(spec: StrategySpec) -> list[StrategySpec]:
     """What a composite is checked against (core.evaluate.report.component_specs)."""
     if isinstance(spec, HybridSpec):
         return [spec.sparse, spec.dense]
+    if isinstance(spec, FusionSpec):
+        return list(spec.parts)
     return [spec.first_stage] if isinstance(spec, RerankSpec) else []
 
 
@@ -59,7 +63,7 @@ def _index_work(spec: StrategySpec, n_docs: int, seen: set[Any]) -> tuple[int, s
         if key in seen:
             continue
         seen.add(key)
-        if isinstance(leaf, DenseSpec):
+        if isinstance(leaf, (DenseSpec, SparseSpec)):  # a transformer encodes the corpus
             model += n_docs
         else:
             sparse += n_docs
@@ -83,7 +87,7 @@ def comparison_plan(
         units, kind = _index_work(spec, n_docs, seen)
         plan.append(PlannedStage(f"{name}:build", max(1, units), kind))
         hybrid = spec.first_stage if isinstance(spec, RerankSpec) else spec
-        if isinstance(hybrid, HybridSpec) and hybrid.tune_split in tune_queries:
+        if isinstance(hybrid, (HybridSpec, FusionSpec)) and hybrid.tune_split in tune_queries:
             plan.append(PlannedStage(f"{name}:tune", max(1, tune_queries[hybrid.tune_split]), MODEL))
         alone = [p for p in _components(spec) if p not in strategies]  # searched alone for the check
         search = n_queries * (1 + len(alone))

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.evaluate.latency import LatencyProfile, latency_caption
 from core.evaluate.metrics import DEFAULT_STAT_TEST, PRIMARY_METRIC, evaluate_run, paired_significance
-from core.retrieval import HybridSpec, RerankSpec, StrategySpec
+from core.retrieval import FusionSpec, HybridSpec, RerankSpec, StrategySpec
 
 __all__ = [
     "SIGNIFICANCE",
@@ -153,6 +153,8 @@ def component_specs(spec: StrategySpec) -> dict[str, StrategySpec]:
     reranker's first stage; empty for a plain strategy."""
     if isinstance(spec, HybridSpec):
         return {spec.sparse.label: spec.sparse, spec.dense.label: spec.dense}
+    if isinstance(spec, FusionSpec):
+        return {part.label: part for part in spec.parts}
     if isinstance(spec, RerankSpec):
         return {spec.first_stage.label: spec.first_stage}
     return {}

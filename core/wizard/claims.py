@@ -73,22 +73,27 @@ def adaptation_claim(extra: Mapping[str, Any] | None) -> Claim:
             "the run has no before/after evaluation",
             numbers={"run_id": extra["run_id"]},
         )
+    return _adaptation_verdict(extra["run_id"], result, before, after)
+
+
+def _adaptation_verdict(run_id: str, result: Mapping[str, Any], before: float, after: float) -> Claim:
+    """What a finished adaptation run with before/after numbers says (refused when too short)."""
     delta = after - before
     steps = result.get("steps")
     if steps is not None and int(steps) < MIN_EVIDENCE_STEPS:
         return Claim(
             "adaptation",
             "not measured",
-            f"run {extra['run_id']} trained only {steps} step(s): too short to say anything about adaptation",
+            f"run {run_id} trained only {steps} step(s): too short to say anything about adaptation",
             next_step=f"Run an adaptation of at least {MIN_EVIDENCE_STEPS} steps (the wizard's short run or "
             "the Adapt page).",
-            numbers={"run_id": extra["run_id"], "steps": steps, "refused": True},
+            numbers={"run_id": run_id, "steps": steps, "refused": True},
         )
     detail = (
         f"a short {result.get('method', 'adaptation')} run ({steps} steps) moved nDCG@10 {before:.3f} → "
         f"{after:.3f} ({delta:+.3f})"
     )
-    numbers = {"run_id": extra["run_id"], "before": before, "after": after, "delta": delta, "steps": steps}
+    numbers = {"run_id": run_id, "before": before, "after": after, "delta": delta, "steps": steps}
     if delta > MIN_DELTA:
         return Claim(
             "adaptation",

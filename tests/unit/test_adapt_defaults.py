@@ -18,7 +18,13 @@ from core.runtime import InvalidInput
 
 def test_contrastive_is_the_default_and_listed_first() -> None:
     assert DEFAULT_METHOD == "contrastive"
-    assert METHODS[0] == "contrastive" and set(METHODS) == {"mlm", "tsdae", "contrastive", "cross-encoder"}
+    assert METHODS[0] == "contrastive" and set(METHODS) == {
+        "mlm",
+        "tsdae",
+        "contrastive",
+        "cross-encoder",
+        "splade",
+    }
     assert next(iter(describe_methods())) == "contrastive"
 
 

@@ -41,7 +41,7 @@ class TimedStderr:
 @pytest.fixture
 def fake_models(monkeypatch):
     encoder = HashingEncoder(dim=64)
-    monkeypatch.setattr(builder_module, "_default_encoder_factory", lambda ws: lambda *a: encoder)
+    monkeypatch.setattr(builder_module, "_default_encoder_factory", lambda ws, corpus=None: lambda *a: encoder)
     return encoder
 
 
@@ -115,11 +115,12 @@ def test_library_noise_stays_off_stderr_unless_verbose(caplog, monkeypatch):
         return seen, inside
 
     caplog.set_level(logging.INFO)
+    monkeypatch.setattr(logging.getLogger("transformers"), "level", logging.NOTSET)  # as a fresh process has it
     verbose = False
     seen, inside = noisy()
     assert seen == [] and caplog.records == [] and inside == "1"
     assert "TQDM_DISABLE" not in os.environ  # put back afterwards
-    assert logging.getLogger("transformers").level == logging.NOTSET
+    assert logging.getLogger("transformers").level == logging.NOTSET  # put back afterwards
     verbose = True
     seen, inside = noisy()
     assert [str(w.message) for w in seen] == ["unsafe cast from uint64 to int64. Precision may be lost."]

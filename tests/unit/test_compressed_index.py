@@ -199,7 +199,7 @@ def test_options_build_variant_specs_for_every_dense_part():
     specs = opts.specs(["train", "test"])
     assert specs["dense:int8"].quantization == "int8"
     assert specs["hybrid:binary"].dense.quantization == "binary"
-    assert specs["static"] == DenseSpec(model="my-static")
+    assert specs["static"] == DenseSpec(model="my-static", backend=opts.backend)
     rescored = specs["static_rescore:int8"]
     assert (rescored.model, rescored.rescore_with, rescored.quantization) == ("my-static", opts.model, "int8")
     chunked = specs["dense:pca64@128/32"]

@@ -244,7 +244,7 @@ def test_compare_options_and_the_cli_offer_splade_and_its_hybrids(tiny, encoder)
     names = "bm25,splade,dense,hybrid,hybrid_splade,hybrid_bm25_splade,hybrid3"
     specs = CompareOptions(strategies=names, sparse_model="my-splade").specs(["train", "test"])
     assert specs["splade"] == SparseSpec(model="my-splade")
-    assert specs["hybrid3"].parts == (BM25Spec(), SparseSpec(model="my-splade"), DenseSpec())
+    assert specs["hybrid3"].parts == (BM25Spec(), SparseSpec(model="my-splade"), DenseSpec(backend="auto"))
     assert specs["hybrid_splade"].tune_split == "train" and specs["hybrid"].sparse == BM25Spec()
     assert CompareOptions(strategies="splade@128/32").specs(["test"])["splade@128/32"].chunking.window == 128
     args = build_parser().parse_args(
