@@ -41,7 +41,9 @@ class TimedStderr:
 @pytest.fixture
 def fake_models(monkeypatch):
     encoder = HashingEncoder(dim=64)
-    monkeypatch.setattr(builder_module, "_default_encoder_factory", lambda ws, corpus=None: lambda *a: encoder)
+    monkeypatch.setattr(
+        builder_module, "_default_encoder_factory", lambda ws, corpus=None: lambda *a: encoder
+    )
     return encoder
 
 
@@ -115,7 +117,8 @@ def test_library_noise_stays_off_stderr_unless_verbose(caplog, monkeypatch):
         return seen, inside
 
     caplog.set_level(logging.INFO)
-    monkeypatch.setattr(logging.getLogger("transformers"), "level", logging.NOTSET)  # as a fresh process has it
+    # the level a fresh process has (another test may have quieted the library)
+    monkeypatch.setattr(logging.getLogger("transformers"), "level", logging.NOTSET)
     verbose = False
     seen, inside = noisy()
     assert seen == [] and caplog.records == [] and inside == "1"
