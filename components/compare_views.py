@@ -31,6 +31,7 @@ from components.compare_tables import (
     warned_names,
     win_loss_frame,
 )
+from components.compress_figures import make_quality_vs_size_figure, size_frame
 from components.text import escape_md
 
 __all__ = [
@@ -104,6 +105,13 @@ def render_curves_and_cost(report: Any, *, key: str) -> None:
         f"On the cost frontier: **{front}** — no other strategy is both faster and better. Index build "
         "time (encoding included; 0 when the vectors came from the cache) is in the table above."
     )
+    sizes = size_frame(report)
+    if len(sizes) > 1:  # index variants to weigh: quality against bytes per vector
+        st.plotly_chart(make_quality_vs_size_figure(sizes), key=f"{key}_size")
+        st.caption(
+            "Quality against index size per vector (log): ★ no other dense index is both smaller and better. "
+            "Add variants such as dense:int8 or dense:binary to the strategies to compare them."
+        )
 
 
 def render_win_loss(report: Any, queries: Mapping[str, str], *, key: str) -> None:
