@@ -140,7 +140,8 @@ with st.container(border=True):
                     f"N={n}: {p.pairs:,}" + (f" (capped from {p.wanted_pairs:,})" if p.capped else "")
                     for n, p in zip(n_values, plans, strict=True)
                 )
-                + f" · {steps:,} training steps in all (about 2 s each on 2 CPU cores)"
+                + f" · {steps:,} training steps in all; the job times its first steps and shows the ETA "
+                "(bf16 autocast halves a step where the CPU computes it natively)"
             )
     except (LabError, OSError) as err:  # a broken dataset must not hide the rest of the page
         st.warning(f"Could not read {escape_md(dataset_label)}: {escape_md(err)}")
