@@ -36,10 +36,12 @@ tour: dict[str, Any] = st.session_state.setdefault("tour", {})
 
 st.title("Embedding Strategy Lab")
 st.markdown(
-    "Measure which text-embedding strategy fits **your** corpus before it goes to production: BM25, a "
-    "bi-encoder, a tuned hybrid or a reranked pipeline, compared on your own judged queries with paired "
-    "significance tests and latency measured on this machine; adapt a model to your domain, train a few-shot "
-    "classifier, see the embedding space, and leave with a verified, exportable strategy."
+    "Measure which text-embedding strategy fits **your** corpus before it goes to production: BM25, learned "
+    "sparse (SPLADE), a bi-encoder or a static model, tuned hybrids of two or three of them, a reranked "
+    "pipeline, long documents cut into passages, compressed indexes — compared on your own judged queries "
+    "with paired significance tests, latency measured on this machine and index size; adapt a model to your "
+    "domain, train a few-shot classifier, see the embedding space, and leave with a verified, exportable "
+    "strategy."
 )
 c1, c2, c3 = st.columns(3)
 with c1:
