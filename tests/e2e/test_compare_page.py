@@ -22,7 +22,7 @@ def test_compare_page_shows_a_finished_comparison(app, page, tmp_path):
     act(page, lambda: page.get_by_role("link", name="Compare strategies").click())  # the app's navigation
     page.get_by_role("heading", name="Compare strategies").first.wait_for()
     page.get_by_text("4 queries · top 100 · baseline").first.wait_for()  # the finished run is shown
-    page.wait_for_selector(".js-plotly-plot .main-svg")
+    page.wait_for_selector('[data-testid="stTabPanel"]:visible .js-plotly-plot .main-svg')
     overview = page.locator('[data-testid="stTabPanel"]:visible .js-plotly-plot')
     assert overview.count() == 3  # metric bars, recall/precision curves, cost frontier
     for title in ("Quality per metric", "Recall and precision", "Quality vs latency"):

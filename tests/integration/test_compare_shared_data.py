@@ -130,7 +130,7 @@ def test_cranfield_graded_qrels_end_to_end_via_cli(data_dir, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout)
-    assert set(out) == {"dataset", "split", "queries", "strategies"}
+    assert set(out) >= {"dataset", "split", "queries", "strategies"}  # and what ran (settings, notes, ...)
     assert out["dataset"] == "cranfield" and out["split"] == "test" and out["queries"] > 200
     assert list(out["strategies"]) == ["bm25", "dense", "hybrid"]
     for numbers in out["strategies"].values():

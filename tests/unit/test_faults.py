@@ -323,6 +323,7 @@ def test_full_disk_errors_are_told_apart():
 # the kill -9 loop
 # --------------------------------------------------------------------------------------------------
 KILLS = {"import": 10, "encode": 7, "train": 7}
+MIN_KILLS = 20  # the issue asks for a seeded loop of at least 20 kills
 ATOMIC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}$")  # tempfile.mkstemp(prefix=".<name>.")
 
 
@@ -437,8 +438,13 @@ def test_kill_minus_nine_at_random_moments_leaves_a_consistent_workspace(tmp_pat
     rng = random.Random(15)
     plan = [kind for kind, n in KILLS.items() for _ in range(n)]
     rng.shuffle(plan)
+    # a run that finishes before its kill moment (a busy machine times unevenly) is not a kill: a second
+    # seeded round is drawn until at least MIN_KILLS processes were killed
+    plan += rng.sample(plan, len(plan))
     killed, checked, debris = 0, set(), 0
     for i, kind in enumerate(plan):
+        if killed >= MIN_KILLS and i >= len(plan) // 2:
+            break
         proc = _start(home, scratch, _command(kind, i, medium))
         try:
             proc.wait(timeout=rng.uniform(0.05, 0.95) * took[kind])
@@ -460,7 +466,7 @@ def test_kill_minus_nine_at_random_moments_leaves_a_consistent_workspace(tmp_pat
             time.sleep(2.5)
             assert _cli(home, scratch, "datasets", "list").returncode == 0
         _assert_consistent(home, scratch, checked)
-    assert killed >= 20
+    assert killed >= MIN_KILLS
     assert debris >= 1, "some kills landed while files were staged or a run was recorded as running"
     assert _cli(home, scratch, "datasets", "import", str(medium), "--name", "after").returncode == 0
     with Workspace(home) as ws:
