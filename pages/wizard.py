@@ -28,8 +28,10 @@ from core.runtime import LabError, jobs
 from core.wizard import (
     DEFAULT_ANSWERS,
     QUESTIONS,
+    SPECTRUM_KIND,
     collect_evidence,
     complete_answers,
+    latest_spectrum,
     make_card,
     plan_verification,
     recommend,
@@ -110,17 +112,12 @@ if dataset:
     except (LabError, OSError) as err:
         st.error(f"Could not measure {escape_md(dataset)}: {escape_md(err)}")
 
-spectrum_run = (
-    _latest("wizard_spectrum", lambda c: c.get("dataset") == dataset and c.get("model") == model)
-    if dataset
-    else None
-)
-if spectrum_run:  # the first-stage families measured earlier on this dataset (a wizard_spectrum job)
-    found = ws.get_run(spectrum_run).result or {}
+spectrum = latest_spectrum(ws, dataset, model) if dataset else None
+if spectrum is not None:  # the first-stage families measured earlier on this dataset (a wizard_spectrum job)
     measured = {
-        "values": {**measured["values"], **(found.get("values") or {})},
-        "notes": {**measured["notes"], **(found.get("notes") or {})},
-        "details": {**measured["details"], "spectrum_run": spectrum_run},
+        "values": {**measured["values"], **spectrum.values},
+        "notes": {**measured["notes"], **spectrum.notes},
+        "details": {**measured["details"], "spectrum_run": spectrum.details["spectrum_run"]},
     }
 
 # pre-fill when the dataset or the model changes
@@ -185,7 +182,7 @@ def _spectrum_step(ds: RetrievalDataset) -> None:
     ):
         run_id = jobs.submit(
             ws,
-            "wizard_spectrum",
+            SPECTRUM_KIND,
             {"dataset": ds.name, "model": model},
             title=f"Wizard: first stages on {ds.name}",
             queue="eval",

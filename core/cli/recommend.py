@@ -12,15 +12,16 @@ from core.cli import line_printer, print_json
 from core.data import RetrievalDataset, resolve_dataset
 from core.models import DEFAULT_BI_ENCODER
 from core.retrieval import DEFAULT_RERANK_DEPTH
-from core.runtime import InvalidInput, NotFound, open_workspace
+from core.runtime import InvalidInput, NotFound, jobs, open_workspace
 from core.wizard import (
     SHORT_ADAPT_STEPS,
     SHORT_SETFIT_SEEDS,
+    SPECTRUM_KIND,
     complete_answers,
     decision_words,
+    latest_spectrum,
     make_card,
     measure_answers,
-    measure_spectrum,
     plan_verification,
     recommend,
     reranker_available,
@@ -155,9 +156,15 @@ def _measured(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], dict[
     if args.spectrum:
         if not isinstance(ds, RetrievalDataset):
             raise InvalidInput("--spectrum needs a retrieval dataset (corpus, queries, qrels).")
-        spec = measure_spectrum(ds, ws, model=args.model, progress=_progress(args))
+        spec = latest_spectrum(ws, ds.name, args.model)
+        if spec is None:  # measured as a wizard_spectrum run, which the page and later calls reuse
+            config = {"dataset": ds.name, "model": args.model}
+            run = jobs.run_inline(ws, SPECTRUM_KIND, config, title=f"Wizard: first stages on {ds.name}")
+            if run.status != "done":
+                raise InvalidInput(f"measuring the first stages failed: {run.error}")
+            spec = latest_spectrum(ws, ds.name, args.model)
         values.update(spec.values)
-        notes.update(spec.notes)
+        notes.update({k: f"{v} (run {spec.details['spectrum_run']})" for k, v in spec.notes.items()})
     return ws, ds, values, notes
 
 

@@ -1,8 +1,10 @@
 """wizard — from the user's constraints to a verified, exportable strategy.
 
-Questions and answers, the rules table and :func:`recommend`, measurements that pre-fill answers, the
-verification plan, its job and the evidence assessed per claim, gotcha checks, and the exported bundle
-(card, charts, rebuild script). Imports every layer below it.
+Questions and answers, the rules table and :func:`recommend`, measurements that pre-fill answers (and the
+spectrum of first stages — SPLADE, static models, compressed indexes — measured on the user's data by
+:func:`measure_spectrum`, job kind ``wizard_spectrum``, which the spectrum rules pick among), the verification
+plan, its job and the evidence assessed per claim (a pick against what it replaced), gotcha checks, and the
+exported bundle (card, charts, rebuild script). Imports every layer below it.
 """
 
 from core.wizard.answers import (
@@ -84,8 +86,10 @@ from core.wizard.rules import RERANKER_WARNING, RULES, Fact, Rule, When
 from core.wizard.script import SCRIPT_FILE, TEMPLATES, bundle_data, render_script
 from core.wizard.spectrum import (
     FAMILY_OF,
+    SPECTRUM_KIND,
     SpectrumJob,
     encode_rates,
+    latest_spectrum,
     measure_spectrum,
     spectrum_job,
     spectrum_options,
@@ -128,6 +132,7 @@ __all__ = [
     "SIGNIFICANT",
     "SPECTRUM_ANSWERS",
     "SPECTRUM_FAMILIES",
+    "SPECTRUM_KIND",
     "SPECTRUM_QUESTIONS",
     "SPECTRUM_RULES",
     "SPLADE_MIN_SPEEDUP",
@@ -166,6 +171,7 @@ __all__ = [
     "gotchas_job",
     "human_list",
     "labelled_pairs",
+    "latest_spectrum",
     "load_tokenizer",
     "make_card",
     "measure_answers",

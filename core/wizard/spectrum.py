@@ -37,9 +37,11 @@ from core.wizard.plan import find_matching_comparison
 __all__ = [
     "FAMILY_OF",
     "RATE_DOCS",
+    "SPECTRUM_KIND",
     "SPECTRUM_QUERIES",
     "SpectrumJob",
     "encode_rates",
+    "latest_spectrum",
     "measure_spectrum",
     "spectrum_job",
     "spectrum_options",
@@ -314,6 +316,21 @@ class SpectrumJob:
         if not data.get("dataset"):
             raise InvalidInput("The first-stage spectrum needs a dataset.")
         return cls(**{k: v for k, v in data.items() if v is not None})
+
+
+SPECTRUM_KIND = "wizard_spectrum"
+
+
+def latest_spectrum(ws: Workspace, dataset: str, model: str) -> Measurements | None:
+    """The newest finished ``wizard_spectrum`` run on ``dataset`` with ``model`` as measurements (its id in
+    ``details["spectrum_run"]``), or None."""
+    for run in ws.list_runs(kind=SPECTRUM_KIND, status=("done",), limit=50):
+        cfg = run.config or {}
+        if cfg.get("dataset") == dataset and cfg.get("model", DEFAULT_BI_ENCODER) == model and run.result:
+            result = run.result
+            details = {**(result.get("details") or {}), "spectrum_run": run.id}
+            return Measurements(dict(result.get("values") or {}), dict(result.get("notes") or {}), details)
+    return None
 
 
 def spectrum_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:

@@ -4,11 +4,15 @@ measured values read from comparison results."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from core.cli import main
+from core.data import import_dataset
 from core.evaluate import StrategyResult
 from core.retrieval import DenseSpec
-from core.runtime import InvalidInput
+from core.runtime import InvalidInput, jobs
 from core.wizard import (
     BINARY_MAX_LOSS,
     SPECTRUM_ANSWERS,
@@ -27,6 +31,8 @@ from core.wizard import (
 )
 from core.wizard.claims import label, pick_claim
 from core.wizard.picks import spectrum_picks
+from tests.tiny_data import write_labeled
+from tests.wizard_data import write_topics_beir
 
 # SciFact as measured here (README): dense 0.6451, hybrid 0.7244, SPLADE 0.6436, BM25 0.6791, static 0.3955
 SCIFACT = {
@@ -281,3 +287,49 @@ def test_spectrum_job_config_refuses_bad_values(config, message):
     with pytest.raises(InvalidInput, match=message):
         SpectrumJob.from_dict(config)
     assert SpectrumJob.from_dict({"dataset": "d", "seed": None}).seed == 0
+
+
+def test_spectrum_job_on_the_wrong_data_fails_with_one_clear_error_and_leaves_nothing(ws, tmp_path):
+    write_labeled(tmp_path / "tinycls" / "train.csv")
+    import_dataset(ws, tmp_path / "tinycls", name="tinycls")
+    before = sorted(
+        p.relative_to(ws.home) for p in ws.home.rglob("*") if p.is_file() and "runs" not in p.parts
+    )
+    run = jobs.run_inline(ws, "wizard_spectrum", {"dataset": "tinycls"})
+    assert (
+        run.status == "failed" and "needs a retrieval dataset" in run.error and "\n" not in run.error.strip()
+    )
+    missing = jobs.run_inline(ws, "wizard_spectrum", {"dataset": "no-such-data"})
+    assert missing.status == "failed" and "no-such-data" in missing.error
+    after = sorted(
+        p.relative_to(ws.home) for p in ws.home.rglob("*") if p.is_file() and "runs" not in p.parts
+    )
+    assert [p for p in after if p not in before and p.suffix not in (".sqlite-wal", ".sqlite-shm")] == []
+
+
+def test_cli_measures_the_spectrum_once_as_a_run_and_reuses_it(ws, tmp_path, capsys):
+    import_dataset(ws, write_topics_beir(tmp_path / "topics"))
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"corpus_size": 20_000_000}))
+    args = [
+        "recommend",
+        "--answers",
+        str(answers),
+        "--dataset",
+        "topics",
+        "--model",
+        "bert-tiny",
+        "--spectrum",
+    ]
+    assert main([*args, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    runs = ws.list_runs(kind="wizard_spectrum", status=("done",))
+    assert len(runs) == 1 and out["answer_sources"]["ndcg10_splade"] == "measured"
+    assert 0 < out["answers"]["ndcg10_splade"] <= 1 and out["answers"]["bytes_binary"] == 16.0  # 128 bits
+    assert f"(run {runs[0].id})" in out["measured"]["ndcg10_dense"]
+    assert "models distill" in out["measured"]["ndcg10_static"]  # no static model registered here
+    assert main(args) == 0  # the second call reads the run instead of measuring again
+    text = capsys.readouterr().out
+    assert len(ws.list_runs(kind="wizard_spectrum")) == 1
+    assert text.startswith("Recommended: ") and "First stages measured on your data:" in text
+    assert "SPLADE" in text and "bytes/vector" in text and "{'" not in text
