@@ -172,6 +172,11 @@ def _spectrum_step(ds: RetrievalDataset) -> None:
     render_spectrum(measured["values"], measured["notes"], key="wiz_spectrum")
     if measured["details"].get("spectrum_run"):
         st.caption(f"Measured in run {code_md(measured['details']['spectrum_run'])}.")
+    distill = st.checkbox(
+        "Distil a static model from the bi-encoder when none is registered (model2vec, offline, seconds)",
+        value=True,
+        key="wiz_spectrum_distill",
+    )
     if st.button(
         f"Measure first stages on {escape_md(ds.name)}",
         key="wiz_spectrum_go",
@@ -183,7 +188,7 @@ def _spectrum_step(ds: RetrievalDataset) -> None:
         run_id = jobs.submit(
             ws,
             SPECTRUM_KIND,
-            {"dataset": ds.name, "model": model},
+            {"dataset": ds.name, "model": model, "distill": bool(distill)},
             title=f"Wizard: first stages on {ds.name}",
             queue="eval",
         )

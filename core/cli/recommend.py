@@ -55,6 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also measure the first-stage families (BM25, SPLADE, dense, hybrid, int8 / binary indexes, a "
         "registered static model) on --dataset: nDCG@10, encode rates, index bytes per vector",
     )
+    p.add_argument(
+        "--distill-static",
+        action="store_true",
+        help="with --spectrum: distil the static model from --model first when none is registered (offline)",
+    )
     p.add_argument("--verify", action="store_true", help="run the comparison (and short runs) that test it")
     p.add_argument(
         "--no-short-runs", action="store_true", help="verify with the comparison only (no training)"
@@ -158,7 +163,7 @@ def _measured(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], dict[
             raise InvalidInput("--spectrum needs a retrieval dataset (corpus, queries, qrels).")
         spec = latest_spectrum(ws, ds.name, args.model)
         if spec is None:  # measured as a wizard_spectrum run, which the page and later calls reuse
-            config = {"dataset": ds.name, "model": args.model}
+            config = {"dataset": ds.name, "model": args.model, "distill": bool(args.distill_static)}
             run = jobs.run_inline(ws, SPECTRUM_KIND, config, title=f"Wizard: first stages on {ds.name}")
             if run.status != "done":
                 raise InvalidInput(f"measuring the first stages failed: {run.error}")

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from core.data import RetrievalDataset, resolve_dataset
-from core.encoding import DEFAULT_STATIC_MODEL, EmbeddingCache, make_encoder
+from core.encoding import DEFAULT_STATIC_MODEL, EmbeddingCache, distill_static, make_encoder
 from core.evaluate import CompareOptions, load_comparison, run_comparison
 from core.models import DEFAULT_BI_ENCODER, resolve_model
 from core.retrieval import SparseSpec, make_sparse_encoder, spec_to_dict
@@ -245,12 +245,19 @@ def measure_spectrum(
     max_docs: int = FULL_CORPUS_MAX_DOCS,
     rate_docs: int = RATE_DOCS,
     seed: int = 0,
+    distill: bool = False,
     progress: Reporter | None = None,
 ) -> Measurements:
-    """The spectrum's answers with how each was measured (see the module docstring)."""
+    """The spectrum's answers with how each was measured (see the module docstring); ``distill``: distil
+    the static model from ``model`` first when none is registered as ``static_model``."""
     if not isinstance(ds, RetrievalDataset):
         raise InvalidInput("The first-stage spectrum needs a retrieval dataset (corpus, queries, qrels).")
     has_static, static_note = static_available(ws, static_model)
+    distilled = ""
+    if not has_static and distill and ws is not None:  # offline: model2vec reads the bi-encoder's folder only
+        report(progress, "spectrum", 0, 1, f"distilling static model {static_model} from {model}")
+        distill_static(model, static_model, ws)
+        has_static, distilled = True, f"; {static_model} distilled offline from {model} for this measurement"
     options = spectrum_options(
         model, static_model=static_model if has_static else None, sparse_model=sparse_model
     )
@@ -270,6 +277,8 @@ def measure_spectrum(
         details.update(more[2])
     if not has_static:
         notes["ndcg10_static"] = notes["encode_rate_static"] = static_note
+    elif distilled and "ndcg10_static" in notes:
+        notes["ndcg10_static"] += distilled
     rng = np.random.default_rng(seed)
     texts = ds.doc_texts()
     chosen = [texts[int(i)] for i in rng.choice(len(texts), size=min(rate_docs, len(texts)), replace=False)]
@@ -298,8 +307,13 @@ class SpectrumJob:
     sample_queries: int = SPECTRUM_QUERIES
     max_docs: int = FULL_CORPUS_MAX_DOCS
     seed: int = 0
+    distill: bool = False  # distil the static model from ``model`` when none is registered
 
     def __post_init__(self) -> None:
+        if not isinstance(self.distill, bool):
+            raise InvalidInput(
+                f"wizard_spectrum setting 'distill' must be true or false, got {self.distill!r}."
+            )
         for name in ("sample_queries", "max_docs", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "seed" else 1):
@@ -348,6 +362,7 @@ def spectrum_job(ctx: Any, config: dict[str, Any]) -> dict[str, Any]:
         sample_queries=job.sample_queries,
         max_docs=job.max_docs,
         seed=job.seed,
+        distill=job.distill,
         progress=ctx.reporter(),
     )
     return {"values": m.values, "notes": m.notes, "details": m.details}

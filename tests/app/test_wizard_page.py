@@ -100,6 +100,7 @@ def test_verify_runs_the_comparison_as_a_job_and_reports_evidence(ws_with_data):
 
 def test_first_stage_spectrum_is_measured_in_a_job_and_shown(ws_with_data):
     at = open_wizard()
+    at.checkbox(key="wiz_spectrum_distill").uncheck().run()  # distillation is tested headless
     at.button(key="wiz_spectrum_go").click().run()
     run = jobs.wait(ws_with_data, at.session_state["wiz_spectrum"]["run"], timeout=240)
     assert run.status == "done", run.error

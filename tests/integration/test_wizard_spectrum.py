@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from core.data import import_dataset
-from core.encoding import distill_static
 from core.runtime import Workspace
 from core.wizard import (
     complete_answers,
@@ -34,10 +33,9 @@ def test_spectrum_measured_on_scifact_and_the_picks_verified(tmp_path, isolated_
     ws = Workspace(isolated_home)
     folder = write_scifact_slice(data_dir, tmp_path / "scifact-slice", train=40, test=30, extra_docs=170)
     _, ds = import_dataset(ws, folder, name="scifact-slice")
-    distill_static(MODEL, "minilm-static", ws, pca_dims=256)
-
-    m = measure_spectrum(ds, ws, model=MODEL, rate_docs=32)
+    m = measure_spectrum(ds, ws, model=MODEL, rate_docs=32, distill=True)  # no static model registered yet
     v = m.values
+    assert "minilm-static distilled offline from all-MiniLM-L6-v2" in m.notes["ndcg10_static"]
     for family in ("bm25", "splade", "dense", "hybrid", "int8", "binary", "static", "static_rescore"):
         assert 0.0 < v[f"ndcg10_{family}"] <= 1.0, family
         assert "30 'test' queries" in m.notes[f"ndcg10_{family}"]
