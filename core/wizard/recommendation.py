@@ -28,7 +28,7 @@ ADAPTATION_NAMES = {
     "tsdae": "TSDAE",
     "contrastive": "contrastive fine-tuning with hard negatives",
 }
-_FIRST_STAGE_NAMES = {
+FIRST_STAGE_NAMES = {
     "dense": "bi-encoder",
     "hybrid": "hybrid BM25 + bi-encoder",
     "bm25": "BM25",
@@ -138,7 +138,7 @@ class Recommendation:
             if not self.answers.reranker_available:
                 parts[-1] += " (only with a pretrained cross-encoder)"
         else:
-            parts.append(_FIRST_STAGE_NAMES.get(first, first))
+            parts.append(FIRST_STAGE_NAMES.get(first, first))
             if self.reranker:
                 parts.append(f"cross-encoder rerank@{self.reranker['top_k']}")
                 if not self.answers.reranker_available:
@@ -182,7 +182,7 @@ class Recommendation:
             name = _CLASSIFIER_NAMES.get(self.classifier or "", "classifier")
             return name[0].upper() + name[1:]
         usable = self.usable_first_stage
-        text = "cross-encoder over all documents" if usable == "cross-encoder" else _FIRST_STAGE_NAMES[usable]
+        text = "cross-encoder over all documents" if usable == "cross-encoder" else FIRST_STAGE_NAMES[usable]
         extras = []
         if self.reranker and self.answers.reranker_available and usable != "cross-encoder":
             extras.append(f"its top {self.reranker['top_k']} reranked by the cross-encoder")

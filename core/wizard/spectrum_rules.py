@@ -95,8 +95,8 @@ SPECTRUM_RULES: tuple[Rule, ...] = (
         "{memory_budget_gb:,.4g} GB; compressed from {large_corpus_docs:,} documents on). A binary index "
         "({binary_smaller:,.0f}x smaller) with the top candidates rescored by the float vectors keeps "
         "{binary_kept:.1%} of float32 nDCG@10 on your queries ({ndcg10_binary:.4f} vs {ndcg10_dense:.4f}; a loss "
-        "of at most {binary_max_loss:.0%} is accepted).",
-        sets=(("index_variant", "binary"),),
+        "of at most {binary_max_loss:.0%} is accepted), with every dimension kept.",
+        sets=(("index_variant", "binary"), ("dimension", None)),
         priority=20,
         advice="The float vectors for rescoring can stay on disk (memory-mapped shards); only the bits need RAM.",
     ),
@@ -112,8 +112,8 @@ SPECTRUM_RULES: tuple[Rule, ...] = (
         "{corpus_size:,} × {embedding_dim}-d float32 vectors need ~{index_gb:,.1f} GB (budget "
         "{memory_budget_gb:,.4g} GB). A binary index loses {binary_loss:.1%} of nDCG@10 on your queries (more "
         "than {binary_max_loss:.0%}); int8 keeps {int8_kept:.1%} ({ndcg10_int8:.4f} vs {ndcg10_dense:.4f}) at "
-        "{int8_smaller:,.0f}x less memory.",
-        sets=(("index_variant", "int8"),),
+        "{int8_smaller:,.0f}x less memory, with every dimension kept.",
+        sets=(("index_variant", "int8"), ("dimension", None)),
         priority=20,
     ),
 )

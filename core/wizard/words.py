@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.wizard.questions import SPECTRUM_FAMILIES
-from core.wizard.recommendation import ADAPTATION_NAMES, INDEX_VARIANT_NAMES, human_list
+from core.wizard.recommendation import ADAPTATION_NAMES, FIRST_STAGE_NAMES, INDEX_VARIANT_NAMES, human_list
 
 __all__ = ["decision_words", "spectrum_rows"]
 
@@ -23,6 +23,8 @@ def decision_words(name: str, value: Any) -> str:
     rescoring, exact search, 384-d, cosine``; ``—`` when there is none."""
     if value in (None, "", [], {}):
         return "—"
+    if name in ("first_stage", "first stage") and isinstance(value, str):
+        return FIRST_STAGE_NAMES.get(value, value)
     if name == "reranker" and isinstance(value, dict):
         where = "all documents" if value.get("top_k") is None else f"the top {value['top_k']}"
         return f"cross-encoder on {where}" + ("" if value.get("available") else " (not available here)")

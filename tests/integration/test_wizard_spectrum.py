@@ -39,7 +39,7 @@ def test_spectrum_measured_on_scifact_and_the_picks_verified(tmp_path, isolated_
     for family in ("bm25", "splade", "dense", "hybrid", "int8", "binary", "static", "static_rescore"):
         assert 0.0 < v[f"ndcg10_{family}"] <= 1.0, family
         assert "30 'test' queries" in m.notes[f"ndcg10_{family}"]
-    assert v["bytes_dense"] == 1536.0 and v["bytes_binary"] == 48.0  # 384 float32 vs 384 bits
+    assert 1536 <= v["bytes_dense"] < 1540 and 48 <= v["bytes_binary"] < 52  # 384 float32 vs 384 bits
     assert v["bytes_int8"] < 400 and v["bytes_splade"] > 0
     for encoder in ("dense", "splade", "static"):
         assert v[f"encode_rate_{encoder}"] > 0

@@ -111,12 +111,12 @@ CASES = {
     ),
     "binary-index-large-corpus": (
         {**SCIFACT, **BIG},
-        {"index_variant": "binary"},
+        {"index_variant": "binary", "dimension": None},  # every dimension kept: PCA's decision overridden
         {**SCIFACT, **BIG, "ndcg10_binary": 0.60},  # loses 7 %
     ),
     "int8-index-large-corpus": (
         {**SCIFACT, **BIG, "ndcg10_binary": 0.60},
-        {"index_variant": "int8"},
+        {"index_variant": "int8", "dimension": None},
         {**SCIFACT, **BIG, "ndcg10_binary": 0.60, "ndcg10_int8": 0.62},  # int8 loses 3.9 % too
     ),
 }
@@ -325,7 +325,8 @@ def test_cli_measures_the_spectrum_once_as_a_run_and_reuses_it(ws, tmp_path, cap
     out = json.loads(capsys.readouterr().out)
     runs = ws.list_runs(kind="wizard_spectrum", status=("done",))
     assert len(runs) == 1 and out["answer_sources"]["ndcg10_splade"] == "measured"
-    assert 0 < out["answers"]["ndcg10_splade"] <= 1 and out["answers"]["bytes_binary"] == 16.0  # 128 bits
+    assert 0 < out["answers"]["ndcg10_splade"] <= 1
+    assert 16 <= out["answers"]["bytes_binary"] < 20  # bert-tiny's 128 bits (plus FAISS's own few bytes)
     assert f"(run {runs[0].id})" in out["measured"]["ndcg10_dense"]
     assert "models distill" in out["measured"]["ndcg10_static"]  # no static model registered here
     assert main(args) == 0  # the second call reads the run instead of measuring again
