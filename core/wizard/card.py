@@ -46,7 +46,9 @@ def pipeline_spec(rec: Mapping[str, Any], model: str, reranker: str | None = Non
     spec["strategy"] = rec.get("strategy_spec") or spec["first_stage"]
     comp = (rec.get("evidence") or {}).get("comparison") or {}
     found = comp.get("strategies") or {}
-    measured = found.get(spec["strategy"]) or found.get(spec["first_stage"]) or {}
+    # the verified spec of exactly that strategy; the plain first stage's only when nothing was added to it
+    plain = spec["strategy"] == spec["first_stage"]
+    measured = found.get(spec["strategy"]) or (found.get(spec["first_stage"]) if plain else None) or {}
     if measured.get("spec"):  # exactly what was verified (e.g. the tuned hybrid alpha)
         spec["first_stage_spec"] = measured["spec"]
     if rec.get("reranker"):

@@ -160,12 +160,15 @@ class Recommendation:
     @property
     def strategy_spec(self) -> str | None:
         """The comparison's name of the first stage to build (core.evaluate.CompareOptions strategies), the
-        family and index variant picked included: ``splade``, ``static``, ``hybrid:binary``, ``dense:int8``."""
+        family, index variant and chunking picked included: ``splade``, ``static``, ``hybrid:binary``,
+        ``dense:int8@256/64``."""
         if self.task == "classification":
             return None
         first = self.usable_first_stage
         first = "dense" if first == "cross-encoder" else first
-        return f"{first}:{self.index_variant}" if self.index_variant else first
+        name = f"{first}:{self.index_variant}" if self.index_variant else first
+        window, overlap = self.facts.get("chunk_window"), self.facts.get("chunk_overlap")
+        return f"{name}@{window}/{overlap}" if self.decisions.get("chunking") and window else name
 
     @property
     def usable_first_stage(self) -> str:

@@ -24,6 +24,7 @@ from core.wizard import (
     complete_answers,
     decision_words,
     derive_facts,
+    pipeline_spec,
     recommend,
     spectrum_rows,
     spectrum_values,
@@ -152,6 +153,9 @@ def test_the_concrete_strategy_carries_the_pick():
     assert decision_words("index", out["index"]).startswith("binary index with float rescoring, ")
     hybrid = _rec({**SCIFACT, **BIG, "domain": "specialised"})
     assert hybrid.strategy_spec == "hybrid:binary"
+    long_docs = {"text_beyond_window": 0.6, "model_window": 256, "doc_tokens_p50": 900}
+    chunked = _rec({**SCIFACT, **BIG, "domain": "specialised", **long_docs})
+    assert chunked.strategy_spec == "hybrid:binary@256/64"  # a --strategies name: variant, then chunking
     static = _rec(CASES["static-fast-tier"][0])
     assert static.strategy_spec == "static"  # binary was measured on the transformer's vectors, not these
     # a variant applies to vectors: SPLADE with a large corpus keeps its inverted index
@@ -334,3 +338,16 @@ def test_cli_measures_the_spectrum_once_as_a_run_and_reuses_it(ws, tmp_path, cap
     assert len(ws.list_runs(kind="wizard_spectrum")) == 1
     assert text.startswith("Recommended: ") and "First stages measured on your data:" in text
     assert "SPLADE" in text and "bytes/vector" in text and "{'" not in text
+
+
+def test_the_exported_pipeline_builds_the_pick_not_the_plain_first_stage():
+    rec = _rec({**SCIFACT, **BIG}).to_json()
+    rec["evidence"] = {"comparison": {"strategies": {"dense": {"spec": {"kind": "dense", "model": "m"}}}}}
+    pipeline = pipeline_spec(rec, "all-MiniLM-L6-v2")
+    assert pipeline["strategy"] == "dense:binary" and "first_stage_spec" not in pipeline
+    verified = {"kind": "dense", "model": "m", "quantization": "binary"}
+    rec["evidence"]["comparison"]["strategies"]["dense:binary"] = {"spec": verified}
+    assert pipeline_spec(rec, "all-MiniLM-L6-v2")["first_stage_spec"] == verified
+    plain = _rec({**SCIFACT, "corpus_size": 5183}).to_json()
+    plain["evidence"] = rec["evidence"]
+    assert pipeline_spec(plain, "m")["first_stage_spec"] == {"kind": "dense", "model": "m"}
