@@ -209,10 +209,10 @@ def _where(
     """The dataset to measure on (whole, or a seeded sample), its split, and how it was chosen."""
     queries = ds.split_queries(split)
     cached = False
-    if ws is not None and len(ds.corpus) > FULL_CORPUS_MAX_DOCS:
+    if ws is not None and len(ds.corpus) > max_docs:
         fp = make_encoder(model, ws, backend="torch").fingerprint
         cached = EmbeddingCache(ws).get(fp, ds.fingerprint, len(ds.corpus)) is not None
-    if cached or len(ds.corpus) <= FULL_CORPUS_MAX_DOCS:
+    if cached or len(ds.corpus) <= max_docs:
         why = "the transformer's vectors cached" if cached else "a small corpus"
         return (
             ds,
@@ -265,9 +265,10 @@ def measure_spectrum(
     specs = options.specs(ds.splits)
     found, runs = _reused(ws, ds, split, specs) if ws is not None else ({}, {})
     values, notes, details = spectrum_values(found, len(ds.corpus), "", runs)
-    missing = {n: s for n, s in specs.items() if n not in found}
-    if missing:
+    if len(found) < len(specs):
         target, split, where = _where(ds, ws, model, split, sample_queries, max_docs, seed)
+        # built for the data measured on: a sample has no train split to tune the hybrid on
+        missing = {n: s for n, s in options.specs(target.splits).items() if n not in found}
         rep = run_comparison(
             target, split, missing, ws=ws, baseline=None, latency_sample=LATENCY_SAMPLE, progress=progress
         )

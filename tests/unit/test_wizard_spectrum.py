@@ -24,6 +24,7 @@ from core.wizard import (
     complete_answers,
     decision_words,
     derive_facts,
+    measure_spectrum,
     pipeline_spec,
     recommend,
     spectrum_rows,
@@ -351,3 +352,16 @@ def test_the_exported_pipeline_builds_the_pick_not_the_plain_first_stage():
     plain = _rec({**SCIFACT, "corpus_size": 5183}).to_json()
     plain["evidence"] = rec["evidence"]
     assert pipeline_spec(plain, "m")["first_stage_spec"] == {"kind": "dense", "model": "m"}
+
+
+def test_a_corpus_too_big_to_encode_now_is_measured_on_a_seeded_sample(ws, tmp_path):
+    _, ds = import_dataset(ws, write_topics_beir(tmp_path / "topics"))
+    m = measure_spectrum(ds, ws, model="bert-tiny", max_docs=30, sample_queries=4, rate_docs=8)
+    note = m.notes["ndcg10_hybrid"]
+    assert "4 seeded sample 'test' queries over 30 documents" in note and "alpha fixed at 0.5" in note
+    assert all(0 <= m.values[f"ndcg10_{f}"] <= 1 for f in ("bm25", "splade", "dense", "hybrid", "binary"))
+    assert m.details["spectrum_runs"] == [] and "ndcg10_static" not in m.values
+    again = measure_spectrum(ds, ws, model="bert-tiny", max_docs=30, sample_queries=4, rate_docs=8)
+    assert {k: v for k, v in again.values.items() if k.startswith("ndcg10")} == {
+        k: v for k, v in m.values.items() if k.startswith("ndcg10")
+    }  # seeded: the same sample, the same numbers
