@@ -107,6 +107,11 @@ def _recommend(args: argparse.Namespace) -> int:
     rec = recommend(answers, sources)
     out = rec.to_json()
     out["measured"] = {k: v for k, v in measured_notes.items() if sources.get(k) == "measured"}
+    out["not_measured"] = {
+        k: v
+        for k, v in measured_notes.items()
+        if sources.get(k) != "measured" and v.startswith("not measured")
+    }
     reranker = args.reranker
     if ws is not None and reranker is None and answers.reranker_available:
         reranker = reranker_available(ws)[1][0]
@@ -198,7 +203,7 @@ def _print_text(out: dict[str, Any]) -> None:
     print("Decisions:")
     for key in ("first_stage", "reranker", "adaptation", "classifier", "index"):
         print(f"  {key.replace('_', ' '):<12} {decision_words(key, out.get(key))}")
-    _print_spectrum(out.get("answers") or {})
+    _print_spectrum(out.get("answers") or {}, out.get("not_measured") or {})
     for w in out["warnings"]:
         print(f"WARNING: {w}")
     print("Why:")
@@ -222,7 +227,7 @@ def _print_text(out: dict[str, Any]) -> None:
         print(f"Bundle: {out['bundle']['card']}")
 
 
-def _print_spectrum(answers: dict[str, Any]) -> None:
+def _print_spectrum(answers: dict[str, Any], not_measured: dict[str, str]) -> None:
     rows = spectrum_rows(answers)
     if not rows:
         return
@@ -236,3 +241,5 @@ def _print_spectrum(answers: dict[str, Any]) -> None:
         if r["bytes/vector"] is not None:
             parts.append(f"{r['bytes/vector']:,.0f} bytes/vector")
         print(f"  {r['family']:<34} {' · '.join(parts)}")
+    if "ndcg10_static" in not_measured:
+        print(f"  {'static model':<34} {not_measured['ndcg10_static']}")

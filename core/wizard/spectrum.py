@@ -234,6 +234,13 @@ def _where(
     )
 
 
+def _rate_sample(ds: RetrievalDataset, n: int, seed: int) -> list[str]:
+    """A seeded sample of ``n`` documents' texts to time the encoders on."""
+    texts = ds.doc_texts()
+    rng = np.random.default_rng(seed)
+    return [texts[int(i)] for i in rng.choice(len(texts), size=min(n, len(texts)), replace=False)]
+
+
 def measure_spectrum(
     ds: RetrievalDataset,
     ws: Workspace | None = None,
@@ -280,11 +287,8 @@ def measure_spectrum(
         notes["ndcg10_static"] = notes["encode_rate_static"] = static_note
     elif distilled and "ndcg10_static" in notes:
         notes["ndcg10_static"] += distilled
-    rng = np.random.default_rng(seed)
-    texts = ds.doc_texts()
-    chosen = [texts[int(i)] for i in rng.choice(len(texts), size=min(rate_docs, len(texts)), replace=False)]
     rates, rate_notes = encode_rates(
-        chosen,
+        _rate_sample(ds, rate_docs, seed),
         ws,
         model,
         static_model=static_model if has_static else None,

@@ -333,12 +333,16 @@ def test_cli_measures_the_spectrum_once_as_a_run_and_reuses_it(ws, tmp_path, cap
     assert 0 < out["answers"]["ndcg10_splade"] <= 1
     assert 16 <= out["answers"]["bytes_binary"] < 20  # bert-tiny's 128 bits (plus FAISS's own few bytes)
     assert f"(run {runs[0].id})" in out["measured"]["ndcg10_dense"]
-    assert "models distill" in out["measured"]["ndcg10_static"]  # no static model registered here
+    assert "models distill" in out["not_measured"]["ndcg10_static"]  # no static model registered here
     assert main(args) == 0  # the second call reads the run instead of measuring again
     text = capsys.readouterr().out
     assert len(ws.list_runs(kind="wizard_spectrum")) == 1
     assert text.startswith("Recommended: ") and "First stages measured on your data:" in text
     assert "SPLADE" in text and "bytes/vector" in text and "{'" not in text
+    lines = text.splitlines()
+    assert any(
+        line.strip().startswith("static model") and "not measured: no static" in line for line in lines
+    )
 
 
 def test_the_exported_pipeline_builds_the_pick_not_the_plain_first_stage():
