@@ -17,7 +17,7 @@ __all__ = ["render_spectrum", "spectrum_table"]
 
 def spectrum_table(values: Mapping[str, Any]) -> pd.DataFrame:
     """The measured first-stage spectrum, one row per family (:func:`core.wizard.spectrum_rows`)."""
-    cols = ["family", "ndcg@10", "kept", "passages/s", "bytes/vector"]
+    cols = ["family", "ndcg@10", "kept", "passages/s", "speed", "bytes/vector"]
     return pd.DataFrame(spectrum_rows(values), columns=cols)
 
 
@@ -35,6 +35,7 @@ def render_spectrum(values: Mapping[str, Any], notes: Mapping[str, str], *, key:
             "ndcg@10": st.column_config.NumberColumn(format="%.4f"),
             "kept": st.column_config.NumberColumn("kept vs dense", format="percent"),
             "passages/s": st.column_config.NumberColumn("encode passages/s", format="%.0f"),
+            "speed": st.column_config.NumberColumn("encode speed vs the transformer", format="%.1fx"),
             "bytes/vector": st.column_config.NumberColumn("index bytes/vector", format="%.0f"),
         },
     )

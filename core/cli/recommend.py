@@ -237,7 +237,8 @@ def _print_spectrum(answers: dict[str, Any], not_measured: dict[str, str]) -> No
         if r["kept"] is not None:
             parts.append(f"{r['kept']:.1%} of dense")
         if r["passages/s"] is not None:
-            parts.append(f"{r['passages/s']:,.0f} passages/s")
+            speed = f" ({r['speed']:.3g}x the transformer)" if r["speed"] is not None else ""
+            parts.append(f"{r['passages/s']:,.0f} passages/s{speed}")
         if r["bytes/vector"] is not None:
             parts.append(f"{r['bytes/vector']:,.0f} bytes/vector")
         print(f"  {r['family']:<34} {' · '.join(parts)}")

@@ -13,7 +13,7 @@ from core.wizard.recommendation import ADAPTATION_NAMES, FIRST_STAGE_NAMES, INDE
 __all__ = ["decision_words", "spectrum_rows"]
 
 _RATE_OF = {"dense": "dense", "hybrid": "dense", "splade": "splade", "static": "static", "int8": "dense"}
-_RATE_OF |= {"binary": "dense", "static_rescore": "static"}
+_RATE_OF |= {"binary": "dense", "static_rescore": "dense"}  # rescoring needs the transformer's corpus vectors
 _BYTES_OF = {"dense": "dense", "int8": "int8", "binary": "binary", "splade": "splade"}
 
 
@@ -45,8 +45,10 @@ def decision_words(name: str, value: Any) -> str:
 def spectrum_rows(values: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The measured spectrum (answers ``ndcg10_*``, ``encode_rate_*``, ``bytes_*``), one row per measured
     family: ``family`` (words), ``ndcg@10``, ``kept`` (share of dense float32 nDCG@10), ``passages/s``
-    (the encoder it needs), ``bytes/vector`` (None where not an index of its own)."""
+    (the encoder it needs), ``speed`` (that rate against the transformer's), ``bytes/vector`` (None where
+    not an index of its own)."""
     dense = values.get("ndcg10_dense")
+    dense_rate = values.get("encode_rate_dense")
     rows = []
     for family, label in SPECTRUM_FAMILIES.items():
         ndcg = values.get(f"ndcg10_{family}")
@@ -60,6 +62,9 @@ def spectrum_rows(values: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "ndcg@10": ndcg,
                 "kept": ndcg / dense if dense else None,
                 "passages/s": rate if family != "bm25" else None,
+                "speed": rate / dense_rate
+                if rate and dense_rate and _RATE_OF.get(family) != "dense"
+                else None,
                 "bytes/vector": size,
             }
         )

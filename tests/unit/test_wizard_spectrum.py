@@ -169,6 +169,7 @@ def test_spectrum_rows_say_what_each_family_costs():
     assert rows["SPLADE"]["passages/s"] == 27.3 and rows["SPLADE"]["bytes/vector"] == 2000.0
     assert rows["dense, binary index + rescoring"]["bytes/vector"] == 48.0
     assert rows["static model"]["kept"] == pytest.approx(0.3955 / 0.6451)
+    assert rows["static model"]["speed"] == pytest.approx(2209 / 26.4)  # model2vec against MiniLM
     assert rows["BM25"]["passages/s"] is None and rows["BM25"]["bytes/vector"] is None
     assert spectrum_rows({}) == []
 
