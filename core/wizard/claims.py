@@ -5,6 +5,7 @@ Trivially short adaptation runs (under :data:`MIN_EVIDENCE_STEPS` steps) are ref
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,9 +28,12 @@ MIN_EVIDENCE_STEPS = 5  # an adaptation run shorter than this (a smoke test, e.g
 
 
 def format_p(p: float | None) -> str:
-    """``p < 0.001`` / ``p < 0.01`` / ``p = 0.03`` / ``p = 0.40 (not significant)``."""
+    """``p < 0.001`` / ``p < 0.01`` / ``p = 0.03`` / ``p = 0.40 (not significant)``; ``no query differs`` for
+    the NaN of two runs that score every query alike."""
     if p is None:
         return "p not computed"
+    if math.isnan(p):  # every query scored the same by both: nothing to test
+        return "no query differs"
     if p < 0.001:
         return "p < 0.001"
     if p < 0.01:

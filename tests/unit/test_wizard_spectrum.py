@@ -252,6 +252,8 @@ def test_plan_and_claim_of_a_binary_index():
         "in a binary index" not in evidence["headline"] and "loses too much here" in evidence["unverified"][0]
     )
     assert label("hybrid:binary") == "hybrid (binary index)"
+    same = _comparison({"dense": 0.38, "dense:binary": 0.38}, {"dense:binary": {"dense": float("nan")}})
+    assert "no query differs" in pick_claim(same, pick).detail and "nan" not in pick_claim(same, pick).detail
 
 
 def _result(name: str, ndcg: float, **extra) -> StrategyResult:
