@@ -97,15 +97,18 @@ class VerifyPlan:
 # --------------------------------------------------------------------------------------------------
 # planning
 # --------------------------------------------------------------------------------------------------
-def _spec_key(spec: Mapping[str, Any]) -> Any:
-    """A comparable form of a spec dict; a tuned hybrid's alpha is whatever tuning found, so it is left out."""
-    data = dict(spec)
-    if data.get("kind") == "hybrid" and data.get("tune_split"):
-        data.pop("alpha", None)
-    for key in ("sparse", "dense", "first_stage"):
-        if isinstance(data.get(key), Mapping):
-            data[key] = _spec_key(data[key])
-    return tuple(sorted((k, v if not isinstance(v, list) else tuple(v)) for k, v in data.items()))
+def _spec_key(spec: Any) -> Any:
+    """A comparable (hashable) form of a spec dict, nested parts, chunkings and fusion parts included; a tuned
+    hybrid's alpha (or a tuned fusion's weights) is whatever tuning found, so it is left out."""
+    if isinstance(spec, Mapping):
+        data = dict(spec)
+        if data.get("kind") in ("hybrid", "fusion") and data.get("tune_split"):
+            data.pop("alpha", None)
+            data.pop("weights", None)
+        return tuple(sorted((k, _spec_key(v)) for k, v in data.items()))
+    if isinstance(spec, list | tuple):
+        return tuple(_spec_key(v) for v in spec)
+    return spec
 
 
 def find_matching_comparison(

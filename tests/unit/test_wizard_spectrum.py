@@ -10,8 +10,8 @@ import pytest
 
 from core.cli import main
 from core.data import import_dataset
-from core.evaluate import StrategyResult
-from core.retrieval import DenseSpec
+from core.evaluate import CompareOptions, StrategyResult
+from core.retrieval import DenseSpec, spec_to_dict
 from core.runtime import InvalidInput, jobs
 from core.wizard import (
     BINARY_MAX_LOSS,
@@ -33,6 +33,7 @@ from core.wizard import (
 )
 from core.wizard.claims import label, pick_claim
 from core.wizard.picks import spectrum_picks
+from core.wizard.plan import _spec_key
 from tests.tiny_data import write_labeled
 from tests.wizard_data import write_topics_beir
 
@@ -372,3 +373,12 @@ def test_a_corpus_too_big_to_encode_now_is_measured_on_a_seeded_sample(ws, tmp_p
     assert {k: v for k, v in again.values.items() if k.startswith("ndcg10")} == {
         k: v for k, v in m.values.items() if k.startswith("ndcg10")
     }  # seeded: the same sample, the same numbers
+
+
+def test_earlier_comparisons_with_chunked_and_fused_specs_can_be_matched():
+    names = ("hybrid3", "hybrid@256/64", "dense:binary", "hybrid_splade")
+    specs = {n: spec_to_dict(s) for n, s in CompareOptions(strategies=names).specs(["train", "test"]).items()}
+    keys = {_spec_key(s) for s in specs.values()}  # hashable, nested parts and chunkings included
+    assert len(keys) == 4
+    tuned = dict(specs["hybrid3"], weights=[0.4, 0.3, 0.3])  # what tuning found is not part of the spec
+    assert _spec_key(tuned) == _spec_key(specs["hybrid3"])
