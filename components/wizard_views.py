@@ -15,7 +15,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from components.text import code_md, escape_md, escape_plot, inert_md
-from core.wizard import ADAPTATION_NAMES, QUESTIONS, Question, human_list
+from core.wizard import QUESTIONS, Question, decision_words
 
 __all__ = [
     "VERDICT_ICON",
@@ -208,23 +208,8 @@ def render_questions(
 
 
 def decision_text(name: str, value: Any) -> str:
-    """One decision in words (never a Python list or dict): ``cross-encoder on the top 50 (not available
-    here)``, ``TSDAE, then contrastive fine-tuning with hard negatives (bm25 mined negatives)``."""
-    if value in (None, "", [], {}):
-        return "—"
-    if name == "reranker" and isinstance(value, dict):
-        where = "all documents" if value.get("top_k") is None else f"the top {value['top_k']}"
-        return f"cross-encoder on {where}" + ("" if value.get("available") else " (not available here)")
-    if name == "adaptation" and isinstance(value, dict):
-        steps = ", then ".join(ADAPTATION_NAMES.get(s, s) for s in value.get("steps", []))
-        return steps + (f" ({value['negatives']} negatives)" if value.get("negatives") else "")
-    if name == "index" and isinstance(value, dict):
-        return f"{value.get('type', 'exact')} search, {value.get('dimension')}-d, {value.get('similarity', 'cosine')}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items() if k != "warning")
-    if isinstance(value, (list, tuple)):
-        return human_list([str(v) for v in value])
-    return str(value)
+    """One decision in words (never a Python list or dict): :func:`core.wizard.decision_words`."""
+    return decision_words(name, value)
 
 
 def render_recommendation(rec: Mapping[str, Any], *, key: str) -> None:
@@ -237,6 +222,11 @@ def render_recommendation(rec: Mapping[str, Any], *, key: str) -> None:
         st.info(escape_md(line), icon=":material/info:")
     if rec.get("headline") and rec["strategy"].lower() != rec["headline"].lower():
         st.caption(f"The rule table's full strategy: {escape_md(rec['strategy'])}")
+    if rec.get("strategy_spec"):
+        st.caption(
+            f"As a strategy of the Compare page and `python -m core evaluate --strategies`: "
+            f"{code_md(rec['strategy_spec'])}"
+        )
     decisions = {
         "first stage": rec.get("first_stage"),
         "reranker": rec.get("reranker"),

@@ -12,6 +12,7 @@ from components import services
 from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
 from components.text import code_md, escape_md
+from components.wizard_spectrum import render_spectrum
 from components.wizard_views import (
     render_card_preview,
     render_evidence,
@@ -27,8 +28,10 @@ from core.runtime import LabError, jobs
 from core.wizard import (
     DEFAULT_ANSWERS,
     QUESTIONS,
+    SPECTRUM_KIND,
     collect_evidence,
     complete_answers,
+    latest_spectrum,
     make_card,
     plan_verification,
     recommend,
@@ -109,6 +112,14 @@ if dataset:
     except (LabError, OSError) as err:
         st.error(f"Could not measure {escape_md(dataset)}: {escape_md(err)}")
 
+spectrum = latest_spectrum(ws, dataset, model) if dataset else None
+if spectrum is not None:  # the first-stage families measured earlier on this dataset (a wizard_spectrum job)
+    measured = {
+        "values": {**measured["values"], **spectrum.values},
+        "notes": {**measured["notes"], **spectrum.notes},
+        "details": {**measured["details"], "spectrum_run": spectrum.details["spectrum_run"]},
+    }
+
 # pre-fill when the dataset or the model changes
 prefill_for = (dataset, model)
 if state.get("wiz_prefill_for") != prefill_for:
@@ -133,6 +144,56 @@ def _sources() -> dict[str, Any]:
         if value != reference:
             given[name] = value
     return given
+
+
+def _poll(kind: str, render_done: Any) -> None:
+    """Show the job of ``state[kind]`` and its extra runs: live panels for the active ones, the outcome of
+    the finished ones; ``render_done(run)`` once the main job has finished (extra runs may still be going:
+    their claims say so until they finish, and each finishing one redraws the page)."""
+    info = state.get(kind)
+    if not info:
+        return
+    jobs.reconcile(ws)
+    run = ws.get_run(info["run"])
+    if run is None:
+        state.pop(kind, None)
+        return
+    ids = [run.id] + [e["run_id"] for e in info.get("extra_runs", [])]
+    for r in (r for r in map(ws.get_run, ids) if r is not None):
+        if r.is_active:
+            render_job_panel(ws, r.id, key=f"{kind}_{r.id}", title=r.title or r.kind)
+        render_run_status(r, key=f"{kind}_status")
+    if not run.is_active:
+        render_done(run)
+
+
+def _spectrum_step(ds: RetrievalDataset) -> None:
+    """The measured first-stage families (SPLADE, static, compressed indexes) and the job that measures them."""
+    render_spectrum(measured["values"], measured["notes"], key="wiz_spectrum")
+    if measured["details"].get("spectrum_run"):
+        st.caption(f"Measured in run {code_md(measured['details']['spectrum_run'])}.")
+    distill = st.checkbox(
+        "Distil a static model from the bi-encoder when none is registered (model2vec, offline, seconds)",
+        value=True,
+        key="wiz_spectrum_distill",
+    )
+    if st.button(
+        f"Measure first stages on {escape_md(ds.name)}",
+        key="wiz_spectrum_go",
+        icon=":material/speed:",
+        help="BM25, SPLADE, dense, hybrid, int8 and binary indexes and a registered static model: nDCG@10 on "
+        "your queries (a seeded sample on a large corpus whose vectors are not cached), encode rates on this "
+        "machine, index bytes per vector. The spectrum rules read them.",
+    ):
+        run_id = jobs.submit(
+            ws,
+            SPECTRUM_KIND,
+            {"dataset": ds.name, "model": model, "distill": bool(distill)},
+            title=f"Wizard: first stages on {ds.name}",
+            queue="eval",
+        )
+        state["wiz_spectrum"] = {"run": run_id}
+    _poll("wiz_spectrum", lambda run: None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -167,6 +228,8 @@ if step_i == 0:
             )
     elif not dataset:
         st.info("Pick a dataset above to measure the answers from your data (import one on the Data page).")
+    if isinstance(ds0 := (services.dataset(dataset) if dataset else None), RetrievalDataset):
+        _spectrum_step(ds0)
     _next_button(1, "Recommend →")
 
 try:
@@ -194,27 +257,6 @@ if step_i == 1:
 
 
 # --------------------------------------------------------------------------------------------------
-def _poll(kind: str, render_done: Any) -> None:
-    """Show the job of ``state[kind]`` and its extra runs: live panels for the active ones, the outcome of
-    the finished ones; ``render_done(run)`` once the main job has finished (extra runs may still be going:
-    their claims say so until they finish, and each finishing one redraws the page)."""
-    info = state.get(kind)
-    if not info:
-        return
-    jobs.reconcile(ws)
-    run = ws.get_run(info["run"])
-    if run is None:
-        state.pop(kind, None)
-        return
-    ids = [run.id] + [e["run_id"] for e in info.get("extra_runs", [])]
-    for r in (r for r in map(ws.get_run, ids) if r is not None):
-        if r.is_active:
-            render_job_panel(ws, r.id, key=f"{kind}_{r.id}", title=r.title or r.kind)
-        render_run_status(r, key=f"{kind}_status")
-    if not run.is_active:
-        render_done(run)
-
-
 if step_i == 2:
     st.subheader("Verify on my data")
     if ds is None:

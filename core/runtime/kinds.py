@@ -25,6 +25,7 @@ JOB_KINDS: dict[str, str] = {
     "setfit_curve": "core.classify:classify_curve_job",
     "wizard_verify": "core.wizard:verify_job",
     "wizard_gotchas": "core.wizard:gotchas_job",
+    "wizard_spectrum": "core.wizard:spectrum_job",
     "sleep": "core.runtime.worker:sleep_job",  # counts and sleeps: tests of the job runner itself
 }
 # job kind -> "module:function": the built-in kinds plus any registered at run time

@@ -1,8 +1,10 @@
 """wizard — from the user's constraints to a verified, exportable strategy.
 
-Questions and answers, the rules table and :func:`recommend`, measurements that pre-fill answers, the
-verification plan, its job and the evidence assessed per claim, gotcha checks, and the exported bundle
-(card, charts, rebuild script). Imports every layer below it.
+Questions and answers, the rules table and :func:`recommend`, measurements that pre-fill answers (and the
+spectrum of first stages — SPLADE, static models, compressed indexes — measured on the user's data by
+:func:`measure_spectrum`, job kind ``wizard_spectrum``, which the spectrum rules pick among), the verification
+plan, its job and the evidence assessed per claim (a pick against what it replaced), gotcha checks, and the
+exported bundle (card, charts, rebuild script). Imports every layer below it.
 """
 
 from core.wizard.answers import (
@@ -31,7 +33,17 @@ from core.wizard.evidence import (
     format_p,
     simpler_alternative,
 )
-from core.wizard.facts import CHUNK_TEXT_SHARE, chunk_settings, derive_facts
+from core.wizard.facts import (
+    BINARY_MAX_LOSS,
+    CHUNK_TEXT_SHARE,
+    INT8_MAX_LOSS,
+    LARGE_CORPUS_DOCS,
+    MIN_FAMILY_GAIN,
+    SPLADE_MIN_SPEEDUP,
+    chunk_settings,
+    derive_facts,
+    spectrum_facts,
+)
 from core.wizard.gotchas import (
     EXPECTED_RERANK_MS,
     GotchasJob,
@@ -61,9 +73,30 @@ from core.wizard.plan import (
     find_matching_comparison,
     plan_verification,
 )
-from core.wizard.recommendation import ADAPTATION_NAMES, FiredRule, Recommendation, human_list, recommend
+from core.wizard.questions import SPECTRUM_ANSWERS, SPECTRUM_FAMILIES, SPECTRUM_QUESTIONS
+from core.wizard.recommendation import (
+    ADAPTATION_NAMES,
+    INDEX_VARIANT_NAMES,
+    FiredRule,
+    Recommendation,
+    human_list,
+    recommend,
+)
 from core.wizard.rules import RERANKER_WARNING, RULES, Fact, Rule, When
 from core.wizard.script import SCRIPT_FILE, TEMPLATES, bundle_data, render_script
+from core.wizard.spectrum import (
+    FAMILY_OF,
+    SPECTRUM_KIND,
+    SpectrumJob,
+    encode_rates,
+    latest_spectrum,
+    measure_spectrum,
+    spectrum_job,
+    spectrum_options,
+    spectrum_values,
+    static_available,
+)
+from core.wizard.spectrum_rules import SPECTRUM_RULES
 from core.wizard.verify import (
     VerifyJob,
     chunking_verdict,
@@ -72,16 +105,23 @@ from core.wizard.verify import (
     start_verification,
     verify_job,
 )
+from core.wizard.words import decision_words, spectrum_rows
 
 __all__ = [
     "ADAPTATION_NAMES",
+    "BINARY_MAX_LOSS",
     "CHUNK_TEXT_SHARE",
     "COMPONENTS",
     "DEFAULT_ANSWERS",
     "DOMAINS",
     "EXPECTED_RERANK_MS",
+    "FAMILY_OF",
+    "INDEX_VARIANT_NAMES",
+    "INT8_MAX_LOSS",
+    "LARGE_CORPUS_DOCS",
     "MIN_DELTA",
     "MIN_EVIDENCE_STEPS",
+    "MIN_FAMILY_GAIN",
     "QUESTIONS",
     "QUESTION_BY_NAME",
     "RERANKER_WARNING",
@@ -90,6 +130,12 @@ __all__ = [
     "SHORT_ADAPT_STEPS",
     "SHORT_SETFIT_SEEDS",
     "SIGNIFICANT",
+    "SPECTRUM_ANSWERS",
+    "SPECTRUM_FAMILIES",
+    "SPECTRUM_KIND",
+    "SPECTRUM_QUESTIONS",
+    "SPECTRUM_RULES",
+    "SPLADE_MIN_SPEEDUP",
     "TASKS",
     "TEMPLATES",
     "Answers",
@@ -102,6 +148,7 @@ __all__ = [
     "Question",
     "Recommendation",
     "Rule",
+    "SpectrumJob",
     "VerifyJob",
     "VerifyPlan",
     "When",
@@ -115,16 +162,20 @@ __all__ = [
     "collect_evidence",
     "complete_answers",
     "cosine_vs_dot",
+    "decision_words",
     "derive_facts",
+    "encode_rates",
     "estimate_domain",
     "find_matching_comparison",
     "format_p",
     "gotchas_job",
     "human_list",
     "labelled_pairs",
+    "latest_spectrum",
     "load_tokenizer",
     "make_card",
     "measure_answers",
+    "measure_spectrum",
     "model_normalises",
     "pca_tradeoff",
     "pipeline_spec",
@@ -140,7 +191,13 @@ __all__ = [
     "run_verification_inline",
     "sample_corpus",
     "simpler_alternative",
+    "spectrum_facts",
+    "spectrum_job",
+    "spectrum_options",
+    "spectrum_rows",
+    "spectrum_values",
     "start_verification",
+    "static_available",
     "tokenizer_fragmentation",
     "validate_answers",
     "verify_job",

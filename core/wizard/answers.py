@@ -13,12 +13,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.runtime import InvalidInput
+from core.wizard.questions import (
+    DOMAINS,
+    SPECTRUM_ANSWERS,
+    SPECTRUM_FAMILIES,
+    SPECTRUM_QUESTIONS,
+    TASKS,
+    Question,
+)
 
 __all__ = [
     "DEFAULT_ANSWERS",
     "DOMAINS",
     "QUESTIONS",
     "QUESTION_BY_NAME",
+    "SPECTRUM_ANSWERS",
+    "SPECTRUM_FAMILIES",
     "TASKS",
     "Answers",
     "Question",
@@ -28,8 +38,6 @@ __all__ = [
     "validate_answers",
 ]
 
-TASKS = ("retrieval", "classification", "similarity")
-DOMAINS = ("generic", "specialised")
 FRAGMENTATION_SPECIALISED = 0.05  # share of words split into 3+ word pieces
 OVERLAP_SPECIALISED = 0.3  # BM25-vs-dense overlap@10 below this: the two disagree strongly
 
@@ -41,22 +49,6 @@ class WizardInputError(InvalidInput):
 # --------------------------------------------------------------------------------------------------
 # questions and answers
 # --------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Question:
-    """One question of the wizard (the page and the CLI answers file use ``name``)."""
-
-    name: str
-    label: str
-    kind: str  # choice | int | float | bool | ratio
-    help: str
-    choices: tuple[str, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
-    measured: bool = False  # True when it can be measured from a dataset
-    asked: bool = True  # False: a measured signal, shown but not asked
-    tasks: tuple[str, ...] = TASKS  # the tasks this question matters for
-
-
 QUESTIONS: tuple[Question, ...] = (
     Question("task", "Task", "choice", "What the embeddings are for.", TASKS, measured=True),
     Question(
@@ -197,6 +189,34 @@ QUESTIONS: tuple[Question, ...] = (
         tasks=("retrieval",),
     ),
     Question(
+        "quality_bar",
+        "Quality bar (share of the best nDCG@10)",
+        "ratio",
+        "A cheaper first stage (SPLADE, a static model, a compressed index) is good enough when it keeps at "
+        "least this share of the best measured nDCG@10 on your queries.",
+        minimum=0,
+        maximum=1,
+        tasks=("retrieval",),
+    ),
+    Question(
+        "encode_budget_h",
+        "Time to encode the corpus (hours)",
+        "float",
+        "The longest you accept to (re-)encode the whole corpus on this hardware (a new model, a re-index).",
+        minimum=0.001,
+        maximum=1e6,
+        tasks=("retrieval", "similarity"),
+    ),
+    Question(
+        "memory_budget_gb",
+        "Index memory budget (GB)",
+        "float",
+        "RAM the vector index may take on one serving machine.",
+        minimum=0.001,
+        maximum=1e6,
+        tasks=("retrieval", "similarity"),
+    ),
+    Question(
         "reranker_available",
         "Pretrained reranker available",
         "bool",
@@ -204,6 +224,7 @@ QUESTIONS: tuple[Question, ...] = (
         measured=True,
         asked=False,
     ),
+    *SPECTRUM_QUESTIONS,
 )
 QUESTION_BY_NAME = {q.name: q for q in QUESTIONS}
 
@@ -229,6 +250,24 @@ class Answers:
     doc_tokens_p50: int | None = None
     model_window: int | None = None
     reranker_available: bool = False
+    quality_bar: float = 0.95
+    encode_budget_h: float = 8.0
+    memory_budget_gb: float = 8.0
+    ndcg10_bm25: float | None = None
+    ndcg10_splade: float | None = None
+    ndcg10_dense: float | None = None
+    ndcg10_hybrid: float | None = None
+    ndcg10_static: float | None = None
+    ndcg10_static_rescore: float | None = None
+    ndcg10_int8: float | None = None
+    ndcg10_binary: float | None = None
+    encode_rate_dense: float | None = None
+    encode_rate_splade: float | None = None
+    encode_rate_static: float | None = None
+    bytes_dense: float | None = None
+    bytes_int8: float | None = None
+    bytes_binary: float | None = None
+    bytes_splade: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -242,6 +281,7 @@ _OPTIONAL = {
     "text_beyond_window",
     "doc_tokens_p50",
     "model_window",
+    *SPECTRUM_ANSWERS,
 }
 
 

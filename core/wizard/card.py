@@ -41,8 +41,14 @@ def pipeline_spec(rec: Mapping[str, Any], model: str, reranker: str | None = Non
         "reranker": None,
         "rerank_top_k": None,
     }
+    # the comparison strategy name of the pick (``splade``, ``hybrid:binary``): what the script builds when
+    # the comparison did not store the verified spec
+    spec["strategy"] = rec.get("strategy_spec") or spec["first_stage"]
     comp = (rec.get("evidence") or {}).get("comparison") or {}
-    measured = (comp.get("strategies") or {}).get(spec["first_stage"]) or {}
+    found = comp.get("strategies") or {}
+    # the verified spec of exactly that strategy; the plain first stage's only when nothing was added to it
+    plain = spec["strategy"] == spec["first_stage"]
+    measured = found.get(spec["strategy"]) or (found.get(spec["first_stage"]) if plain else None) or {}
     if measured.get("spec"):  # exactly what was verified (e.g. the tuned hybrid alpha)
         spec["first_stage_spec"] = measured["spec"]
     if rec.get("reranker"):
@@ -111,7 +117,10 @@ def render_markdown(card: Mapping[str, Any], charts: Mapping[str, str] | None = 
 
 def _decision_lines(rec: Mapping[str, Any]) -> list[str]:
     """The strategy, its decisions, the warnings and the rules that fired."""
-    lines = [f"## Strategy: {rec['strategy']}", "", "| decision | choice |", "|---|---|"]
+    lines = [f"## Strategy: {rec['strategy']}", ""]
+    if rec.get("strategy_spec"):
+        lines += [f"Compare or rebuild it as strategy `{rec['strategy_spec']}`.", ""]
+    lines += ["| decision | choice |", "|---|---|"]
     for key in ("first_stage", "reranker", "adaptation", "classifier", "index"):
         if rec.get(key) is not None or key in ("first_stage", "classifier"):
             lines.append(f"| {key.replace('_', ' ')} | {_fmt(rec.get(key))} |")

@@ -5,6 +5,7 @@ Trivially short adaptation runs (under :data:`MIN_EVIDENCE_STEPS` steps) are ref
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ __all__ = [
     "classifier_claim",
     "format_p",
     "label",
+    "pick_claim",
 ]
 
 SIGNIFICANT = 0.05
@@ -26,9 +28,12 @@ MIN_EVIDENCE_STEPS = 5  # an adaptation run shorter than this (a smoke test, e.g
 
 
 def format_p(p: float | None) -> str:
-    """``p < 0.001`` / ``p < 0.01`` / ``p = 0.03`` / ``p = 0.40 (not significant)``."""
+    """``p < 0.001`` / ``p < 0.01`` / ``p = 0.03`` / ``p = 0.40 (not significant)``; ``no query differs`` for
+    the NaN of two runs that score every query alike."""
     if p is None:
         return "p not computed"
+    if math.isnan(p):  # every query scored the same by both: nothing to test
+        return "no query differs"
     if p < 0.001:
         return "p < 0.001"
     if p < 0.01:
@@ -45,11 +50,75 @@ class Claim:
     numbers: dict[str, Any] = field(default_factory=dict)
 
 
-_LABEL = {"bm25": "BM25", "dense": "dense", "hybrid": "hybrid", "rerank": "reranked"}
+_LABEL = {
+    "bm25": "BM25",
+    "dense": "dense",
+    "hybrid": "hybrid",
+    "rerank": "reranked",
+    "splade": "SPLADE",
+    "static": "static",
+    "static_rescore": "static + rescoring",
+}
 
 
 def label(name: str) -> str:
-    return _LABEL.get(name, name)
+    """``hybrid`` -> ``hybrid``; an index variant ``dense:binary`` -> ``dense (binary index)``."""
+    base, _, variant = name.partition(":")
+    return f"{_LABEL.get(base, base)} ({variant} index)" if variant else _LABEL.get(name, name)
+
+
+def pick_claim(comp: Mapping[str, Any], pick: Mapping[str, Any]) -> Claim:
+    """Whether a pick of the spectrum rules holds on the comparison: the picked family keeps ``bar`` of the
+    best of the strategies it replaced (``claim`` first stage), or the compressed index loses at most
+    ``max_loss`` of its float32 first stage's nDCG@10 (``claim`` index); with the paired test's p-value."""
+    strategies = comp.get("strategies") or {}
+    target, kind = pick["strategy"], pick["claim"]
+    refs = [n for n in pick.get("reference") or () if n in strategies and n != target]
+    if target not in strategies or not refs:
+        return Claim(kind, "not measured", f"{label(target)} or what it replaces was not compared")
+    ref = max(refs, key=lambda n: strategies[n]["ndcg@10"] or 0.0)
+    mine, theirs = strategies[target]["ndcg@10"], strategies[ref]["ndcg@10"]
+    p_values = (comp.get("p_values") or {}).get(target, {})
+    p = p_values.get(ref)
+    kept = mine / theirs if theirs else 1.0
+    bar = float(pick["bar"]) if "bar" in pick else 1.0 - float(pick.get("max_loss", 0.0))
+    numbers = {
+        "strategy": target,
+        "reference": ref,
+        "ndcg@10": mine,
+        "reference_ndcg@10": theirs,
+        "kept": kept,
+        "bar": bar,
+        "p": p,
+        "versus": {
+            n: {"ndcg@10": strategies[n]["ndcg@10"], "p": p_values.get(n)} for n in strategies if n != target
+        },
+    }
+    significant = p is not None and p < SIGNIFICANT and abs(mine - theirs) >= MIN_DELTA
+    detail = (
+        f"{label(target)} {mine:.4f} vs {label(ref)} {theirs:.4f} nDCG@10 ({kept:.1%} kept, {format_p(p)})"
+    )
+    if kept >= bar:
+        quality = (
+            "better quality"
+            if significant and mine > theirs
+            else (f"within the {bar:.0%} bar" if significant else "same quality")
+        )
+        return Claim(
+            kind,
+            "agrees",
+            f"{detail}: {quality} at {pick.get('cost', 'a lower cost')} — holds",
+            numbers=numbers,
+        )
+    numbers["runner_up"] = ref  # the verified headline falls back to it
+    return Claim(
+        kind,
+        "contradicts",
+        f"{detail}: below the {bar:.0%} bar on {comp.get('queries', '?')} {comp.get('split', '')} queries — does "
+        "not hold",
+        next_step=f"Keep {label(ref)}: the cheaper {label(target)} loses more than you accept here.",
+        numbers=numbers,
+    )
 
 
 def adaptation_claim(extra: Mapping[str, Any] | None) -> Claim:

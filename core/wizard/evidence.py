@@ -7,6 +7,7 @@ Pure functions over JSON-like data: no store, no models.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from core.wizard.claims import (
     adaptation_claim,
     classifier_claim,
     format_p,
+    pick_claim,
 )
 from core.wizard.claims import label as _label
 from core.wizard.plan import VerifyPlan
@@ -37,7 +39,15 @@ LARGE_GAP = 0.02  # a gap this large that is not significant is "inconclusive", 
 # the parts a composite strategy is built from: when it is not significantly better than the best of them,
 # the simpler one is preferred
 COMPONENTS = {"hybrid": ("bm25", "dense"), "rerank": ("hybrid", "dense", "bm25")}
-_HEADLINES = {"bm25": "BM25", "dense": "Bi-encoder", "hybrid": "Hybrid BM25 + bi-encoder"}
+# the parts of a headline after its first stage (core.wizard.Recommendation.headline), each starting so
+_EXTRA_SPLIT = re.compile(r", (?=its top |in a |vectors reduced |adapted with )")
+_HEADLINES = {
+    "bm25": "BM25",
+    "dense": "Bi-encoder",
+    "hybrid": "Hybrid BM25 + bi-encoder",
+    "splade": "SPLADE (learned sparse)",
+    "static": "Static embeddings (model2vec)",
+}
 
 
 def _first_stage_numbers(comp: Mapping[str, Any], target: str, others: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,9 +93,11 @@ def simpler_alternative(comp: Mapping[str, Any], target: str) -> dict[str, Any] 
     return {"strategy": best, "delta": delta, "p": p, "reason": reason}
 
 
-def _first_stage_claim(comp: Mapping[str, Any], recommended: str, first_stage: str | None) -> Claim:
+def _first_stage_claim(
+    comp: Mapping[str, Any], recommended: str, first_stage: str | None, skip: tuple[str, ...] = ()
+) -> Claim:
     target = first_stage or recommended
-    others = {n: s for n, s in comp["strategies"].items() if n not in (target, "rerank")}
+    others = {n: s for n, s in comp["strategies"].items() if n not in (target, "rerank", *skip)}
     if not others:
         return Claim("first stage", "not measured", "nothing to compare with")
     numbers = _first_stage_numbers(comp, target, others)
@@ -271,13 +283,21 @@ def _verified_headline(
     by_claim = {c.claim: c for c in claims}
     headline = str(rec.get("headline") or rec.get("strategy") or "")
     first, _, rest = headline.partition(", ")
-    extras = [rest] if rest else []
+    extras = _EXTRA_SPLIT.split(rest) if rest else []
     stage = by_claim.get("first stage")
     if simpler:
         first = _HEADLINES.get(simpler["strategy"], first)
     elif stage is not None and stage.verdict == "contradicts" and stage.numbers.get("runner_up"):
         first = _HEADLINES.get(stage.numbers["runner_up"], first)
     unverified = []
+    index = by_claim.get("index")
+    if index is not None and index.verdict != "agrees":
+        unverified += [
+            f"{e} ({'loses too much here' if index.verdict == 'contradicts' else 'not verified yet'})"
+            for e in extras
+            if e.startswith("in a ")
+        ]
+        extras = [e for e in extras if not e.startswith("in a ")]
     adaptation = by_claim.get("adaptation")
     if adaptation is not None and adaptation.verdict != "agrees":
         kept = [e for e in extras if not e.startswith("adapted with")]
@@ -328,7 +348,14 @@ def _comparison_claims(
 ) -> list[Claim]:
     """The claims a comparison tests: first stage, reranker, latency and the zero-shot baseline."""
     answers = rec.get("answers") or {}
-    claims = [_first_stage_claim(comparison, plan.recommended, plan.first_stage)]
+    picks = {p["claim"]: p for p in plan.picks}
+    variants = tuple(p["strategy"] for p in plan.picks if p["claim"] == "index")
+    if "first stage" in picks:  # a family picked for its cost: does it keep the bar of what it replaced?
+        claims = [pick_claim(comparison, picks["first stage"])]
+    else:
+        claims = [_first_stage_claim(comparison, plan.recommended, plan.first_stage, variants)]
+    if "index" in picks:
+        claims.append(pick_claim(comparison, picks["index"]))
     if plan.first_stage and "rerank" in comparison["strategies"]:
         claims.append(_rerank_claim(comparison, plan.first_stage))
     claims.append(_latency_claim(comparison, plan.recommended, answers.get("latency_budget_ms")))

@@ -9,23 +9,29 @@ import math
 from typing import Any
 
 from core.retrieval import DEFAULT_RERANK_DEPTH
-from core.wizard.answers import Answers, estimate_domain
+from core.wizard.answers import DEFAULT_ANSWERS, Answers, estimate_domain
 
 __all__ = [
+    "BINARY_MAX_LOSS",
     "BM25_MS",
     "CHUNK_TEXT_SHARE",
     "FINETUNE_MIN_LABELS",
     "FLAT_SEARCH_MS_PER_MDIM",
     "INDEX_MEMORY_GB",
+    "INT8_MAX_LOSS",
+    "LARGE_CORPUS_DOCS",
     "MEDIOCRE_NDCG",
+    "MIN_FAMILY_GAIN",
     "MIN_RERANK_K",
     "MIN_TRAIN_PAIRS",
     "QUERY_ENCODE_MS",
     "RERANK_K",
     "RERANK_MS_PER_PAIR",
     "SETFIT_MAX_LABELS",
+    "SPLADE_MIN_SPEEDUP",
     "chunk_settings",
     "derive_facts",
+    "spectrum_facts",
 ]
 
 # --- thresholds and cost estimates (typical numbers; the gotcha checks measure them on the user's data) ---
@@ -39,7 +45,13 @@ MIN_TRAIN_PAIRS = 100  # labelled query–document pairs needed for contrastive 
 SETFIT_MAX_LABELS = 100  # fewer labels per class than this: SetFit
 FINETUNE_MIN_LABELS = 1000  # more labels per class than this: full fine-tuning of a small classifier
 MEDIOCRE_NDCG = 0.5  # measured nDCG@10 of the dense baseline below this is mediocre
-INDEX_MEMORY_GB = 8.0  # a flat float32 index bigger than this is costly to keep in RAM
+INDEX_MEMORY_GB = DEFAULT_ANSWERS.memory_budget_gb  # a flat float32 index bigger than this is costly in RAM
+# --- the spectrum of first stages (measured by core.wizard.spectrum; rules on them fire only when measured) ---
+LARGE_CORPUS_DOCS = 1_000_000  # from here on, index memory is worth compressing whatever the budget
+BINARY_MAX_LOSS = 0.02  # a binary index (+ float rescoring) is recommended when it loses at most this share
+INT8_MAX_LOSS = 0.01  # else int8, when it loses at most this share of float32 nDCG@10
+SPLADE_MIN_SPEEDUP = 1.0  # SPLADE replaces the dense stage only when it encodes at least as fast
+MIN_FAMILY_GAIN = 0.01  # nDCG@10 a family must gain over BM25 to be worth its encoding
 # Chunking is advised when at least this share of the corpus's tokens lies past the model's window (text a
 # truncated document never searches). On SciFact abstracts it is ~2 %; on the long-document sets 95-98 %.
 CHUNK_TEXT_SHARE = 0.2
@@ -90,7 +102,7 @@ def derive_facts(a: Answers) -> dict[str, Any]:
         finetune_min_labels=FINETUNE_MIN_LABELS,
         mediocre_ndcg=MEDIOCRE_NDCG,
         min_rerank_k=MIN_RERANK_K,
-        index_memory_gb=INDEX_MEMORY_GB,
+        index_memory_gb=a.memory_budget_gb,
         domain_evidence=_domain_evidence(a),
         reranker_status=(
             "a pretrained reranker is available here"
@@ -98,7 +110,57 @@ def derive_facts(a: Answers) -> dict[str, Any]:
             else "no pretrained reranker is available here"
         ),
     )
+    facts.update(spectrum_facts(a, index_gb))
     return facts
+
+
+def _ratio(top: float | None, bottom: float | None) -> float | None:
+    return None if top is None or not bottom else top / bottom
+
+
+def _hours(docs: int, rate: float | None) -> float | None:
+    return None if not rate else docs / rate / 3600.0
+
+
+def spectrum_facts(a: Answers, index_gb: float) -> dict[str, Any]:
+    """What the measured spectrum says (None where a family was not measured): quality kept against the
+    reference (the best of dense / hybrid for SPLADE, dense float32 for the static model and the compressed
+    indexes), encode speed against the transformer, hours to encode the whole corpus, index size ratios."""
+    best = max(
+        ((v, n) for v, n in ((a.ndcg10_hybrid, "hybrid"), (a.ndcg10_dense, "dense")) if v is not None),
+        default=(None, None),
+    )
+    best_labels = {"hybrid": "hybrid BM25 + bi-encoder", "dense": "bi-encoder"}
+    binary_kept = _ratio(a.ndcg10_binary, a.ndcg10_dense)
+    int8_kept = _ratio(a.ndcg10_int8, a.ndcg10_dense)
+    dense_h = _hours(a.corpus_size, a.encode_rate_dense)
+    return {
+        "ndcg10_best": best[0],
+        "best_name": best[1],
+        "best_label": best_labels.get(best[1] or "", "—"),
+        "splade_kept": _ratio(a.ndcg10_splade, best[0]),
+        "splade_vs_bm25": None
+        if a.ndcg10_splade is None or a.ndcg10_bm25 is None
+        else a.ndcg10_splade - a.ndcg10_bm25,
+        "splade_speedup": _ratio(a.encode_rate_splade, a.encode_rate_dense),
+        "static_kept": _ratio(a.ndcg10_static, a.ndcg10_dense),
+        "static_rescore_kept": _ratio(a.ndcg10_static_rescore, a.ndcg10_dense),
+        "static_speedup": _ratio(a.encode_rate_static, a.encode_rate_dense),
+        "encode_dense_h": dense_h,
+        "encode_splade_h": _hours(a.corpus_size, a.encode_rate_splade),
+        "encode_static_h": _hours(a.corpus_size, a.encode_rate_static),
+        "binary_kept": binary_kept,
+        "binary_loss": None if binary_kept is None else max(0.0, 1.0 - binary_kept),
+        "int8_kept": int8_kept,
+        "int8_loss": None if int8_kept is None else max(0.0, 1.0 - int8_kept),
+        "binary_smaller": _ratio(a.bytes_dense, a.bytes_binary),
+        "int8_smaller": _ratio(a.bytes_dense, a.bytes_int8),
+        "index_large": index_gb > a.memory_budget_gb or a.corpus_size >= LARGE_CORPUS_DOCS,
+        "binary_max_loss": BINARY_MAX_LOSS,
+        "int8_max_loss": INT8_MAX_LOSS,
+        "large_corpus_docs": LARGE_CORPUS_DOCS,
+        "min_family_gain": MIN_FAMILY_GAIN,
+    }
 
 
 def chunk_settings(answers: dict[str, Any]) -> tuple[int, int] | None:

@@ -14,11 +14,21 @@ from typing import Any
 
 from core.classify import has_label_names
 from core.data import LabeledDataset, RetrievalDataset
+from core.encoding import DEFAULT_STATIC_MODEL
 from core.evaluate import CompareOptions
 from core.models import DEFAULT_BI_ENCODER
-from core.retrieval import DEFAULT_RERANK_DEPTH, BM25Spec, DenseSpec, HybridSpec, RerankSpec, spec_to_dict
+from core.retrieval import (
+    DEFAULT_RERANK_DEPTH,
+    BM25Spec,
+    DenseSpec,
+    HybridSpec,
+    RerankSpec,
+    SparseSpec,
+    spec_to_dict,
+)
 from core.runtime import InvalidInput, RunRecord, Workspace, jobs
 from core.wizard.facts import chunk_settings
+from core.wizard.picks import spectrum_picks
 
 __all__ = [
     "SHORT_ADAPT_STEPS",
@@ -62,12 +72,16 @@ class VerifyPlan:
     reuse_comparison: str | None = None
     model: str = DEFAULT_BI_ENCODER
     chunk_pairs: tuple[tuple[str, str], ...] = ()  # (truncated, chunked) strategy names to compare
+    # picks of the spectrum rules, each tested against what it replaced: {"claim": "first stage" | "index",
+    # "strategy", "reference": [names], "bar" (share of nDCG@10 to keep) | "max_loss", "cost" (words)}
+    picks: tuple[Mapping[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["extras"] = [e.to_json() for e in self.extras]
         data["notes"] = list(self.notes)
         data["chunk_pairs"] = [list(p) for p in self.chunk_pairs]
+        data["picks"] = [dict(p) for p in self.picks]
         return data
 
     @classmethod
@@ -76,21 +90,25 @@ class VerifyPlan:
         data["extras"] = tuple(ExtraCheck(**e) for e in data.get("extras") or ())
         data["notes"] = tuple(data.get("notes") or ())
         data["chunk_pairs"] = tuple(tuple(p) for p in data.get("chunk_pairs") or ())
+        data["picks"] = tuple(dict(p) for p in data.get("picks") or ())
         return cls(**data)
 
 
 # --------------------------------------------------------------------------------------------------
 # planning
 # --------------------------------------------------------------------------------------------------
-def _spec_key(spec: Mapping[str, Any]) -> Any:
-    """A comparable form of a spec dict; a tuned hybrid's alpha is whatever tuning found, so it is left out."""
-    data = dict(spec)
-    if data.get("kind") == "hybrid" and data.get("tune_split"):
-        data.pop("alpha", None)
-    for key in ("sparse", "dense", "first_stage"):
-        if isinstance(data.get(key), Mapping):
-            data[key] = _spec_key(data[key])
-    return tuple(sorted((k, v if not isinstance(v, list) else tuple(v)) for k, v in data.items()))
+def _spec_key(spec: Any) -> Any:
+    """A comparable (hashable) form of a spec dict, nested parts, chunkings and fusion parts included; a tuned
+    hybrid's alpha (or a tuned fusion's weights) is whatever tuning found, so it is left out."""
+    if isinstance(spec, Mapping):
+        data = dict(spec)
+        if data.get("kind") in ("hybrid", "fusion") and data.get("tune_split"):
+            data.pop("alpha", None)
+            data.pop("weights", None)
+        return tuple(sorted((k, _spec_key(v)) for k, v in data.items()))
+    if isinstance(spec, list | tuple):
+        return tuple(_spec_key(v) for v in spec)
+    return spec
 
 
 def find_matching_comparison(
@@ -123,6 +141,10 @@ def _retrieval_specs(
         "hybrid": HybridSpec(dense=dense, tune_split=tune),
     }
     first = rec.get("first_stage") or "dense"
+    if first == "splade":
+        specs["splade"] = SparseSpec()
+    elif first == "static":
+        specs["static"] = dataclasses.replace(dense, model=DEFAULT_STATIC_MODEL)
     recommended = first if first in specs else "dense"
     first_stage = None
     if first == "cross-encoder":
@@ -147,7 +169,17 @@ def _retrieval_specs(
         )
     if rec.get("index", {}).get("dimension") not in (None, (rec.get("answers") or {}).get("embedding_dim")):
         notes.append("The dimension reduction is measured in the Gotchas step (PCA on the corpus vectors).")
-    return {n: spec_to_dict(s) for n, s in specs.items()}, recommended, first_stage, notes
+    return specs, recommended, first_stage, notes
+
+
+def _planned_specs(
+    rec: Mapping[str, Any], ds: RetrievalDataset, model: str, reranker: str | None
+) -> tuple[dict[str, dict[str, Any]], str, str | None, tuple[Mapping[str, Any], ...], list[str]]:
+    """The specs to compare (as dicts), the recommended strategy, the reranked first stage, the spectrum
+    picks to test and notes."""
+    built, recommended, first_stage, notes = _retrieval_specs(rec, ds, model, reranker)
+    picks, pick_notes = spectrum_picks(rec, built, first_stage or recommended)
+    return {n: spec_to_dict(s) for n, s in built.items()}, recommended, first_stage, picks, notes + pick_notes
 
 
 def chunking_specs(
@@ -287,7 +319,7 @@ def plan_verification(
                 "classification dataset to verify a classifier."
             )
         split = ds.default_split
-        specs, recommended, first_stage, spec_notes = _retrieval_specs(rec, ds, model, reranker)
+        specs, recommended, first_stage, picks, spec_notes = _planned_specs(rec, ds, model, reranker)
         notes += spec_notes
         extra_specs, chunk_pairs, chunk_notes = chunking_specs(rec, ds, model, first_stage or recommended)
         specs.update(extra_specs)
@@ -311,6 +343,7 @@ def plan_verification(
             match[0] if match else None,
             model,
             chunk_pairs,
+            picks,
         )
     if task != "classification":
         raise InvalidInput(

@@ -14,14 +14,32 @@ from core.wizard.answers import QUESTION_BY_NAME, QUESTIONS, Answers
 from core.wizard.facts import derive_facts
 from core.wizard.rules import RERANKER_WARNING, RULES, Fact, Rule
 
-__all__ = ["ADAPTATION_NAMES", "FiredRule", "Recommendation", "human_list", "recommend"]
+__all__ = [
+    "ADAPTATION_NAMES",
+    "INDEX_VARIANT_NAMES",
+    "FiredRule",
+    "Recommendation",
+    "human_list",
+    "recommend",
+]
 
 ADAPTATION_NAMES = {
     "mlm": "MLM continued pretraining",
     "tsdae": "TSDAE",
     "contrastive": "contrastive fine-tuning with hard negatives",
 }
-_FIRST_STAGE_NAMES = {"dense": "bi-encoder", "hybrid": "hybrid BM25 + bi-encoder", "bm25": "BM25"}
+FIRST_STAGE_NAMES = {
+    "dense": "bi-encoder",
+    "hybrid": "hybrid BM25 + bi-encoder",
+    "bm25": "BM25",
+    "splade": "SPLADE (learned sparse)",
+    "static": "static embeddings (model2vec)",
+}
+INDEX_VARIANT_NAMES = {
+    "binary": "binary index with float rescoring",
+    "int8": "int8 (scalar-quantised) index",
+}
+_DENSE_FIRST_STAGES = ("dense", "hybrid")  # the first stages whose index variants the spectrum measures
 _CLASSIFIER_NAMES = {
     "setfit": "SetFit classifier",
     "logreg": "logistic regression on frozen embeddings",
@@ -120,16 +138,37 @@ class Recommendation:
             if not self.answers.reranker_available:
                 parts[-1] += " (only with a pretrained cross-encoder)"
         else:
-            parts.append(_FIRST_STAGE_NAMES.get(first, first))
+            parts.append(FIRST_STAGE_NAMES.get(first, first))
             if self.reranker:
                 parts.append(f"cross-encoder rerank@{self.reranker['top_k']}")
                 if not self.answers.reranker_available:
                     parts[-1] += " (only with a pretrained cross-encoder)"
+        if self.index_variant:
+            parts.append(INDEX_VARIANT_NAMES[self.index_variant])
         if self.decisions.get("dimension"):
             parts.append(f"PCA {self.answers.embedding_dim}→{self.decisions['dimension']}-d")
         if self.adaptation:
             parts.append("adapted by " + " → ".join(self.adaptation["steps"]))
         return " + ".join(parts)
+
+    @property
+    def index_variant(self) -> str | None:
+        """The compressed index the rules picked (``binary`` / ``int8``), when the first stage has vectors."""
+        variant = self.decisions.get("index_variant")
+        return variant if variant and self.usable_first_stage in _DENSE_FIRST_STAGES else None
+
+    @property
+    def strategy_spec(self) -> str | None:
+        """The comparison's name of the first stage to build (core.evaluate.CompareOptions strategies), the
+        family, index variant and chunking picked included: ``splade``, ``static``, ``hybrid:binary``,
+        ``dense:int8@256/64``."""
+        if self.task == "classification":
+            return None
+        first = self.usable_first_stage
+        first = "dense" if first == "cross-encoder" else first
+        name = f"{first}:{self.index_variant}" if self.index_variant else first
+        window, overlap = self.facts.get("chunk_window"), self.facts.get("chunk_overlap")
+        return f"{name}@{window}/{overlap}" if self.decisions.get("chunking") and window else name
 
     @property
     def usable_first_stage(self) -> str:
@@ -146,10 +185,12 @@ class Recommendation:
             name = _CLASSIFIER_NAMES.get(self.classifier or "", "classifier")
             return name[0].upper() + name[1:]
         usable = self.usable_first_stage
-        text = "cross-encoder over all documents" if usable == "cross-encoder" else _FIRST_STAGE_NAMES[usable]
+        text = "cross-encoder over all documents" if usable == "cross-encoder" else FIRST_STAGE_NAMES[usable]
         extras = []
         if self.reranker and self.answers.reranker_available and usable != "cross-encoder":
             extras.append(f"its top {self.reranker['top_k']} reranked by the cross-encoder")
+        if self.index_variant:
+            extras.append(f"in a {INDEX_VARIANT_NAMES[self.index_variant]}")
         if self.decisions.get("dimension"):
             dims = f"{self.answers.embedding_dim} to {self.decisions['dimension']}"
             extras.append(f"vectors reduced by PCA from {dims}")
@@ -180,6 +221,7 @@ class Recommendation:
         """The CLI's output shape."""
         return {
             "strategy": self.strategy,
+            "strategy_spec": self.strategy_spec,
             "headline": self.headline,
             "unavailable": self.unavailable,
             "task": self.task,
@@ -190,6 +232,7 @@ class Recommendation:
             "index": {
                 "dimension": self.decisions.get("dimension") or self.answers.embedding_dim,
                 "type": self.decisions.get("index", "exact"),
+                "variant": self.index_variant,
                 "similarity": self.decisions.get("similarity", "cosine"),
             },
             "rationale": [f.to_json() for f in self.fired],

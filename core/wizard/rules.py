@@ -8,20 +8,16 @@ the rationale as overridden (:func:`core.wizard.recommendation.recommend`).
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
 from core.wizard.facts import (
     CHUNK_TEXT_SHARE,
     FINETUNE_MIN_LABELS,
-    INDEX_MEMORY_GB,
     MEDIOCRE_NDCG,
     MIN_RERANK_K,
     MIN_TRAIN_PAIRS,
     SETFIT_MAX_LABELS,
 )
+from core.wizard.rule_types import DENSE_TASKS, RETRIEVAL, Fact, Rule, When
+from core.wizard.spectrum_rules import SPECTRUM_RULES
 
 __all__ = ["RERANKER_WARNING", "RULES", "RULE_BY_ID", "Fact", "Rule", "When"]
 
@@ -37,69 +33,6 @@ RERANKER_WARNING = (
 # --------------------------------------------------------------------------------------------------
 # the rule table
 # --------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Fact:
-    """A reference to another fact, usable as a condition value or as a value a rule sets."""
-
-    name: str
-
-
-_OPS = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "in": lambda x, y: x in y,
-    "not in": lambda x, y: x not in y,
-}
-
-
-@dataclass(frozen=True)
-class When:
-    """A condition: ``facts[field] <op> value``; ``value`` may be a :class:`Fact`. A comparison with a
-    missing (None) fact is False, so rules on unmeasured signals do not fire."""
-
-    field: str
-    op: str
-    value: Any = None
-
-    def holds(self, facts: Mapping[str, Any]) -> bool:
-        left = facts[self.field]
-        right = facts[self.value.name] if isinstance(self.value, Fact) else self.value
-        if self.op == "is none":
-            return left is None
-        if self.op == "not none":
-            return left is not None
-        if left is None or right is None:
-            return False
-        return bool(_OPS[self.op](left, right))
-
-    def describe(self) -> str:
-        value = self.value.name if isinstance(self.value, Fact) else repr(self.value)
-        return f"{self.field} {self.op}" + ("" if self.op in ("is none", "not none") else f" {value}")
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One row of the table: when every condition holds, set ``sets`` (field -> value or Fact) and say why."""
-
-    id: str
-    title: str
-    when: tuple[When, ...]
-    because: str  # rationale, formatted with the facts
-    sets: tuple[tuple[str, Any], ...] = ()
-    priority: int = 10
-    warnings: tuple[str, ...] = ()
-    advice: str = ""  # what to do, formatted with the facts
-
-    def fires(self, facts: Mapping[str, Any]) -> bool:
-        return all(w.holds(facts) for w in self.when)
-
-
-RETRIEVAL = When("task", "==", "retrieval")
-DENSE_TASKS = When("task", "in", ("retrieval", "similarity"))
 TOO_BIG_FOR_CE = When("cross_encoder_full_ms", ">", Fact("latency_budget_ms"))
 
 RULES: tuple[Rule, ...] = (
@@ -279,8 +212,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "index-memory",
         "Index too big for memory → reduce the dimension",
-        (DENSE_TASKS, When("index_gb", ">", INDEX_MEMORY_GB)),
-        "{corpus_size:,} × {embedding_dim}-d float32 vectors need ~{index_gb:,.1f} GB of RAM.",
+        (DENSE_TASKS, When("index_gb", ">", Fact("memory_budget_gb"))),
+        "{corpus_size:,} × {embedding_dim}-d float32 vectors need ~{index_gb:,.1f} GB of RAM (budget "
+        "{memory_budget_gb:,.4g} GB).",
         sets=(("dimension", Fact("reduced_dim")),),
         priority=5,
         advice="PCA to {reduced_dim}-d (measured in the Gotchas step) or product quantisation.",
@@ -388,5 +322,6 @@ RULES: tuple[Rule, ...] = (
         advice="Use a MiniLM-sized model, limit max steps, cache corpus embeddings, and schedule long runs.",
         priority=5,
     ),
+    *SPECTRUM_RULES,
 )
 RULE_BY_ID = {r.id: r for r in RULES}

@@ -98,6 +98,26 @@ def test_verify_runs_the_comparison_as_a_job_and_reports_evidence(ws_with_data):
     assert ws_with_data.get_run(run.result["comparison_run"]).kind == "evaluate"
 
 
+def test_first_stage_spectrum_is_measured_in_a_job_and_shown(ws_with_data):
+    at = open_wizard()
+    at.checkbox(key="wiz_spectrum_distill").uncheck().run()  # distillation is tested headless
+    at.button(key="wiz_spectrum_go").click().run()
+    run = jobs.wait(ws_with_data, at.session_state["wiz_spectrum"]["run"], timeout=240)
+    assert run.status == "done", run.error
+    assert run.result["values"]["ndcg10_splade"] > 0 and "ndcg10_static" not in run.result["values"]
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "family" in d.value.columns)
+    assert {"BM25", "SPLADE", "dense (transformer)", "dense, binary index + rescoring"} <= set(
+        table["family"]
+    )
+    assert any(f"Measured in run `{run.id}`" in c.value for c in at.caption)
+    # no static model registered here: it says how to make one instead of a number
+    assert any("models distill" in c.value for c in at.caption)
+    go(at, 1)  # the spectrum's numbers reach the rules: the rationale quotes them where a rule fired
+    assert not at.exception
+
+
 def test_gotchas_run_as_a_job_and_show_measurements(ws_with_data):
     at = open_wizard()
     go(at, 3)

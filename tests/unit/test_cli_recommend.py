@@ -34,7 +34,11 @@ def test_text_output_names_rules_and_warnings(capsys, tmp_path):
     answers = {"task": "retrieval", "corpus_size": 100_000, "latency_budget_ms": 1_000}
     code, out, _ = run(capsys, tmp_path, answers)
     assert code == 0
-    assert out.startswith("Strategy: bi-encoder + cross-encoder rerank@50")
+    # one human headline (what can run here), like the page's; the rule table's full strategy below it
+    assert out.startswith("Recommended: Bi-encoder\n")
+    assert "(the rule table's full strategy: bi-encoder + cross-encoder rerank@50" in out
+    assert "reranker     cross-encoder on the top 50 (not available here)" in out
+    assert "{'" not in out and "['" not in out and "=" not in out.split("Why:")[0]  # no Python reprs
     assert "WARNING: No pretrained cross-encoder" in out
     assert "[large-corpus-bi-encoder]" in out and "[scale-and-precision-rerank]" in out
     assert "Defaulted (not answered, not measured):" in out
@@ -59,6 +63,6 @@ def test_bad_answers_exit_2_with_one_line(capsys, tmp_path, answers, message):
 
 def test_verify_needs_a_dataset_and_a_missing_file_is_a_user_error(capsys, tmp_path):
     code, _, err = run(capsys, tmp_path, {"task": "retrieval"}, "--verify")
-    assert code == 2 and "--verify and --gotchas need --dataset" in err
+    assert code == 2 and "--verify, --gotchas and --spectrum need --dataset" in err
     assert main(["recommend", "--answers", str(tmp_path / "nope.json")]) == 2
     assert "nope.json" in capsys.readouterr().err

@@ -21,6 +21,7 @@ from core.wizard import (
     validate_answers,
 )
 from core.wizard.rules import RULE_BY_ID
+from tests.unit.test_wizard_spectrum import CASES as SPECTRUM_CASES
 
 RETRIEVAL_BIG = {"task": "retrieval", "corpus_size": 1_000_000, "latency_budget_ms": 2_000}
 
@@ -142,6 +143,9 @@ CASES: dict[str, tuple[dict, dict, dict]] = {
         {**RETRIEVAL_BIG, "gpu": True, "labelled_pairs": 500},
     ),
 }
+
+
+CASES.update(SPECTRUM_CASES)  # the rules on the measured first-stage spectrum
 
 
 def _rec(answers: dict):
