@@ -28,6 +28,7 @@ from core.data import resolve_dataset
 from core.encoding import EncodeJob
 from core.evaluate import CompareOptions, run_comparison
 from core.runtime import Progress, RateTracker, Workspace, jobs
+from core.training import TRAIN_STAGE
 from tests.slices import write_scifact_slice
 
 OUT = REPO / "bench" / "results" / "progress_eta.txt"
@@ -50,13 +51,17 @@ class Recorder:
             eta = tracker.elapsed() * (1 - p.fraction) / p.fraction
         self.records.append((time.perf_counter(), p, eta))
 
-    def at_half(self, end: float) -> tuple[float, float | None, float, str]:
-        """(fraction, ETA shown, real remaining s, message) at the first record at or past 50 %."""
-        main_stage = max(self.trackers, key=lambda s: sum(1 for _, p, _ in self.records if p.stage == s))
-        for t, p, eta in self.records:
-            if p.stage == main_stage and p.fraction >= 0.5:
-                return p.fraction, eta, end - t, p.message
-        return 1.0, None, 0.0, "no record at 50 %"
+    def at_half(self, stage: str, end: float) -> tuple[float, float | None, float, float, str]:
+        """(fraction, ETA shown, real remaining s of the stage, of the job, message) at the first record of
+        ``stage`` at or past 50 %; the stage ends at its last record."""
+        mine = [(t, p, eta) for t, p, eta in self.records if p.stage == stage]
+        if not mine:
+            return 1.0, None, 0.0, 0.0, f"no record of stage {stage!r}"
+        stage_end = mine[-1][0]
+        for t, p, eta in mine:
+            if p.fraction >= 0.5:
+                return p.fraction, eta, stage_end - t, end - t, p.message
+        return 1.0, None, 0.0, 0.0, "no record at 50 %"
 
 
 def _compare(ws: Workspace, data: str, rec: Recorder) -> None:
@@ -78,6 +83,9 @@ def _train(ws: Workspace, data: str, rec: Recorder) -> None:
 
 
 JOBS = {"compare": _compare, "encode": _encode, "train": _train}
+# the stage whose bar and ETA a user watches: the comparison's one bar, the encode job's, and a training
+# job's training steps (mining and the before/after evaluation have bars of their own)
+WATCHED = {"compare": "compare", "encode": "encode", "train": TRAIN_STAGE}
 
 
 def main() -> int:
@@ -100,13 +108,14 @@ def main() -> int:
             t0 = time.perf_counter()
             JOBS[name](ws, str(folder), rec)
             end = time.perf_counter()
-            frac, eta, real, message = rec.at_half(end)
+            frac, eta, real, job_left, message = rec.at_half(WATCHED[name], end)
             ratio = (eta / real) if eta is not None and real > 0 else float("nan")
             ok = 0.5 <= ratio <= 2.0
+            shown = eta if eta is not None else float("nan")
             line = (
-                f"{name:<8} total {end - t0:7.1f}s  at {frac:5.1%}: ETA shown {eta if eta is not None else float('nan'):7.1f}s"
+                f"{name:<8} total {end - t0:7.1f}s  {WATCHED[name]} at {frac:5.1%}: ETA shown {shown:7.1f}s"
                 f"  real remaining {real:7.1f}s  ratio {ratio:5.2f}  {'OK' if ok else 'OUT OF [0.5, 2]'}"
-                f"  (load {load:.2f}; at: {message[:70]})"
+                f"  (job left {job_left:.1f}s; load {load:.2f}; at: {message[:60]})"
             )
             print(line, flush=True)
             lines.append(line)
