@@ -173,6 +173,7 @@ def encode_in_batches(
     batches = [order[start : start + batch_size] for start in range(0, len(texts), batch_size)]
     tracker = RateTracker()
     every = max(1, 128 // batch_size)
+    report(progress, "encode", 0, len(texts), "starting")  # setup is over: rates are timed from here
 
     def done(n: int, idx: np.ndarray, result: np.ndarray) -> None:
         out[idx] = result

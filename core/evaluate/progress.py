@@ -16,14 +16,18 @@ from typing import Any
 from core.retrieval import BM25Spec, DenseSpec, FusionSpec, HybridSpec, RerankSpec, SparseSpec, StrategySpec
 from core.runtime import PlannedStage, Progress, Reporter, StagedProgress
 
-__all__ = ["MODEL", "PRIORS", "SPARSE", "ComparisonProgress", "comparison_plan"]
+__all__ = ["MODEL", "PRIORS", "QUERY", "SINGLE", "SPARSE", "ComparisonProgress", "comparison_plan"]
 
 STAGE = "compare"
-MODEL, SPARSE = "model", "sparse"  # kinds: texts read by a neural model; texts read by BM25
+# kinds of work, each with its own measured cost: passages a neural model reads (MODEL), queries it reads
+# in batches (QUERY: a tenth of a passage's tokens, plus scoring), single queries timed one by one (SINGLE: one call
+# each, with its overhead), texts BM25 reads (SPARSE)
+MODEL, QUERY, SINGLE, SPARSE = "model", "query", "single", "sparse"
 # relative cost of a unit before this run has measured it (replaced by the measured seconds per unit as
-# soon as a stage of that kind has run): BM25 tokenises and scores a text in well under 1 % of the time a
+# soon as a stage of that kind has run): a query is ~15 tokens against a passage's ~250, a single-query
+# call costs a few batched queries, and BM25 tokenises and scores a text in well under 1 % of the time a
 # transformer encodes it on a CPU
-PRIORS = {MODEL: 1.0, SPARSE: 0.005}
+PRIORS = {MODEL: 1.0, QUERY: 0.1, SINGLE: 0.2, SPARSE: 0.005}
 
 
 def _leaves(spec: StrategySpec) -> list[StrategySpec]:
@@ -45,8 +49,9 @@ def _components(spec: StrategySpec) -> list[StrategySpec]:
     return [spec.first_stage] if isinstance(spec, RerankSpec) else []
 
 
-def _kind(spec: StrategySpec) -> str:
-    return SPARSE if all(isinstance(s, BM25Spec) for s in _leaves(spec)) else MODEL
+def _kind(spec: StrategySpec, model_kind: str = QUERY) -> str:
+    """SPARSE when only BM25 reads the texts, else ``model_kind``."""
+    return SPARSE if all(isinstance(s, BM25Spec) for s in _leaves(spec)) else model_kind
 
 
 def _index_work(spec: StrategySpec, n_docs: int, seen: set[Any]) -> tuple[int, str]:
@@ -88,17 +93,19 @@ def comparison_plan(
         plan.append(PlannedStage(f"{name}:build", max(1, units), kind))
         hybrid = spec.first_stage if isinstance(spec, RerankSpec) else spec
         if isinstance(hybrid, (HybridSpec, FusionSpec)) and hybrid.tune_split in tune_queries:
-            plan.append(PlannedStage(f"{name}:tune", max(1, tune_queries[hybrid.tune_split]), MODEL))
+            plan.append(PlannedStage(f"{name}:tune", max(1, tune_queries[hybrid.tune_split]), QUERY))
         alone = [p for p in _components(spec) if p not in strategies]  # searched alone for the check
-        search = n_queries * (1 + len(alone))
-        if isinstance(spec, RerankSpec):
-            search += n_queries * spec.top_k  # query-passage pairs through the cross-encoder
-        plan.append(PlannedStage(f"{name}:search", max(1, search), _kind(spec)))
+        search, kind = n_queries * (1 + len(alone)), _kind(spec)
+        if isinstance(spec, RerankSpec):  # query-passage pairs through the cross-encoder: passage-sized
+            search, kind = search + n_queries * spec.top_k, MODEL
+        plan.append(PlannedStage(f"{name}:search", max(1, search), kind))
     sample = min(latency_sample, n_queries)
     for name, spec in specs.items():
         per_query = 2 * (1 + len(_leaves(spec)))  # warm-up and timed, the whole and each component
         pairs = spec.top_k * 2 if isinstance(spec, RerankSpec) else 0
-        plan.append(PlannedStage(f"{name}:latency", max(1, sample * (per_query + pairs)), _kind(spec)))
+        plan.append(
+            PlannedStage(f"{name}:latency", max(1, sample * (per_query + pairs)), _kind(spec, SINGLE))
+        )
     plan.append(PlannedStage("significance", max(1, len(specs)), SPARSE))
     return plan
 
@@ -134,7 +141,10 @@ class ComparisonProgress:
             detail += f", {p.rate:,.0f} texts/s"
         elif p.message:
             detail += f" ({p.message})"
-        done = int(self.units.get(self.name, 0) * p.fraction) if p.stage == "encode" else 0
+        done = 0
+        if p.stage == "encode":  # loading the model and choosing its backend are over: time units from here
+            self.staged.mark_work()
+            done = int(self.units.get(self.name, 0) * p.fraction)
         self.staged.advance(done, f"{self.label}: {detail}")
 
     def finish(self, message: str = "done") -> None:

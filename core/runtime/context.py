@@ -28,6 +28,7 @@ class JobContext:
     _last_write: float = 0.0
     _stop_checked: float = 0.0
     _stop: bool = False
+    _phase: tuple[int, float, int, int] | None = None  # (total, start time, start step, last step)
     started: float = field(default_factory=time.time)
     _staged: list[Path] = field(default_factory=list)
 
@@ -54,15 +55,39 @@ class JobContext:
         loss: float | None = None,
         message: str | None = None,
         force: bool = False,
+        eta: float | None = None,
     ) -> None:
-        """Record progress. Writes are throttled (twice a second) unless a loss value or ``force`` is given."""
+        """Record progress; ``eta`` (seconds left) when the work measured its own, else it is measured here
+        over the current stage (see :meth:`_stage_eta`). Writes are throttled (twice a second) unless a loss
+        value or ``force`` is given."""
         now = time.time()
+        measured = self._stage_eta(step, total, now)
+        eta = measured if eta is None else eta
         if self.watch is not None:
-            self.watch(Progress("job", step, total or 0, message or "", loss=loss))
+            rate = (total - step) / eta if total and eta and step < total else None
+            self.watch(Progress("job", step, total or 0, message or "", rate=rate, loss=loss))
         if not force and loss is None and now - self._last_write < 0.5 and (total is None or step < total):
             return
         self._last_write = now
-        self.ws.add_event(self.run_id, "progress", step=step, total=total, loss=loss, message=message)
+        self.ws.add_event(
+            self.run_id, "progress", step=step, total=total, loss=loss, message=message, eta=eta
+        )
+
+    def _stage_eta(self, step: int, total: int | None, now: float) -> float | None:
+        """Seconds left in the current stage at the rate measured since its first record: a job of several
+        stages (mining, training, evaluation) counts each from its own start, never from the job's (its
+        setup and earlier stages are not this stage's rate). A new stage: another total, or a step back."""
+        if not total or total <= 0:
+            self._phase = None
+            return None
+        phase = self._phase
+        if phase is None or phase[0] != total or step < phase[3]:
+            self._phase = (total, now, step, step)
+            return None
+        self._phase = (total, phase[1], phase[2], step)
+        if step <= phase[2] or now <= phase[1]:
+            return None
+        return max(0.0, (total - step) * (now - phase[1]) / (step - phase[2]))
 
     def log(self, message: str) -> None:
         self.ws.add_event(self.run_id, "log", message=message)
@@ -81,7 +106,11 @@ class JobContext:
             self.check_cancel()
             detail = p.message or (f"{p.stage} {p.done:,}/{p.total:,}" if p.total else p.stage)
             self.progress(
-                p.done, p.total or None, loss=p.loss, message=f"{label}: {detail}" if label else detail
+                p.done,
+                p.total or None,
+                loss=p.loss,
+                message=f"{label}: {detail}" if label else detail,
+                eta=p.eta_s,
             )
 
         return record

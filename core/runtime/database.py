@@ -35,7 +35,7 @@ __all__ = ["BUSY_TIMEOUT_S", "SCHEMA", "SCHEMA_VERSION", "Database"]
 
 T = TypeVar("T")
 BUSY_TIMEOUT_S = 30.0
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: runs.eta (seconds left when the run last reported progress)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
     name     TEXT PRIMARY KEY,
@@ -72,7 +72,8 @@ CREATE TABLE IF NOT EXISTS runs (
     created          REAL NOT NULL,
     started          REAL,
     finished         REAL,
-    updated          REAL
+    updated          REAL,
+    eta              REAL
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status, created);
 CREATE TABLE IF NOT EXISTS run_events (
@@ -125,6 +126,18 @@ def _checkpoint(db_path: str) -> None:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         finally:
             conn.close()
+
+
+# columns added after version 1, for files made before them: (table, column, type)
+_ADDED_COLUMNS = (("runs", "eta", "REAL"),)
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` for each column an older file's tables lack."""
+    for table, column, kind in _ADDED_COLUMNS:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
 class Database:
@@ -299,6 +312,7 @@ class Database:
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                _add_missing_columns(conn)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except DiskFull:
             with self._read() as conn:

@@ -141,9 +141,10 @@ class StagedProgress:
     """Progress over planned stages of unlike cost, weighted by time measured now.
 
     Each stage's weight is its planned units times the seconds per unit of its kind, measured in this run
-    (a :class:`RateTracker` per stage; the kind's cost is its measured seconds over its units done so far).
-    A kind not measured yet costs what ``priors`` says relative to a measured kind (its planned share until
-    then). The fraction is elapsed / (elapsed + ETA) once an ETA exists, never goes back, stays below 1.0
+    (a :class:`RateTracker` per stage, less the setup before :meth:`mark_work`; the kind's cost is its measured
+    seconds over its units done so far).
+    A kind not measured yet costs what ``priors`` says relative to a measured kind at least as dear (the ETA
+    is unknown, and the bar moves by planned shares, until then). The fraction is elapsed / (elapsed + ETA) once an ETA exists, never goes back, stays below 1.0
     until :meth:`finish`, and each record's ``rate`` (thousandths per second) makes ``Progress.eta_s`` the
     ETA. Records go to ``reporter`` as stage ``stage`` with ``done``/``total`` in thousandths."""
 
@@ -167,6 +168,7 @@ class StagedProgress:
         self.current: int | None = None
         self.tracker = RateTracker(clock)
         self.stage_tracker = RateTracker(clock)
+        self.setup_s = 0.0  # seconds of the current stage before its work began (see mark_work)
         self.shown = 0.0
 
     def _index(self, name: str) -> int:
@@ -179,7 +181,7 @@ class StagedProgress:
         if self.current is None:
             return
         kind = self.plan[self.current].kind
-        self.seconds[kind] = self.seconds.get(kind, 0.0) + self.stage_tracker.elapsed()
+        self.seconds[kind] = self.seconds.get(kind, 0.0) + self._work_s()
         self.units[kind] = self.units.get(kind, 0) + self.done_units[self.current]
         self.current = None
 
@@ -193,7 +195,17 @@ class StagedProgress:
         for i in range(self.current):
             self.done_units[i] = self.plan[i].units
         self.stage_tracker = RateTracker(self.clock)
+        self.setup_s = 0.0
         self._emit(message)
+
+    def mark_work(self) -> None:
+        """The current stage's setup (loading a model, choosing its backend) is over: its cost per unit is
+        measured from now on (once per stage; the setup still counts in the elapsed time)."""
+        if self.current is not None and not self.setup_s and not self.done_units[self.current]:
+            self.setup_s = max(1e-9, self.stage_tracker.elapsed())
+
+    def _work_s(self) -> float:
+        return max(0.0, self.stage_tracker.elapsed() - self.setup_s)
 
     def advance(self, done: int, message: str = "") -> None:
         """``done`` units of the current stage are finished."""
@@ -214,13 +226,17 @@ class StagedProgress:
         seconds, units = dict(self.seconds), dict(self.units)
         if self.current is not None and self.done_units[self.current]:
             now = self.plan[self.current].kind
-            seconds[now] = seconds.get(now, 0.0) + self.stage_tracker.elapsed()
+            seconds[now] = seconds.get(now, 0.0) + self._work_s()
             units[now] = units.get(now, 0) + self.done_units[self.current]
         if units.get(kind):
             return seconds[kind] / units[kind]
-        for other, n in units.items():
-            if n and other in self.priors and kind in self.priors and self.priors[other] > 0:
-                return seconds[other] / n * self.priors[kind] / self.priors[other]
+        prior = self.priors.get(kind)
+        # from the dearest measured kind at least as dear as this one: a cheap kind's time is mostly
+        # overhead, and multiplying it up (BM25's milliseconds x 200 for a transformer) gives nonsense
+        measured = [k for k, n in units.items() if n and self.priors.get(k, 0.0) > 0]
+        for other in sorted(measured, key=lambda k: -self.priors[k]):
+            if prior is not None and self.priors[other] >= prior:
+                return seconds[other] / units[other] * prior / self.priors[other]
         return None
 
     def eta_s(self) -> float | None:

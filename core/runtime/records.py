@@ -55,6 +55,7 @@ class RunRecord:
     finished: float | None
     updated: float | None
     extra: dict[str, Any] = field(default_factory=dict)
+    eta_at_update: float | None = None  # seconds left when progress was last recorded (``updated``)
 
     @property
     def finished_ok(self) -> bool:
@@ -72,11 +73,11 @@ class RunRecord:
 
     @property
     def eta_s(self) -> float | None:
-        """Seconds left, extrapolated from progress so far (None when unknown)."""
-        if self.status != "running" or not self.step or not self.total or self.started is None:
+        """Seconds left in the current stage, as measured by the job when it last reported, less the time
+        since (None when unknown: not running, or no rate measured yet)."""
+        if self.status != "running" or self.eta_at_update is None:
             return None
-        elapsed = time.time() - self.started
-        return max(0.0, elapsed / self.step * (self.total - self.step))
+        return max(0.0, self.eta_at_update - (time.time() - (self.updated or time.time())))
 
 
 @dataclass(frozen=True)

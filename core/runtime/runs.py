@@ -35,16 +35,18 @@ def insert_event(
     total: int | None = None,
     loss: float | None = None,
     message: str | None = None,
+    eta: float | None = None,
 ) -> None:
-    """Append an event inside the caller's transaction; a progress event also moves the run's columns."""
+    """Append an event inside the caller's transaction; a progress event also moves the run's columns
+    (``eta``: seconds left, or unknown — a stale ETA is never kept)."""
     now = time.time()
     conn.execute(
         "INSERT INTO run_events(run_id, ts, kind, step, total, loss, message) VALUES (?,?,?,?,?,?,?)",
         (run_id, now, kind, step, total, loss, message),
     )
     if kind == "progress":
-        sets = ["updated=?"]
-        params: list[Any] = [now]
+        sets = ["updated=?", "eta=?"]
+        params: list[Any] = [now, eta]
         for col, val in (("step", step), ("total", total), ("loss", loss), ("message", message)):
             if val is not None:
                 sets.append(f"{col}=?")
@@ -151,6 +153,7 @@ class RunTable(Database):
             started=row["started"],
             finished=row["finished"],
             updated=row["updated"],
+            eta_at_update=row["eta"],
         )
 
     def get_run(self, run_id: str) -> RunRecord | None:
@@ -212,10 +215,11 @@ class RunTable(Database):
         total: int | None = None,
         loss: float | None = None,
         message: str | None = None,
+        eta: float | None = None,
     ) -> None:
         """Append a progress point or a log line to a run."""
         with self.transaction("recording progress") as conn:
-            insert_event(conn, run_id, kind, step=step, total=total, loss=loss, message=message)
+            insert_event(conn, run_id, kind, step=step, total=total, loss=loss, message=message, eta=eta)
 
     def events(self, run_id: str, kind: str | None = None, last: int | None = None) -> list[RunEvent]:
         sql = "SELECT ts, kind, step, total, loss, message FROM run_events WHERE run_id=?"

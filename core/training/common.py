@@ -18,6 +18,7 @@ from core.training.config import training_precision
 
 __all__ = [
     "Triples",
+    "fit_triples",
     "hf_args",
     "quiet_libraries",
     "run_trainer",
@@ -149,3 +150,37 @@ def run_trainer(trainer: Any, reporter: Reporter | None) -> int:
     log(reporter, f"training on {training_device()} in {precision}")
     trainer.train()
     return int(trainer.state.global_step)
+
+
+def fit_triples(
+    model: Any,
+    loss: Any,
+    config: Any,
+    data: Triples,
+    reporter: Reporter | None,
+    *,
+    trainer_cls: Any,
+    args_cls: Any,
+    callbacks: Sequence[Any] = (),
+) -> Path:
+    """Train a sentence-transformers ``model`` (dense or sparse) with ``loss`` on ``data``: texts cut to
+    ``config.max_seq_length`` while training only, batches without a text twice (a query twice in a batch
+    is a false in-batch negative), scratch files removed; saves to ``config.output_dir`` and returns it."""
+    from datasets import Dataset
+    from sentence_transformers.base.sampler import BatchSamplers
+
+    original_len = model.max_seq_length
+    if config.max_seq_length:
+        model.max_seq_length = min(config.max_seq_length, original_len)
+    with scratch_dir(config.output_dir) as scratch:
+        trainer = trainer_cls(
+            model=model,
+            args=hf_args(config, scratch, cls=args_cls, batch_sampler=BatchSamplers.NO_DUPLICATES),
+            train_dataset=Dataset.from_dict(data.columns()),
+            loss=loss,
+            callbacks=list(callbacks) or None,
+        )
+        run_trainer(trainer, reporter)
+    model.max_seq_length = original_len
+    model.save(str(config.output_dir))
+    return Path(config.output_dir)

@@ -8,14 +8,7 @@ from pathlib import Path
 
 from core.models import load_sentence_transformer, quiet_transformers
 from core.runtime import InvalidInput, Reporter, log
-from core.training.common import (
-    Triples,
-    hf_args,
-    quiet_libraries,
-    run_trainer,
-    scratch_dir,
-    training_device,
-)
+from core.training.common import Triples, fit_triples, quiet_libraries, training_device
 from core.training.config import TrainConfig
 
 __all__ = ["LOSSES", "ContrastiveConfig", "train"]
@@ -52,8 +45,6 @@ class ContrastiveConfig(TrainConfig):
 
 def train(config: ContrastiveConfig, data: Triples, reporter: Reporter | None = None) -> Path:
     """Fine-tune ``config.base`` on ``data``; saves a sentence-transformer and returns its path."""
-    from datasets import Dataset
-    from sentence_transformers.base.sampler import BatchSamplers
     from sentence_transformers.sentence_transformer import losses
     from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
@@ -63,9 +54,6 @@ def train(config: ContrastiveConfig, data: Triples, reporter: Reporter | None = 
     quiet_transformers()
     quiet_libraries()
     model = load_sentence_transformer(config.base, device=training_device())
-    original_len = model.max_seq_length
-    if config.max_seq_length:
-        model.max_seq_length = min(config.max_seq_length, original_len)
     if config.loss == "cached-mnrl":
         loss = losses.CachedMultipleNegativesRankingLoss(
             model, scale=config.scale, mini_batch_size=config.mini_batch_size
@@ -76,19 +64,12 @@ def train(config: ContrastiveConfig, data: Triples, reporter: Reporter | None = 
         reporter,
         f"{len(data):,} rows with {data.num_negatives} hard negative(s) each; batch {config.batch_size}",
     )
-    with scratch_dir(config.output_dir) as scratch:
-        trainer = SentenceTransformerTrainer(
-            model=model,
-            args=hf_args(
-                config,
-                scratch,
-                cls=SentenceTransformerTrainingArguments,
-                batch_sampler=BatchSamplers.NO_DUPLICATES,  # a query twice in a batch = false in-batch negative
-            ),
-            train_dataset=Dataset.from_dict(data.columns()),
-            loss=loss,
-        )
-        run_trainer(trainer, reporter)
-    model.max_seq_length = original_len
-    model.save(str(config.output_dir))
-    return Path(config.output_dir)
+    return fit_triples(
+        model,
+        loss,
+        config,
+        data,
+        reporter,
+        trainer_cls=SentenceTransformerTrainer,
+        args_cls=SentenceTransformerTrainingArguments,
+    )

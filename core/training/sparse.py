@@ -17,14 +17,7 @@ from typing import Any
 
 from core.models import DEFAULT_SPARSE_MODEL, load_sparse_encoder, quiet_transformers
 from core.runtime import InvalidInput, ModelNotAvailable, Reporter, log
-from core.training.common import (
-    Triples,
-    hf_args,
-    quiet_libraries,
-    run_trainer,
-    scratch_dir,
-    training_device,
-)
+from core.training.common import Triples, fit_triples, quiet_libraries, training_device
 from core.training.config import TrainConfig
 
 __all__ = ["DEFAULT_SPLADE_BASE", "SparseConfig", "check_splade_folder", "train"]
@@ -112,8 +105,6 @@ def _loss(model: Any, config: SparseConfig) -> tuple[Any, Any]:
 
 def train(config: SparseConfig, data: Triples, reporter: Reporter | None = None) -> Path:
     """Fine-tune the SPLADE model ``config.base`` on ``data``; saves a SparseEncoder, returns its path."""
-    from datasets import Dataset
-    from sentence_transformers.base.sampler import BatchSamplers
     from sentence_transformers.sparse_encoder import SparseEncoderTrainer, SparseEncoderTrainingArguments
 
     if len(data) < 2:
@@ -121,9 +112,6 @@ def train(config: SparseConfig, data: Triples, reporter: Reporter | None = None)
     quiet_transformers()
     quiet_libraries()
     model = load_sparse_encoder(config.base, device=training_device())
-    original_len = model.max_seq_length
-    if config.max_seq_length:
-        model.max_seq_length = min(config.max_seq_length, original_len)
     log(
         reporter,
         f"{len(data):,} rows with {data.num_negatives} hard negative(s) each; batch {config.batch_size}; "
@@ -131,20 +119,13 @@ def train(config: SparseConfig, data: Triples, reporter: Reporter | None = None)
         f"{config.document_regularizer_weight:g}",
     )
     loss, ramp = _loss(model, config)
-    with scratch_dir(config.output_dir) as scratch:
-        trainer = SparseEncoderTrainer(
-            model=model,
-            args=hf_args(
-                config,
-                scratch,
-                cls=SparseEncoderTrainingArguments,
-                batch_sampler=BatchSamplers.NO_DUPLICATES,  # a query twice in a batch = false in-batch negative
-            ),
-            train_dataset=Dataset.from_dict(data.columns()),
-            loss=loss,
-            callbacks=[ramp],
-        )
-        run_trainer(trainer, reporter)
-    model.max_seq_length = original_len
-    model.save(str(config.output_dir))
-    return Path(config.output_dir)
+    return fit_triples(
+        model,
+        loss,
+        config,
+        data,
+        reporter,
+        trainer_cls=SparseEncoderTrainer,
+        args_cls=SparseEncoderTrainingArguments,
+        callbacks=[ramp],
+    )

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.evaluate import comparison_plan, run_comparison
-from core.evaluate.progress import MODEL, SPARSE
+from core.evaluate.progress import MODEL, QUERY, SINGLE, SPARSE
 from core.retrieval import BM25Spec, DenseSpec, HybridSpec, RerankSpec
 from core.runtime import PlannedStage, Progress, StagedProgress, format_eta
 from tests.unit.test_retrieval_core import _builder, tiny  # noqa: F401  (fixture)
@@ -24,7 +24,8 @@ stages = st.lists(
     st.tuples(st.integers(1, 5000), st.sampled_from(["model", "sparse", "pairs"])), min_size=1, max_size=6
 )
 steps = st.lists(
-    st.tuples(st.sampled_from(["advance", "begin", "wait"]), st.floats(0, 1), st.floats(0, 30)), max_size=40
+    st.tuples(st.sampled_from(["advance", "begin", "mark", "wait"]), st.floats(0, 1), st.floats(0, 30)),
+    max_size=40,
 )
 
 
@@ -44,6 +45,8 @@ def test_progress_never_goes_back_and_ends_at_one(plan_spec, ops):
             bar.begin(f"s{stage}")
         elif op == "advance":
             bar.advance(int(share * plan[stage].units * 1.5))  # overshooting is clamped
+        elif op == "mark":
+            bar.mark_work()
     bar.finish()
     fractions = [p.fraction for p in seen]
     assert fractions == sorted(fractions)
@@ -60,7 +63,8 @@ def test_eta_comes_from_the_time_measured_per_kind():
     bar.begin("bm25")
     clock.now = 1.0
     bar.advance(1000)  # BM25: 1 ms per text, measured
-    assert bar.eta_s() == 100.0  # encode not measured yet: 100x the BM25 cost (1 ms) by the priors
+    assert bar.eta_s() is None  # encoding not measured yet: never BM25's cost multiplied up by the priors
+    assert 0 < seen[-1].fraction < 0.02  # the bar moves by planned shares meanwhile
     bar.begin("encode")
     clock.now = 11.0
     bar.advance(500)  # encoding measured: 20 ms per text
@@ -86,7 +90,36 @@ def test_the_plan_weighs_planned_work():
     assert plan["hybrid:tune"].units == 7
     assert plan["rerank:search"].units == 10 + 10 * 20  # its queries and pairs (dense is searched already)
     assert plan["hybrid:search"].units == 10  # both components are strategies of their own
-    assert plan["rerank:latency"].kind == MODEL
+    assert plan["rerank:search"].kind == MODEL  # the pairs are passage-sized
+    assert plan["dense:search"].kind == QUERY and plan["hybrid:tune"].kind == QUERY  # batched queries
+    assert plan["rerank:latency"].kind == SINGLE and plan["dense:latency"].kind == SINGLE
+    assert plan["bm25:latency"].kind == SPARSE
+
+
+def test_a_cheaper_kind_is_priced_from_a_dearer_measured_one():
+    clock = Clock()
+    plan = [PlannedStage("encode", 100, "model"), PlannedStage("queries", 100, "query")]
+    bar = StagedProgress(None, "job", plan, priors={"model": 1.0, "query": 0.1}, clock=clock)
+    bar.begin("encode")
+    clock.now = 10.0
+    bar.advance(100)  # 100 ms a passage
+    bar.begin("queries")
+    assert abs(bar.eta_s() - 1.0) < 1e-9  # 100 queries at a tenth of a passage each
+
+
+def test_setup_before_the_work_is_not_priced_per_unit():
+    """Loading a model for 30 s and then encoding 500 texts in 10 s: the other 500 cost 10 s, not 40 s."""
+    clock = Clock()
+    plan = [PlannedStage("encode", 1000, "model")]
+    bar = StagedProgress(None, "job", plan, priors={"model": 1.0}, clock=clock)
+    bar.begin("encode")
+    clock.now = 30.0
+    bar.mark_work()  # the model is loaded, the first batch starts
+    clock.now = 40.0
+    bar.advance(500)
+    assert abs(bar.eta_s() - 10.0) < 1e-9
+    bar.mark_work()  # only once per stage
+    assert abs(bar.eta_s() - 10.0) < 1e-9
 
 
 def test_a_comparison_reports_monotone_progress_to_one(tiny, fake_encoder):  # noqa: F811
