@@ -10,10 +10,12 @@ from components.explore_views import (
     figure_html,
     make_cluster_scores_figure,
     make_compare_figure,
-    make_movement_figure,
+    make_neighbourhood_figure,
     make_projection_figure,
     make_query_figure,
     metrics_table,
+    neighbourhood_caption,
+    neighbourhood_table,
     points_csv,
     render_metrics,
     truncate,
@@ -37,7 +39,7 @@ from core.runtime import LabError, jobs
 ensure_navigation()
 
 NONE = "— none —"
-COLOR_NAMES = {"label": "Label", "cluster": "Cluster", "split": "Split", "moved": "Distance moved"}
+COLOR_NAMES = {"label": "Label", "cluster": "Cluster", "split": "Split", "kept": "Neighbours kept"}
 
 ws = services.workspace()
 warm_up_in_background()  # compile UMAP's numba code while the user picks settings
@@ -185,8 +187,8 @@ for note in result.notes:
 
 points = result.points.copy()
 options = [c for c in ("label", "cluster", "split") if c == "cluster" or c in points.columns]
-if result.has_compare:
-    options.append("moved")
+if result.has_compare and "kept" in points.columns:
+    options.append("kept")
 color = st.radio(
     "Colour by", options, horizontal=True, key="explore_color", format_func=lambda c: COLOR_NAMES.get(c, c)
 )
@@ -271,10 +273,30 @@ if "Before / after" in tabs:
             title=f"{title} · aligned by {result.request.align}",
         )
         st.plotly_chart(cmp_fig, key="explore_compare_chart")
-        if st.toggle("Show how far points moved", key="explore_moves"):
-            lines = st.slider("Lines drawn", 50, 2000, 400, 50, key="explore_lines")
-            st.plotly_chart(
-                make_movement_figure(points, color=color, max_lines=lines), key="explore_move_chart"
+        st.caption(
+            "The maps are turned to face the same way for reading ("
+            + (
+                "one projection of both models' vectors"
+                if result.request.align == "joint"
+                else "two projections fitted separately, the second rotated onto the first by Procrustes: "
+                "positions are not comparable point by point"
+            )
+            + "). What changed is measured on the embeddings below."
+        )
+        if "kept" in points.columns and st.toggle(
+            "Show which neighbourhoods changed", key="explore_moves", value=False
+        ):
+            st.plotly_chart(make_neighbourhood_figure(points, k=request.knn_k), key="explore_move_chart")
+            st.caption(neighbourhood_caption(points, k=request.knn_k))
+            st.dataframe(
+                neighbourhood_table(points, k=request.knn_k),
+                hide_index=True,
+                key="explore_kept_table",
+                column_config={
+                    f"neighbours kept (of {request.knn_k})": st.column_config.ProgressColumn(
+                        min_value=0.0, max_value=1.0, format="percent"
+                    )
+                },
             )
         st.download_button(
             "Before / after figure (HTML)",

@@ -213,7 +213,8 @@ def test_explore_before_after_procrustes_and_joint(ws):
     ds, factory = labeled(), Factory()
     req = ExploreRequest("topics", model="m64", compare_model="n64", settings=PCA)
     res = explore(ws, req, dataset=ds, encoder_factory=factory)
-    assert res.has_compare and {"x_b", "y_b", "moved"} <= set(res.points.columns)
+    assert res.has_compare and {"x_b", "y_b", "moved", "kept"} <= set(res.points.columns)
+    assert np.allclose(res.points["kept"], 1.0)  # same neighbourhoods, point by point
     assert res.silhouette_compare is not None and res.knn_agreement_compare is not None
     assert res.neighbourhood_overlap == pytest.approx(1.0)  # same fake encoder: same neighbourhoods
     assert np.allclose(res.points[["x", "y"]], res.points[["x_b", "y_b"]], atol=1e-4)  # aligned
