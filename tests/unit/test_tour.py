@@ -17,6 +17,8 @@ from components.tour import (
     tour_etas,
     tour_map_request,
     tour_plan,
+    wait_for_metrics,
+    warm_up_metrics,
 )
 from core.wizard import VerifyPlan
 
@@ -97,6 +99,19 @@ def test_single_queries_are_timed_one_at_a_time_after_a_warm_up():
     assert enc.calls[-9:] == [1] * 9  # one warm-up call, then 8 timed single queries
     assert rates.single_query_s == pytest.approx(0.006)
     assert measure_tour_rates(enc, [], doc_rate=50.0, clock=enc.clock).single_query_s == pytest.approx(0.02)
+
+
+def test_ranx_is_compiled_before_the_comparison_and_the_estimate_says_when_it_was_not():
+    warm_up_metrics()
+    assert wait_for_metrics()["state"] == "ready"
+    assert warm_up_metrics() == 0.0  # once per process; the worker loads numba's disk cache
+    rates = TourRates(100.0, 400.0, 0.002)
+    warm = tour_etas(documents=1400, queries=225, rates=rates, backend="torch", map_points=600)
+    cold = tour_etas(
+        documents=1400, queries=225, rates=rates, backend="torch", map_points=600, metrics_compiled=False
+    )
+    assert "compiling" not in warm.breakdown("compare") and "compiling ranx" in cold.breakdown("compare")
+    assert cold.seconds["compare"] > warm.seconds["compare"]
 
 
 def test_compare_and_map_use_the_tour_backend():
