@@ -85,7 +85,10 @@ def _took(step: str) -> str:
 
 
 def _step_import() -> None:
-    st.markdown("**Step 1 · Import Cranfield** — from the data folder; a few seconds.")
+    st.markdown(
+        "**Step 1 · Import Cranfield** — from the data folder and time the encoder; a few seconds (on a new "
+        "workspace it also waits for the metric code compiling since the page opened)."
+    )
     if "dataset" in tour:
         ds = services.dataset(tour["dataset"])
         st.success(
