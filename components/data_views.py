@@ -42,6 +42,7 @@ __all__ = [
 
 SPLIT_ORDER = ("train", "validation", "test")
 _SPLIT_COLORS = {"train": "#4C78A8", "validation": "#F58518", "test": "#54A24B"}
+JUDGED_TICK_EVERY_UP_TO = 20  # judged-per-query charts label every count up to this many
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "height": 340, "bargap": 0.05}
 
 
@@ -184,7 +185,8 @@ def make_judged_per_query_figure(df: pd.DataFrame):
         title="Judged documents per query",
         barmode="group",
         xaxis_title="judged documents per query",
-        xaxis={"dtick": 1},
+        # a tick per count while they fit; beyond that plotly's own spacing keeps the numbers apart
+        xaxis={"dtick": 1} if len(df) == 0 or int(df["judged"].max()) <= JUDGED_TICK_EVERY_UP_TO else {},
         yaxis_title="queries",
         **_LAYOUT,
     )

@@ -101,7 +101,7 @@ def compare_shot(app, browser) -> Path:  # type: ignore[no-untyped-def]
     page = _page(browser, 2200)
     open_page(page, app.url)
     act(page, lambda: page.get_by_role("link", name="Compare strategies").click())
-    page.wait_for_selector(".js-plotly-plot .main-svg")
+    page.locator(".js-plotly-plot:visible").first.wait_for()
     return _shot(page, "compare")
 
 
@@ -114,7 +114,7 @@ def wizard_shot(app, browser) -> Path:  # type: ignore[no-untyped-def]
     act(page, lambda: page.get_by_text("3 · Verify").click())
     act(page, lambda: page.get_by_role("button", name="Verify on cranfield").click())
     page.get_by_text("The evidence").first.wait_for(timeout=900_000)
-    page.wait_for_selector(".js-plotly-plot .main-svg")
+    page.locator(".js-plotly-plot:visible").first.wait_for()
     return _shot(page, "wizard")
 
 

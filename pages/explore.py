@@ -32,6 +32,7 @@ from core.explore import (
     default_splits,
     warm_up_in_background,
     warm_up_status,
+    with_kept,
 )
 from core.models import list_models
 from core.runtime import LabError, jobs
@@ -185,7 +186,7 @@ render_metrics(summary, names, key="explore_metrics")
 for note in result.notes:
     st.caption(f"Note: {escape_md(note)}")
 
-points = result.points.copy()
+points = with_kept(ws, result).copy()  # maps stored before "kept" existed get it from the cached vectors
 options = [c for c in ("label", "cluster", "split") if c == "cluster" or c in points.columns]
 if result.has_compare and "kept" in points.columns:
     options.append("kept")

@@ -18,7 +18,14 @@ from core.explore.change_figures import (
     neighbourhood_caption,
     neighbourhood_table,
 )
-from core.explore.compute import cached_result, explore, model_location, project_job, quiet_model_loading
+from core.explore.compute import (
+    cached_result,
+    explore,
+    model_location,
+    project_job,
+    quiet_model_loading,
+    with_kept,
+)
 from core.explore.map_figures import (
     LEGEND_LIMIT,
     color_options,
@@ -114,4 +121,5 @@ __all__ = [
     "warm_up",
     "warm_up_in_background",
     "warm_up_status",
+    "with_kept",
 ]

@@ -39,7 +39,14 @@ from core.explore.space_metrics import knn_label_agreement, label_silhouette, ne
 from core.models import model_fingerprint, quiet_transformers, resolve_model
 from core.runtime import InvalidInput, JobContext, Progress, Reporter, Workspace, report
 
-__all__ = ["cached_result", "explore", "model_location", "project_job", "quiet_model_loading"]
+__all__ = [
+    "cached_result",
+    "explore",
+    "model_location",
+    "project_job",
+    "quiet_model_loading",
+    "with_kept",
+]
 
 EncoderFactory = Callable[[str], Encoder]
 Fingerprints = tuple[str, str | None]  # encoder fingerprints of the model and the second model
@@ -301,6 +308,18 @@ def explore(
         started=started,
         from_cache=False,
     )
+
+
+def with_kept(ws: Workspace, result: ExploreResult) -> pd.DataFrame:
+    """The points of a before / after map with ``kept`` per point; a map stored before that column existed
+    gets it from both models' vectors in the embedding cache (unchanged when they were evicted)."""
+    points = result.points
+    if not result.has_compare or "kept" in points.columns:
+        return points
+    vec_a, vec_b = result.vectors(ws, "a"), result.vectors(ws, "b")
+    if vec_a is None or vec_b is None:
+        return points
+    return points.assign(kept=neighbourhood_kept(vec_a, vec_b, result.request.knn_k))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ __all__ = [
     "store_result",
 ]
 
-CACHE_VERSION = 2  # 2: before/after maps carry each point's share of neighbours kept
+CACHE_VERSION = 1  # maps stored before ``kept`` existed stay valid: :func:`core.explore.with_kept` adds it
 
 
 @dataclass(frozen=True, eq=False)

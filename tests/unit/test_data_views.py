@@ -81,6 +81,9 @@ def test_judged_per_query():
     train = fig.data[0]
     assert list(train.x) == [1, 2] and list(train.y) == [1, 1]
     assert fig.layout.xaxis.title.text == "judged documents per query"
+    assert fig.layout.xaxis.dtick == 1  # a tick per count while they fit …
+    many = pd.DataFrame({"split": "test", "query_id": [f"q{i}" for i in range(40)], "judged": range(1, 41)})
+    assert make_judged_per_query_figure(many).layout.xaxis.dtick is None  # … not 40 crowded ones
 
 
 def test_judged_per_query_of_empty_qrels():
