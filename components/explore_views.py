@@ -58,7 +58,10 @@ def render_metrics(summary: dict[str, Any], names: Sequence[str] = ("before", "a
     sil_help = "how well the labels separate in the original space (cosine silhouette, −1…1)"
     knn_help = f"share of each point's {k} nearest neighbours (cosine) that carry its label"
     two = summary.get("compare_model") is not None
-    cols = st.container(key=key).columns(5 if two else 3)
+    box = st.container(key=key)
+    cols = box.columns(3)
+    if two:  # five tiles in two rows of three: every label fits its tile
+        cols = [*cols, *box.columns(3)[:2]]
     shown, total = summary["points"], summary["total"]
     cols[0].metric(
         "Points",

@@ -138,7 +138,7 @@ def setfit_run(app, data_dir: Path, tmp: Path) -> str | None:  # type: ignore[no
 
 def explore_shot(app, browser) -> Path:  # type: ignore[no-untyped-def]
     """Explore page: Banking77 test split, before / after SetFit side by side, and the neighbourhoods kept."""
-    page = _page(browser, 1400)
+    page = _page(browser, 2900)  # the page scrolls inside Streamlit's main box: the whole of it in view
     open_page(page, app.url)
     act(page, lambda: page.get_by_role("link", name="Embedding explorer").click())
     dataset = page.locator('[data-testid="stSelectbox"]').filter(has_text="Dataset").first
@@ -151,6 +151,7 @@ def explore_shot(app, browser) -> Path:  # type: ignore[no-untyped-def]
     act(page, lambda: page.get_by_role("tab", name="Before / after").click())
     act(page, lambda: page.get_by_text("Show which neighbourhoods changed").click())
     page.locator(".js-plotly-plot:visible").nth(1).wait_for()
+    page.evaluate("() => document.querySelectorAll('*').forEach(e => { e.scrollTop = 0; })")  # from the top
     return _shot(page, "explore")
 
 
