@@ -11,27 +11,19 @@ tour's own comparison, so nothing is encoded twice). The service calls (:func:`i
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import threading
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from core.data import RetrievalDataset, import_dataset
 from core.encoding import estimate_encode_time, format_duration
-from core.evaluate import (
-    DEFAULT_LATENCY_SAMPLE,
-    CompareOptions,
-    EvaluateJob,
-    evaluate_run,
-    paired_significance,
-    rank_curves,
-)
+from core.evaluate import DEFAULT_LATENCY_SAMPLE, CompareOptions, EvaluateJob
 from core.explore import ExploreRequest, ProjectionSettings
 from core.models import DEFAULT_BI_ENCODER
-from core.retrieval import fuse_runs
 from core.runtime import NotFound, Workspace, get_settings, jobs
 from core.wizard import (
     complete_answers,
@@ -50,6 +42,7 @@ __all__ = [
     "TourRates",
     "import_tour_dataset",
     "measure_tour_rates",
+    "ranx_compiled",
     "start_verdict",
     "submit_compare",
     "submit_map",
@@ -58,9 +51,6 @@ __all__ = [
     "tour_etas",
     "tour_map_request",
     "tour_plan",
-    "wait_for_metrics",
-    "warm_up_metrics",
-    "warm_up_metrics_in_background",
 ]
 
 TOUR_DATASET = "cranfield"  # 1,400 aerodynamics abstracts, 225 judged queries: real, and small enough
@@ -82,68 +72,22 @@ SINGLE_QUERY_ENCODES = 2 * 3
 # this 2-core machine: the comparison in process took 20.5 s with ranx's numba code already compiled, 12 s
 # of it encoding; 52.8 s on a fresh workspace, where ranx compiled its metrics first (32 s)
 _FIXED_S = {"compare": 15.0, "map": 10.0, "verdict": 10.0}
-_COMPILE_S = 30.0  # ranx's numba compile on a fresh workspace, when the warm-up did not finish first
+_COMPILE_S = 30.0  # ranx's numba compile on a fresh workspace (the comparison's first use), measured here
 SINGLE_QUERY_SAMPLE = 8  # single-query encodes timed at import
 
 
-# --------------------------------------------------------------------------------------------------
-# ranx's numba code, compiled before the comparison needs it
-# --------------------------------------------------------------------------------------------------
-_METRICS_LOCK = threading.Lock()
-_METRICS_WARM: dict[str, Any] = {"state": "cold", "seconds": None, "error": None, "thread": None}
-
-
-def warm_up_metrics() -> float:
-    """Compile ranx's numba code (metrics, rank curves, fusion and normalisation, paired tests) on a toy
-    run, as the comparison calls it. ranx caches the compiled code on disk (``NUMBA_CACHE_DIR``, in the
-    workspace), so the comparison's worker loads it instead of compiling again — on a fresh workspace that
-    compile was the largest part of the tour comparison's time beside encoding. Returns its seconds (0 when
-    done before in this process)."""
-    with _METRICS_LOCK:
-        if _METRICS_WARM["state"] == "ready":
-            return 0.0
-        _METRICS_WARM.update(state="warming")
-        start = time.perf_counter()
-        try:
-            qrels = {f"q{i}": {f"d{i}": 1, f"d{i + 1}": 2} for i in range(8)}
-            first = {q: {f"d{j}": float(10 - j) for j in range(12)} for q in qrels}
-            second = {q: {f"d{j}": 1.0 - j / 12 for j in range(0, 12, 2)} for q in qrels}
-            fused = fuse_runs(first, second)
-            evaluate_run(qrels, first)
-            rank_curves(qrels, fused)
-            paired_significance(qrels, {"a": first, "b": second, "h": fused}, "a")
-        except Exception as err:  # the comparison then compiles (and reports) it itself
-            _METRICS_WARM.update(state="failed", error=f"{type(err).__name__}: {err}")
-            raise
-        seconds = time.perf_counter() - start
-        _METRICS_WARM.update(state="ready", seconds=seconds)
-        return seconds
-
-
-def warm_up_metrics_in_background() -> threading.Thread | None:
-    """Start :func:`warm_up_metrics` in a daemon thread once per process (the home page calls it when it
-    opens, so the compile runs while the page is read); returns the thread (None when done or failed)."""
-    if _METRICS_WARM["state"] in ("ready", "failed"):
-        return None
-    thread = _METRICS_WARM["thread"]
-    if thread is None or not thread.is_alive():
-
-        def run() -> None:
-            with contextlib.suppress(Exception):
-                warm_up_metrics()
-
-        thread = threading.Thread(target=run, name="ranx-warm-up", daemon=True)
-        _METRICS_WARM["thread"] = thread
-        thread.start()
-    return thread
-
-
-def wait_for_metrics(timeout: float = 300.0) -> dict[str, Any]:
-    """Wait (at most ``timeout`` s) for the background compile; its ``{"state", "seconds", "error"}``."""
-    thread = warm_up_metrics_in_background()
-    if thread is not None:
-        thread.join(timeout)
-    return {k: v for k, v in _METRICS_WARM.items() if k != "thread"}
+def ranx_compiled(cache_dir: Path | str | None = None) -> bool:
+    """Whether ranx's numba code (metrics, fusion, paired tests) is already in the numba disk cache of this
+    workspace (``NUMBA_CACHE_DIR``): on a fresh workspace the comparison compiles it first."""
+    raw = cache_dir if cache_dir is not None else os.environ.get("NUMBA_CACHE_DIR")
+    folder = Path(raw) if raw else None
+    if folder is None or not folder.is_dir():
+        return False
+    for prefix in ("metrics_", "fusion_", "statistical_tests_"):
+        entries = [p for p in folder.iterdir() if p.is_dir() and p.name.startswith(prefix)]
+        if not any(any(e.glob("*.nbi")) for e in entries):
+            return False
+    return True
 
 
 def tour_backend(plans: Mapping[str, Any]) -> str:
@@ -231,7 +175,8 @@ def tour_etas(
     a batch for each dense search, and single queries for the latency of each strategy alone; the map reads
     the corpus vectors the comparison cached (its queries are encoded with ``backend``); the wizard encodes
     a sample of queries for its BM25-vs-dense overlap. Fixed costs (worker start, model loads, BM25, tests;
-    ranx's compile unless :func:`warm_up_metrics` ran) are added and named in :meth:`TourEtas.breakdown`."""
+    ranx's numba compile when :func:`ranx_compiled` says it is not cached yet) are added and named in
+    :meth:`TourEtas.breakdown`."""
     r = _rates(fast_rate, rates)
     doc_rate, query_rate = max(r.doc_rate, 1e-9), max(r.query_rate, 1e-9)
     singles = min(latency_sample, queries) * SINGLE_QUERY_ENCODES

@@ -17,13 +17,12 @@ from components.tour import (
     TOUR_MAP_POINTS,
     import_tour_dataset,
     measure_tour_rates,
+    ranx_compiled,
     start_verdict,
     submit_compare,
     submit_map,
     tour_backend,
     tour_etas,
-    wait_for_metrics,
-    warm_up_metrics_in_background,
 )
 from core.encoding import format_duration
 from core.explore import ExploreRequest
@@ -36,7 +35,6 @@ ensure_navigation()
 ws = services.workspace()
 jobs.reconcile(ws)
 tour: dict[str, Any] = st.session_state.setdefault("tour", {})
-warm_up_metrics_in_background()  # ranx's numba compile runs while the page is read, not in the comparison
 
 st.title("Embedding Strategy Lab")
 st.markdown(
@@ -85,10 +83,7 @@ def _took(step: str) -> str:
 
 
 def _step_import() -> None:
-    st.markdown(
-        "**Step 1 · Import Cranfield** — from the data folder and time the encoder; a few seconds (on a new "
-        "workspace it also waits for the metric code compiling since the page opened)."
-    )
+    st.markdown("**Step 1 · Import Cranfield** — from the data folder, then time the encoder; a few seconds.")
     if "dataset" in tour:
         ds = services.dataset(tour["dataset"])
         st.success(
@@ -106,7 +101,6 @@ def _step_import() -> None:
                 rates = measure_tour_rates(
                     services.encoder(DEFAULT_BI_ENCODER, backend, None), queries, doc_rate=fast
                 )
-                metrics = wait_for_metrics()  # compiled in the background since the page opened
         except LabError as err:
             st.error(escape_md(err))
             return
@@ -118,7 +112,7 @@ def _step_import() -> None:
             rates=rates,
             backend=backend,
             map_points=TOUR_MAP_POINTS,
-            metrics_compiled=metrics["state"] == "ready",
+            metrics_compiled=ranx_compiled(),
         )
         _done("import", time.perf_counter() - t0)
         st.rerun()

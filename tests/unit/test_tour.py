@@ -12,13 +12,12 @@ from components.tour import (
     TOUR_MAP_POINTS,
     TourRates,
     measure_tour_rates,
+    ranx_compiled,
     tour_backend,
     tour_compare_config,
     tour_etas,
     tour_map_request,
     tour_plan,
-    wait_for_metrics,
-    warm_up_metrics,
 )
 from core.wizard import VerifyPlan
 
@@ -101,10 +100,15 @@ def test_single_queries_are_timed_one_at_a_time_after_a_warm_up():
     assert measure_tour_rates(enc, [], doc_rate=50.0, clock=enc.clock).single_query_s == pytest.approx(0.02)
 
 
-def test_ranx_is_compiled_before_the_comparison_and_the_estimate_says_when_it_was_not():
-    warm_up_metrics()
-    assert wait_for_metrics()["state"] == "ready"
-    assert warm_up_metrics() == 0.0  # once per process; the worker loads numba's disk cache
+def test_the_estimate_adds_ranx_compile_only_on_a_workspace_that_has_not_compiled_it(tmp_path):
+    numba = tmp_path / "numba"
+    assert not ranx_compiled(numba) and not ranx_compiled(tmp_path)
+    for name in ("metrics_a5ef", "fusion_a583", "statistical_tests_b66c"):
+        (numba / name).mkdir(parents=True)
+    assert not ranx_compiled(numba)  # folders without compiled code
+    for name in ("metrics_a5ef", "fusion_a583", "statistical_tests_b66c"):
+        (numba / name / "ndcg-12.py311.nbi").write_bytes(b"index")
+    assert ranx_compiled(numba)
     rates = TourRates(100.0, 400.0, 0.002)
     warm = tour_etas(documents=1400, queries=225, rates=rates, backend="torch", map_points=600)
     cold = tour_etas(
