@@ -63,7 +63,7 @@ st.divider()
 st.subheader("Guided tour: three minutes on real data")
 backend = tour_backend({b: services.backend_plan(b) for b in ("onnx-int8", "bf16", "torch")})
 st.caption(
-    f"Cranfield (1,400 aerodynamics abstracts, 225 judged queries) with {DEFAULT_BI_ENCODER} on the "
+    f"Cranfield (1,398 aerodynamics abstracts, 225 judged queries) with {DEFAULT_BI_ENCODER} on the "
     f"`{backend}` backend, the fastest that runs here. Each step is one click; times are measured on this "
     "machine when you start (other jobs slow them down)."
 )
