@@ -36,7 +36,7 @@ def test_every_one_of_77_labels_is_on_the_chart(app, page, banking_all_intents):
     assert n_labels == 77
     app.cli("datasets", "import", str(folder), "--name", "b77-labels")
     open_page(page, app.url + "/data")
-    select = page.locator('[data-testid="stSelectbox"]').first
+    select = page.locator('[data-testid="stSelectbox"]').filter(has_text="Dataset").first
     if "b77-labels" not in select.inner_text():
         act(page, lambda: select.click())
         act(page, lambda: page.get_by_role("option", name=re.compile(r"^b77-labels")).click())
