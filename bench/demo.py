@@ -63,7 +63,7 @@ def start_server(home: Path, data_dir: str) -> tuple[subprocess.Popen, str, Path
 def run_tour(url: str, shots: Path | None) -> dict:
     out: dict = {"steps": {}}
     with launch_browser() as browser:
-        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()  # README size
         page.set_default_timeout(600_000)
         t_open = time.perf_counter()
         page.goto(url)

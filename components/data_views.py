@@ -17,9 +17,15 @@ import streamlit as st
 from components.text import escape_md, escape_plot
 
 __all__ = [
+    "LABEL_BAR_PX",
+    "LABEL_CHART_MAX_LABELS",
+    "LABEL_CHART_MIN_PX",
+    "LABEL_CHART_VIEW_PX",
+    "LABEL_TICK_CHARS",
     "SPLIT_ORDER",
     "dataset_stats",
     "judged_per_query_table",
+    "label_chart_height",
     "label_counts_table",
     "make_doc_length_figure",
     "make_judged_per_query_figure",
@@ -36,6 +42,7 @@ __all__ = [
 
 SPLIT_ORDER = ("train", "validation", "test")
 _SPLIT_COLORS = {"train": "#4C78A8", "validation": "#F58518", "test": "#54A24B"}
+JUDGED_TICK_EVERY_UP_TO = 20  # judged-per-query charts label every count up to this many
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "height": 340, "bargap": 0.05}
 
 
@@ -178,39 +185,77 @@ def make_judged_per_query_figure(df: pd.DataFrame):
         title="Judged documents per query",
         barmode="group",
         xaxis_title="judged documents per query",
-        xaxis={"dtick": 1},
+        # a tick per count while they fit; beyond that plotly's own spacing keeps the numbers apart
+        xaxis={"dtick": 1} if len(df) == 0 or int(df["judged"].max()) <= JUDGED_TICK_EVERY_UP_TO else {},
         yaxis_title="queries",
         **_LAYOUT,
     )
     return fig
 
 
-def make_label_distribution_figure(df: pd.DataFrame, *, max_labels: int = 60):
-    """Stacked bars of rows per label and split (from :func:`label_counts_table`); with more than
-    ``max_labels`` labels only the most frequent are drawn and the title says so."""
-    labels = list(dict.fromkeys(df["label"].tolist()))
+LABEL_BAR_PX = 20  # height of one label's bar: 2 … 200 labels all readable
+LABEL_CHART_MIN_PX = 260
+LABEL_CHART_MAX_LABELS = 200  # more: the most frequent are drawn and the title says so
+LABEL_CHART_VIEW_PX = 640  # a taller chart scrolls inside a box of this height
+LABEL_TICK_CHARS = 40  # longer labels are cut on the axis (with …); the tooltip has the full text
+
+
+def _short_label(label: str, limit: int = LABEL_TICK_CHARS) -> str:
+    text = " ".join(str(label).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def label_chart_height(n_labels: int) -> int:
+    """Pixels of the label chart: :data:`LABEL_BAR_PX` per label plus room for the title, legend and
+    axis, never below :data:`LABEL_CHART_MIN_PX`."""
+    return max(LABEL_CHART_MIN_PX, LABEL_BAR_PX * max(1, n_labels) + 130)
+
+
+def make_label_distribution_figure(df: pd.DataFrame, *, max_labels: int = LABEL_CHART_MAX_LABELS):
+    """Horizontal stacked bars of rows per label and split (from :func:`label_counts_table`), most frequent
+    at the top, one :data:`LABEL_BAR_PX`-pixel row per label so that every label is on the axis (cut at
+    :data:`LABEL_TICK_CHARS` characters; the tooltip shows the full label). With more than ``max_labels``
+    labels only the most frequent are drawn and the title says so."""
+    totals = df.groupby("label", sort=False)["count"].sum() if len(df) else pd.Series(dtype="int64")
+    labels = sorted(totals.index.tolist(), key=lambda lab: (-int(totals[lab]), str(lab)))
     shown = labels[:max_labels]
+    ticks = [escape_plot(_short_label(label)) for label in shown]
+    names = [escape_plot(label) for label in shown]
     fig = go.Figure()
     for split in _ordered_splits(df["split"].tolist()):
-        sub = df[(df["split"] == split) & df["label"].isin(shown)].set_index("label")["count"]
+        sub = df[(df["split"] == split) & df["label"].isin(shown)].groupby("label")["count"].sum()
         fig.add_trace(
             go.Bar(
-                x=[escape_plot(label) for label in shown],
-                y=[int(sub.get(label, 0)) for label in shown],
+                y=names,
+                x=[int(sub.get(label, 0)) for label in shown],
+                orientation="h",
                 name=escape_plot(split),
                 marker_color=_color(split),
+                hovertemplate="%{y}<br>" + escape_plot(split) + ": %{x:,} rows<extra></extra>",
             )
         )
-    title = f"Label distribution ({len(labels)} labels)"
+    title = f"Label distribution ({len(labels)} labels, most frequent first)"
     if len(labels) > len(shown):
         title += f" — {len(shown)} most frequent shown"
     fig.update_layout(
         title=title,
         barmode="stack",
-        xaxis_title="label",
-        yaxis_title="rows",
-        xaxis={"type": "category"},
-        **_LAYOUT,
+        xaxis_title="rows",
+        yaxis={
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": names,
+            "autorange": "reversed",  # the most frequent label at the top
+            "tickmode": "array",
+            "tickvals": names,
+            "ticktext": ticks,
+            "automargin": True,
+            "tickfont": {"size": 11},
+        },
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        margin={"l": 10, "r": 10, "t": 70, "b": 40},
+        height=label_chart_height(len(shown)),
+        bargap=0.25,
     )
     return fig
 
@@ -292,7 +337,13 @@ def render_statistics(stats: dict[str, pd.DataFrame], *, kind: str, key: str) ->
         left.plotly_chart(make_queries_per_split_figure(stats["splits"]), key=f"{key}_splits")
         right.plotly_chart(make_judged_per_query_figure(stats["judged"]), key=f"{key}_judged")
         return
-    st.plotly_chart(make_label_distribution_figure(stats["labels"]), key=f"{key}_labels")
+    labels = make_label_distribution_figure(stats["labels"])
+    if labels.layout.height > LABEL_CHART_VIEW_PX:  # many labels: the chart scrolls in a box
+        st.caption("Scroll the chart to see every label.")
+        box = st.container(height=LABEL_CHART_VIEW_PX, key=f"{key}_labels_box")
+    else:
+        box = st.container(key=f"{key}_labels_box")
+    box.plotly_chart(labels, key=f"{key}_labels")
     st.plotly_chart(
         make_doc_length_figure(stats["text_words"], title="Text length", what="texts"), key=f"{key}_tlen"
     )

@@ -14,10 +14,12 @@ from core.explore import (
     hover_text,
     make_cluster_scores_figure,
     make_compare_figure,
-    make_movement_figure,
+    make_neighbourhood_figure,
     make_projection_figure,
     make_query_figure,
     metrics_table,
+    neighbourhood_caption,
+    neighbourhood_table,
     points_csv,
     truncate,
 )
@@ -29,10 +31,12 @@ __all__ = [
     "hover_text",
     "make_cluster_scores_figure",
     "make_compare_figure",
-    "make_movement_figure",
+    "make_neighbourhood_figure",
     "make_projection_figure",
     "make_query_figure",
     "metrics_table",
+    "neighbourhood_caption",
+    "neighbourhood_table",
     "points_csv",
     "render_metrics",
     "truncate",
@@ -54,7 +58,10 @@ def render_metrics(summary: dict[str, Any], names: Sequence[str] = ("before", "a
     sil_help = "how well the labels separate in the original space (cosine silhouette, −1…1)"
     knn_help = f"share of each point's {k} nearest neighbours (cosine) that carry its label"
     two = summary.get("compare_model") is not None
-    cols = st.container(key=key).columns(5 if two else 3)
+    box = st.container(key=key)
+    cols = box.columns(3)
+    if two:  # five tiles in two rows of three: every label fits its tile
+        cols = [*cols, *box.columns(3)[:2]]
     shown, total = summary["points"], summary["total"]
     cols[0].metric(
         "Points",

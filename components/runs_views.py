@@ -100,10 +100,15 @@ def make_loss_figure(df: pd.DataFrame, *, smooth: int = 0) -> go.Figure:
                     line={"width": 3},
                 )
             )
+    if len(df) == 1:  # one value (a SetFit run reports its loss at the end): say so, on an axis from 0
+        step, loss = int(df["step"].iloc[0]), float(df["loss"].iloc[0])
+        fig.update_traces(mode="markers+text", text=[f"{loss:.3f} at step {step:,}"], textposition="top left")
+        fig.update_xaxes(range=[0, max(1, step) * 1.05])
+        fig.update_yaxes(rangemode="tozero")
     fig.update_layout(
         height=300,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        title="Training loss",
+        title="Training loss" + (" (reported once, at the end)" if len(df) == 1 else ""),
         xaxis_title="step",
         yaxis_title="loss",
         showlegend=smooth > 1,

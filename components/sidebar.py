@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import services
 from components.backend_views import DEFAULT_BACKEND_KEY, auto_choice_lines, backend_label, with_auto
+from components.paths import short_path
 from components.text import code_md, escape_md
 from core.encoding import AUTO, remembered_choices
 
@@ -17,7 +18,10 @@ def render_sidebar() -> None:
     with st.sidebar:
         st.markdown("### :material/explore: Embedding Strategy Lab")
         device = services.device_name()
-        st.caption(f"**Workspace** {code_md(ws.home)}")  # ESL_HOME: any folder name
+        st.caption(  # ESL_HOME: any folder name; the full path in the tooltip only
+            f"**Workspace** {code_md(short_path(ws.home))}",
+            help=f"Full path (`ESL_HOME`): {code_md(ws.home)}",
+        )
         st.caption(f"**Device** {code_md(device)}" + (" (GPU)" if device in ("cuda", "mps") else ""))
         _encoding_settings()
         if services.offline():

@@ -11,6 +11,7 @@ import streamlit as st
 from components import classify_views as views
 from components import services
 from components.job_panel import render_job_panel
+from components.paths import short_path
 from components.shell import ensure_navigation
 from components.text import code_md, escape_md
 from core.classify import CURVE_KIND, METHODS, RUN_KIND, ClassifyConfig, model_meta, register_setfit_model
@@ -299,7 +300,7 @@ def _render_model(run, result: dict, model_path: str) -> None:  # type: ignore[n
 
     st.subheader("Export and register")
     st.markdown(
-        f"Saved with `SetFitModel.save_pretrained` in {code_md(model_path)} "
+        f"Saved with `SetFitModel.save_pretrained` in {code_md(short_path(model_path, workspace=ws.home))} "
         "(the same folder loads as a plain `SentenceTransformer`: the fine-tuned body)."
     )
     with st.expander("Model card"):  # Markdown made of the dataset's labels and names: shown as its source
@@ -317,7 +318,9 @@ def _render_model(run, result: dict, model_path: str) -> None:  # type: ignore[n
             key="cls_download",
         )
     for model in result.get("models", []):
-        e2.success(f"Registered as **{escape_md(model['name'])}** ({code_md(model['path'])})")
+        e2.success(
+            f"Registered as **{escape_md(model['name'])}** ({code_md(short_path(model['path'], workspace=ws.home))})"
+        )
     name = e2.text_input(
         "Register as",
         f"setfit-{result['dataset']}-N{result['n_values'][0]}-{run.id[-6:]}",
@@ -328,7 +331,9 @@ def _render_model(run, result: dict, model_path: str) -> None:  # type: ignore[n
             record = register_setfit_model(
                 ws, model_path, name, base=result["body"], meta=model_meta(result) | {"run_id": run.id}
             )
-            e2.success(f"Registered **{escape_md(record.name)}** (kind setfit) at {code_md(record.path)}")
+            e2.success(
+                f"Registered **{escape_md(record.name)}** (kind setfit) at {code_md(short_path(record.path, workspace=ws.home))}"
+            )
         except LabError as err:
             e2.error(escape_md(err))
 

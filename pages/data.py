@@ -13,6 +13,7 @@ import streamlit as st
 from components import services
 from components.data_encode import render_encode_panel
 from components.data_views import render_preview, render_statistics, render_summary
+from components.paths import hide_paths, short_path
 from components.shell import ensure_navigation
 from components.text import code_md, escape_md
 from core.data import (
@@ -57,7 +58,7 @@ def _run_import(action: Callable[[], tuple[Any, Any]]) -> None:
         with st.spinner("Importing…"):
             record, ds = action()
     except (LabError, OSError) as err:  # files read here
-        st.error(f"Import failed — {escape_md(err)}")
+        st.error(f"Import failed — {escape_md(hide_paths(err, workspace=ws.home))}")
         return
     summary = record.summary
     if record.kind == "retrieval":
@@ -134,7 +135,9 @@ if records:
             else:
                 st.caption("Encoding into the shard store is for retrieval corpora.")
     with manage_tab:
-        st.caption(f"Imported from {code_md(record.source or 'upload')}")
+        source = record.source or "upload"
+        shown = source if source.startswith("upload") else short_path(source, workspace=ws.home)
+        st.caption(f"Imported from {code_md(shown)}", help=None if shown == source else code_md(source))
         left, right = st.columns(2)
         with left:
             new_name = st.text_input("New name", key="data_rename_to", placeholder=name)
@@ -229,13 +232,18 @@ t_folder, t_zip, t_files, t_table, t_path = st.tabs(
 with t_folder:
     data_dir = get_settings().data_dir
     sources = scan_data_dir()
-    st.caption(f"Ready-made datasets in {code_md(data_dir)} (set `ESL_DATA_DIR` to use another folder).")
+    st.caption(
+        f"Ready-made datasets in {code_md(short_path(data_dir))} (set `ESL_DATA_DIR` to use another folder).",
+        help=f"Full path: {code_md(data_dir)}",
+    )
     if not sources:
         st.info("No datasets found there.")
     for src in sources:
         c_name, c_desc, c_btn = st.columns([2, 6, 2], vertical_alignment="center")
         c_name.markdown(f"**{escape_md(src.name)}**  \n{escape_md(src.kind)}")
-        c_desc.caption(escape_md(" — ".join(x for x in (src.description, src.license) if x) or str(src.path)))
+        c_desc.caption(
+            escape_md(" — ".join(x for x in (src.description, src.license) if x) or short_path(src.path))
+        )
         imported = src.name in by_name
         if c_btn.button(
             "Imported ✓" if imported else "Import", key=f"data_src_{src.name}", disabled=imported

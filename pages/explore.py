@@ -10,10 +10,12 @@ from components.explore_views import (
     figure_html,
     make_cluster_scores_figure,
     make_compare_figure,
-    make_movement_figure,
+    make_neighbourhood_figure,
     make_projection_figure,
     make_query_figure,
     metrics_table,
+    neighbourhood_caption,
+    neighbourhood_table,
     points_csv,
     render_metrics,
     truncate,
@@ -30,6 +32,7 @@ from core.explore import (
     default_splits,
     warm_up_in_background,
     warm_up_status,
+    with_kept,
 )
 from core.models import list_models
 from core.runtime import LabError, jobs
@@ -37,7 +40,7 @@ from core.runtime import LabError, jobs
 ensure_navigation()
 
 NONE = "— none —"
-COLOR_NAMES = {"label": "Label", "cluster": "Cluster", "split": "Split", "moved": "Distance moved"}
+COLOR_NAMES = {"label": "Label", "cluster": "Cluster", "split": "Split", "kept": "Neighbours kept"}
 
 ws = services.workspace()
 warm_up_in_background()  # compile UMAP's numba code while the user picks settings
@@ -183,10 +186,10 @@ render_metrics(summary, names, key="explore_metrics")
 for note in result.notes:
     st.caption(f"Note: {escape_md(note)}")
 
-points = result.points.copy()
+points = with_kept(ws, result).copy()  # maps stored before "kept" existed get it from the cached vectors
 options = [c for c in ("label", "cluster", "split") if c == "cluster" or c in points.columns]
-if result.has_compare:
-    options.append("moved")
+if result.has_compare and "kept" in points.columns:
+    options.append("kept")
 color = st.radio(
     "Colour by", options, horizontal=True, key="explore_color", format_func=lambda c: COLOR_NAMES.get(c, c)
 )
@@ -271,10 +274,30 @@ if "Before / after" in tabs:
             title=f"{title} · aligned by {result.request.align}",
         )
         st.plotly_chart(cmp_fig, key="explore_compare_chart")
-        if st.toggle("Show how far points moved", key="explore_moves"):
-            lines = st.slider("Lines drawn", 50, 2000, 400, 50, key="explore_lines")
-            st.plotly_chart(
-                make_movement_figure(points, color=color, max_lines=lines), key="explore_move_chart"
+        st.caption(
+            "The maps are turned to face the same way for reading ("
+            + (
+                "one projection of both models' vectors"
+                if result.request.align == "joint"
+                else "two projections fitted separately, the second rotated onto the first by Procrustes: "
+                "positions are not comparable point by point"
+            )
+            + "). What changed is measured on the embeddings below."
+        )
+        if "kept" in points.columns and st.toggle(
+            "Show which neighbourhoods changed", key="explore_moves", value=False
+        ):
+            st.plotly_chart(make_neighbourhood_figure(points, k=request.knn_k), key="explore_move_chart")
+            st.caption(neighbourhood_caption(points, k=request.knn_k))
+            st.dataframe(
+                neighbourhood_table(points, k=request.knn_k),
+                hide_index=True,
+                key="explore_kept_table",
+                column_config={
+                    f"neighbours kept (of {request.knn_k})": st.column_config.ProgressColumn(
+                        min_value=0.0, max_value=1.0, format="percent"
+                    )
+                },
             )
         st.download_button(
             "Before / after figure (HTML)",

@@ -10,6 +10,7 @@ import streamlit as st
 from components import services
 from components.adapt_views import render_evaluation, render_mining_counts
 from components.job_panel import render_job_panel
+from components.paths import short_path
 from components.runs_views import (
     STATUS_ICONS,
     fmt_seconds,
@@ -139,7 +140,7 @@ def _results(run: Any) -> None:
             f"Registered **{escape_md(model['name'])}** ({escape_md(model['kind'])}) — selectable on the "
             "Compare page."
         )
-        st.caption(code_md(model["path"]))
+        st.caption(code_md(short_path(model["path"], workspace=ws.home)), help=code_md(model["path"]))
     if run.status == "done" and result and run.kind != "adapt":
         with st.expander("Result"):
             st.json(result)

@@ -8,17 +8,30 @@ retrieval, encoding and below.
 Modules: ``settings`` (ProjectionSettings, ExploreRequest), ``points`` (which texts a map shows),
 ``projection`` (UMAP / PCA fits, warm-up, placing, alignment), ``results`` (ExploreResult and its disk
 cache), ``compute`` (:func:`explore`, :func:`cached_result`, the ``project`` job), ``space_metrics``,
-``overlay`` (a query on the map), ``map_figures`` and ``query_figures``.
+``overlay`` (a query on the map), ``map_figures``, ``change_figures`` (what changed between two models,
+measured in the original spaces) and ``query_figures``.
 """
 
-from core.explore.compute import cached_result, explore, model_location, project_job, quiet_model_loading
+from core.explore.change_figures import (
+    KEPT_COLORSCALE,
+    make_neighbourhood_figure,
+    neighbourhood_caption,
+    neighbourhood_table,
+)
+from core.explore.compute import (
+    cached_result,
+    explore,
+    model_location,
+    project_job,
+    quiet_model_loading,
+    with_kept,
+)
 from core.explore.map_figures import (
     LEGEND_LIMIT,
     color_options,
     figure_html,
     hover_text,
     make_compare_figure,
-    make_movement_figure,
     make_projection_figure,
     plot_text,
     points_csv,
@@ -48,12 +61,14 @@ from core.explore.space_metrics import (
     knn_indices,
     knn_label_agreement,
     label_silhouette,
+    neighbourhood_kept,
     neighbourhood_overlap,
     suggest_cluster_count,
 )
 
 __all__ = [
     "DEFAULT_MAX_POINTS",
+    "KEPT_COLORSCALE",
     "LEGEND_LIMIT",
     "METHODS",
     "OVERLAY_COLUMNS",
@@ -83,12 +98,15 @@ __all__ = [
     "load_reducer",
     "make_cluster_scores_figure",
     "make_compare_figure",
-    "make_movement_figure",
+    "make_neighbourhood_figure",
     "make_projection_figure",
     "make_query_figure",
     "metrics_table",
     "model_location",
+    "neighbourhood_caption",
+    "neighbourhood_kept",
     "neighbourhood_overlap",
+    "neighbourhood_table",
     "place",
     "plot_text",
     "points_csv",
@@ -103,4 +121,5 @@ __all__ = [
     "warm_up",
     "warm_up_in_background",
     "warm_up_status",
+    "with_kept",
 ]

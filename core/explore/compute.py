@@ -35,11 +35,18 @@ from core.explore.points import PointSet, dataset_points
 from core.explore.projection import align_procrustes, check_map_size, fit_projection
 from core.explore.results import ExploreResult, load_result, result_from_meta, result_key, store_result
 from core.explore.settings import ExploreRequest
-from core.explore.space_metrics import knn_label_agreement, label_silhouette, neighbourhood_overlap
+from core.explore.space_metrics import knn_label_agreement, label_silhouette, neighbourhood_kept
 from core.models import model_fingerprint, quiet_transformers, resolve_model
 from core.runtime import InvalidInput, JobContext, Progress, Reporter, Workspace, report
 
-__all__ = ["cached_result", "explore", "model_location", "project_job", "quiet_model_loading"]
+__all__ = [
+    "cached_result",
+    "explore",
+    "model_location",
+    "project_job",
+    "quiet_model_loading",
+    "with_kept",
+]
 
 EncoderFactory = Callable[[str], Encoder]
 Fingerprints = tuple[str, str | None]  # encoder fingerprints of the model and the second model
@@ -183,8 +190,12 @@ def _project(
     return coords_a, align_procrustes(coords_a, coords_b), reducer
 
 
-def _with_coordinates(frame: pd.DataFrame, coords_a: np.ndarray, coords_b: np.ndarray | None) -> pd.DataFrame:
-    """``frame`` with ``x, y (z)``, and for a second model ``x_b, y_b (z_b)`` and ``moved``."""
+def _with_coordinates(
+    frame: pd.DataFrame, coords_a: np.ndarray, coords_b: np.ndarray | None, kept: np.ndarray | None
+) -> pd.DataFrame:
+    """``frame`` with ``x, y (z)``, and for a second model ``x_b, y_b (z_b)``, ``moved`` (distance between
+    the two positions on the aligned maps) and ``kept`` (share of the point's k nearest neighbours both
+    models agree on, in the original spaces)."""
     frame = frame.copy()
     axes = ["x", "y", "z"][: coords_a.shape[1]]
     for i, axis in enumerate(axes):
@@ -193,6 +204,8 @@ def _with_coordinates(frame: pd.DataFrame, coords_a: np.ndarray, coords_b: np.nd
         for i, axis in enumerate(axes):
             frame[f"{axis}_b"] = coords_b[:, i]
         frame["moved"] = np.linalg.norm(coords_b - coords_a, axis=1)
+    if kept is not None:
+        frame["kept"] = kept
     return frame
 
 
@@ -202,21 +215,22 @@ def _scores(
     labels: list[str] | None,
     request: ExploreRequest,
     progress: Reporter | None,
-) -> dict[str, float | None]:
+) -> tuple[dict[str, float | None], np.ndarray | None]:
     """Silhouette and k-NN label agreement per model (with labels), neighbourhood overlap (two models),
-    all in the original spaces."""
+    all in the original spaces; and for two models each point's share of neighbours kept."""
     report(progress, "metrics", 0, 1, "silhouette and neighbourhoods")
     seed, k = request.settings.seed, request.knn_k
     two = vec_b is not None
+    kept = neighbourhood_kept(vec_a, vec_b, k) if vec_b is not None else None
     scores = {
         "silhouette": label_silhouette(vec_a, labels, seed=seed) if labels else None,
         "silhouette_compare": label_silhouette(vec_b, labels, seed=seed) if labels and two else None,
         "knn_agreement": knn_label_agreement(vec_a, labels, k) if labels else None,
         "knn_agreement_compare": knn_label_agreement(vec_b, labels, k) if labels and two else None,
-        "neighbourhood_overlap": neighbourhood_overlap(vec_a, vec_b, k) if two else None,
+        "neighbourhood_overlap": float(np.mean(kept)) if kept is not None and len(kept) > 1 else None,
     }
     report(progress, "metrics", 1, 1, "done")
-    return scores
+    return scores, kept
 
 
 # --------------------------------------------------------------------------------------------------
@@ -266,11 +280,11 @@ def explore(
     t0 = time.perf_counter()
     coords_a, coords_b, reducer = _project(vec_a, vec_b, request, progress)
     timings["project"] = time.perf_counter() - t0
-    frame = _with_coordinates(points.frame, coords_a, coords_b)
     t0 = time.perf_counter()
-    labels = frame["label"].tolist() if points.has_labels else None
-    scores = _scores(vec_a, vec_b, labels, request, progress)
+    labels = points.frame["label"].tolist() if points.has_labels else None
+    scores, kept = _scores(vec_a, vec_b, labels, request, progress)
     timings["metrics"] = time.perf_counter() - t0
+    frame = _with_coordinates(points.frame, coords_a, coords_b, kept)
     meta = {
         "kind": ds.kind,
         "dataset": ds.name,
@@ -294,6 +308,18 @@ def explore(
         started=started,
         from_cache=False,
     )
+
+
+def with_kept(ws: Workspace, result: ExploreResult) -> pd.DataFrame:
+    """The points of a before / after map with ``kept`` per point; a map stored before that column existed
+    gets it from both models' vectors in the embedding cache (unchanged when they were evicted)."""
+    points = result.points
+    if not result.has_compare or "kept" in points.columns:
+        return points
+    vec_a, vec_b = result.vectors(ws, "a"), result.vectors(ws, "b")
+    if vec_a is None or vec_b is None:
+        return points
+    return points.assign(kept=neighbourhood_kept(vec_a, vec_b, result.request.knn_k))
 
 
 # --------------------------------------------------------------------------------------------------

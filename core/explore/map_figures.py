@@ -2,9 +2,10 @@
 without Streamlit. The Explore page (through ``components.explore_views``) and the CLI's HTML export use the
 same builders, so the page and the command line draw the same picture.
 
-This module holds one map, two maps side by side, the movement between them, and the helpers every
-figure shares (hover text, colours, category order); :mod:`core.explore.query_figures` the query on the
-map and the charts beside it.
+This module holds one map, two maps side by side, and the helpers every figure shares (hover text, colours,
+category order); :mod:`core.explore.change_figures` what changed between two models (neighbourhoods kept,
+measured in the original spaces, not on the maps); :mod:`core.explore.query_figures` the query on the map
+and the charts beside it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.runtime import InvalidInput
-
 __all__ = [
     "HOVER_CHARS",
     "LAYOUT",
@@ -28,7 +27,6 @@ __all__ = [
     "hover_text",
     "is_3d",
     "make_compare_figure",
-    "make_movement_figure",
     "make_projection_figure",
     "plot_text",
     "point_traces",
@@ -98,7 +96,7 @@ def hover_text(df: pd.DataFrame, limit: int = HOVER_CHARS) -> list[str]:
 
 def color_options(df: pd.DataFrame) -> list[str]:
     """Columns a map can be coloured by, most useful first."""
-    return [c for c in ("label", "cluster", "split", "moved") if c in df.columns]
+    return [c for c in ("label", "cluster", "split", "kept") if c in df.columns]
 
 
 def is_3d(df: pd.DataFrame, suffix: str = "") -> bool:
@@ -219,7 +217,7 @@ def make_projection_figure(
     height: int = 640,
 ) -> go.Figure:
     """Scatter of one map (``x``, ``y`` and optional ``z`` columns, or ``x_b`` … with ``suffix='_b'``),
-    coloured by a category column (label, cluster, split) or a numeric one (moved)."""
+    coloured by a category column (label, cluster, split) or a numeric one (kept)."""
     fig = go.Figure(point_traces(df, color, suffix=suffix, size=size, opacity=opacity))
     fig.update_layout(
         title=_title(title, df, color),
@@ -242,7 +240,9 @@ def make_compare_figure(
     size: float = 5,
     height: int = 560,
 ) -> go.Figure:
-    """Two maps side by side (``x, y`` and the aligned ``x_b, y_b``), same colours, shared axes."""
+    """Two maps side by side (``x, y`` and the aligned ``x_b, y_b``), same colours, shared axes. The maps
+    are put in the same orientation for reading; a point's two positions are comparable only on a joint
+    map (one projection of both models' vectors), so no line joins them."""
     from plotly.subplots import make_subplots
 
     three = is_3d(df)
@@ -271,68 +271,25 @@ def make_compare_figure(
     return fig
 
 
-def make_movement_figure(
-    df: pd.DataFrame,
-    *,
-    color: str | None = "label",
-    max_lines: int = 400,
-    seed: int = 0,
-    title: str | None = None,
-    height: int = 640,
-) -> go.Figure:
-    """Where points moved between the two aligned maps: a grey line from each point's first position to
-    its second (a seeded sample of ``max_lines`` points), points drawn at their second position."""
-    if "x_b" not in df.columns:
-        raise InvalidInput("movement needs two aligned maps (columns x_b, y_b)")
-    rng = np.random.default_rng(seed)
-    idx = np.arange(len(df))
-    if len(idx) > max_lines:
-        idx = np.sort(rng.choice(idx, size=max_lines, replace=False))
-    sub = df.iloc[idx]
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for xa, ya, xb, yb in zip(sub["x"], sub["y"], sub["x_b"], sub["y_b"], strict=True):
-        xs.extend([float(xa), float(xb), None])
-        ys.extend([float(ya), float(yb), None])
-    traces = [
-        go.Scattergl(
-            x=sub["x"],
-            y=sub["y"],
-            mode="markers",
-            name="before",
-            marker={"size": 4, "color": "#999999", "opacity": 0.5},
-            hoverinfo="skip",
-            showlegend=True,
-        ),
-        go.Scattergl(
-            x=xs,
-            y=ys,
-            mode="lines",
-            name=f"moved ({len(sub):,} of {len(df):,} points)",
-            line={"color": "rgba(120,120,120,0.35)", "width": 1},
-            hoverinfo="skip",
-        ),
-    ]
-    flat = df.drop(columns=[c for c in ("z", "z_b") if c in df.columns])
-    traces += point_traces(flat, color, suffix="_b", size=5)
-    fig = go.Figure(traces)
-    median = float(np.median(df["moved"])) if "moved" in df.columns and len(df) else 0.0
-    fig.update_layout(
-        title=_title(title or f"How far points moved (median {median:.2f} map units)", df, color),
-        height=height,
-        legend={"itemsizing": "constant"},
-        **LAYOUT,
-    )
-    fig.update_xaxes(showticklabels=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, zeroline=False)
-    return fig
-
-
 def points_csv(df: pd.DataFrame) -> bytes:
     """The projected coordinates (with ids, texts, labels, clusters) as UTF-8 CSV."""
     cols = [
         c
-        for c in ("id", "label", "split", "cluster", "x", "y", "z", "x_b", "y_b", "z_b", "moved", "text")
+        for c in (
+            "id",
+            "label",
+            "split",
+            "cluster",
+            "x",
+            "y",
+            "z",
+            "x_b",
+            "y_b",
+            "z_b",
+            "moved",
+            "kept",
+            "text",
+        )
         if c in df.columns
     ]
     return df[cols].to_csv(index=False).encode("utf-8")

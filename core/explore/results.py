@@ -37,13 +37,15 @@ __all__ = [
     "store_result",
 ]
 
-CACHE_VERSION = 1
+CACHE_VERSION = 1  # maps stored before ``kept`` existed stay valid: :func:`core.explore.with_kept` adds it
 
 
 @dataclass(frozen=True, eq=False)
 class ExploreResult:
     """A computed map with its numbers. ``points``: id, text, split, label (classification), row, x, y
-    (z), and for a second model x_b, y_b (z_b) aligned to the first and ``moved`` (distance on the map)."""
+    (z), and for a second model x_b, y_b (z_b) aligned to the first, ``moved`` (distance between the two
+    positions; comparable only on a joint map) and ``kept`` (share of the point's k nearest neighbours that
+    both models agree on, in the original spaces)."""
 
     key: str
     points: pd.DataFrame

@@ -22,6 +22,7 @@ __all__ = [
     "knn_indices",
     "knn_label_agreement",
     "label_silhouette",
+    "neighbourhood_kept",
     "neighbourhood_overlap",
     "suggest_cluster_count",
 ]
@@ -74,16 +75,28 @@ def knn_label_agreement(vectors: np.ndarray, labels: Sequence[str], k: int = 10)
     return float((codes[nn] == codes[:, None]).mean())
 
 
+def neighbourhood_kept(a: np.ndarray, b: np.ndarray, k: int = 10) -> np.ndarray:
+    """Per point, the share of its ``k`` nearest neighbours (cosine, in each original space) that two
+    embeddings of the same points have in common (0 … 1). It needs no map: it says how much a point's
+    neighbourhood changed whatever the coordinates of any projection."""
+    if len(a) != len(b):
+        raise InvalidInput(f"both embeddings must cover the same points ({len(a)} vs {len(b)} rows)")
+    if len(a) < 2:
+        return np.ones(len(a), dtype=np.float64)
+    na, nb = knn_indices(a, k), knn_indices(b, k)
+    shared = [len(set(ra).intersection(rb)) for ra, rb in zip(na.tolist(), nb.tolist(), strict=True)]
+    return np.asarray(shared, dtype=np.float64) / na.shape[1]
+
+
 def neighbourhood_overlap(a: np.ndarray, b: np.ndarray, k: int = 10) -> float | None:
     """Mean share of each point's ``k`` nearest neighbours that two embeddings of the same points have in
-    common (1 = the models agree on every neighbourhood, ~k/n = unrelated)."""
+    common (1 = the models agree on every neighbourhood, ~k/n = unrelated): the mean of
+    :func:`neighbourhood_kept`."""
     if len(a) != len(b):
         raise InvalidInput(f"both embeddings must cover the same points ({len(a)} vs {len(b)} rows)")
     if len(a) < 2:
         return None
-    na, nb = knn_indices(a, k), knn_indices(b, k)
-    shared = [len(set(ra).intersection(rb)) for ra, rb in zip(na.tolist(), nb.tolist(), strict=True)]
-    return float(np.mean(shared) / na.shape[1])
+    return float(np.mean(neighbourhood_kept(a, b, k)))
 
 
 def kmeans_clusters(vectors: np.ndarray, k: int, *, seed: int = 42) -> np.ndarray:

@@ -118,3 +118,16 @@ def test_compare_page_estimates_the_encode_and_offers_a_faster_backend(tmp_path,
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="cmp_enc_backend").value == faster
     assert not any("with **torch**" in i.value for i in at.info)
+
+
+def test_sidebar_shows_the_workspace_short_with_the_full_path_in_its_tooltip(ws):
+    from components.paths import short_path
+
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    caption = next(c for c in at.sidebar.caption if c.value.startswith("**Workspace**"))
+    assert str(ws.home) not in caption.value  # no absolute path on screen …
+    shown = short_path(ws.home)
+    assert caption.value == f"**Workspace** `{shown}`" and len(shown) < len(str(ws.home))
+    assert str(ws.home) in caption.help  # … only in the tooltip
+    assert "/tmp/" not in " ".join(c.value for c in at.sidebar.caption)

@@ -46,6 +46,14 @@ def test_loss_figure_draws_raw_and_smoothed_lines_or_says_nothing_yet():
     assert not empty.data and "no loss" in empty.layout.annotations[0].text
 
 
+def test_a_single_loss_value_is_labelled_on_an_axis_from_zero():
+    fig = make_loss_figure(pd.DataFrame({"step": [80], "loss": [1.5112]}))
+    (trace,) = fig.data
+    assert "markers" in trace.mode and "lines" not in trace.mode
+    assert list(trace.text) == ["1.511 at step 80"]
+    assert fig.layout.xaxis.range[0] == 0 and "reported once" in fig.layout.title.text
+
+
 def test_runs_frame_shows_progress_and_errors(ws):
     a = ws.create_run("adapt", {}, title="contrastive", status="running")
     ws.add_event(a, "progress", step=3, total=10, loss=0.4)

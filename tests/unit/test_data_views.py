@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from components.data_views import (
+    LABEL_CHART_MAX_LABELS,
+    LABEL_CHART_MIN_PX,
+    LABEL_TICK_CHARS,
     dataset_stats,
     judged_per_query_table,
+    label_chart_height,
     label_counts_table,
     make_doc_length_figure,
     make_judged_per_query_figure,
@@ -76,6 +81,9 @@ def test_judged_per_query():
     train = fig.data[0]
     assert list(train.x) == [1, 2] and list(train.y) == [1, 1]
     assert fig.layout.xaxis.title.text == "judged documents per query"
+    assert fig.layout.xaxis.dtick == 1  # a tick per count while they fit …
+    many = pd.DataFrame({"split": "test", "query_id": [f"q{i}" for i in range(40)], "judged": range(1, 41)})
+    assert make_judged_per_query_figure(many).layout.xaxis.dtick is None  # … not 40 crowded ones
 
 
 def test_judged_per_query_of_empty_qrels():
@@ -106,13 +114,50 @@ def test_label_distribution_figure_stacks_splits_and_caps_labels():
     fig = make_label_distribution_figure(table)
     assert fig.layout.barmode == "stack"
     assert [t.name for t in fig.data] == ["train", "validation", "test"]
-    assert list(fig.data[0].x) == ["a", "b", "c"]
-    assert list(fig.data[0].y) == [1, 1, 0]
-    assert sum(sum(t.y) for t in fig.data) == 4
-    many = pd.DataFrame({"label": [f"l{i}" for i in range(100)], "split": "train", "count": 1})
+    assert all(t.orientation == "h" for t in fig.data)  # labels on the vertical axis
+    assert list(fig.data[0].y) == ["a", "b", "c"]
+    assert list(fig.data[0].x) == [1, 1, 0]
+    assert sum(sum(t.x) for t in fig.data) == 4
+    many = pd.DataFrame({"label": [f"l{i}" for i in range(300)], "split": "train", "count": 1})
     capped = make_label_distribution_figure(many, max_labels=10)
-    assert len(capped.data[0].x) == 10
-    assert "100 labels" in capped.layout.title.text and "10 most frequent" in capped.layout.title.text
+    assert len(capped.data[0].y) == 10
+    assert "300 labels" in capped.layout.title.text and "10 most frequent" in capped.layout.title.text
+    default = make_label_distribution_figure(many)
+    assert len(default.data[0].y) == LABEL_CHART_MAX_LABELS == 200
+
+
+def _label_table(n: int) -> pd.DataFrame:
+    """``n`` classes of Banking77-like names (some long), counts falling with the index, two splits."""
+    rows = []
+    for i in range(n):
+        name = f"card_payment_wrong_exchange_rate_{i}" + ("_and_a_very_long_tail" * 3 if i % 7 == 0 else "")
+        rows += [(name, "train", 200 - i), (name, "test", 1 + i % 5)]
+    return label_counts_table(
+        pd.DataFrame(
+            [(label, split) for label, split, count in rows for _ in range(count)], columns=["label", "split"]
+        )
+    )
+
+
+@pytest.mark.parametrize("n", [2, 77, 200])
+def test_label_chart_shows_every_label_readably(n):
+    table = _label_table(n)
+    fig = make_label_distribution_figure(table)
+    labels = table.drop_duplicates("label")["label"].tolist()
+    axis = fig.layout.yaxis
+    assert list(axis.tickvals) == labels  # every label has its tick, most frequent first
+    assert axis.autorange == "reversed" and list(axis.categoryarray) == labels
+    assert len(axis.ticktext) == n and all(len(t) <= LABEL_TICK_CHARS for t in axis.ticktext)
+    long = next(label for label in labels if len(label) > LABEL_TICK_CHARS)
+    assert axis.ticktext[labels.index(long)].endswith("…")  # cut on the axis …
+    assert long in fig.data[0].y and "%{y}" in fig.data[0].hovertemplate  # … whole in the tooltip
+    totals = [sum(t.x[i] for t in fig.data) for i in range(n)]
+    assert totals == sorted(totals, reverse=True)  # sorted by count
+    per_bar = (fig.layout.height - 130) / n
+    assert fig.layout.height >= LABEL_CHART_MIN_PX
+    assert n < 10 or 18 <= per_bar <= 22  # room for each label's line, however many
+    assert fig.layout.height == label_chart_height(n)
+    assert "most frequent first" in fig.layout.title.text and "shown" not in fig.layout.title.text
 
 
 def test_dataset_stats_for_both_kinds(tmp_path):

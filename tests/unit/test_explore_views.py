@@ -15,10 +15,12 @@ from core.explore import (
     hover_text,
     make_cluster_scores_figure,
     make_compare_figure,
-    make_movement_figure,
+    make_neighbourhood_figure,
     make_projection_figure,
     make_query_figure,
     metrics_table,
+    neighbourhood_caption,
+    neighbourhood_table,
     points_csv,
     truncate,
 )
@@ -43,6 +45,7 @@ def points(n: int = 12, labels: int = 3, compare: bool = False, three: bool = Fa
         if three:
             df["z_b"] = df["z"]
         df["moved"] = np.sqrt(2.0)
+        df["kept"] = np.linspace(0.0, 1.0, n)
     return df
 
 
@@ -91,16 +94,33 @@ def test_compare_figure_shows_both_maps_with_shared_colours():
     assert all(t.showlegend for t in left) and not any(t.showlegend for t in right)
 
 
-def test_movement_figure_draws_a_line_per_sampled_point():
+def test_neighbourhood_figure_colours_points_by_neighbours_kept_and_draws_no_lines():
     df = points(n=50, compare=True)
-    fig = make_movement_figure(df, color="label", max_lines=10)
-    lines = [t for t in fig.data if t.mode == "lines"]
-    assert len(lines) == 1
-    xs = list(lines[0].x)
-    assert len(xs) == 30 and xs.count(None) == 10  # start, end, gap per point
-    assert "median 1.41" in fig.layout.title.text
+    fig = make_neighbourhood_figure(df, k=10)
+    assert not [t for t in fig.data if "lines" in (t.mode or "")]  # no before → after lines
+    (trace,) = fig.data
+    assert len(trace.x) == 50
+    assert trace.marker.cmin == 0.0 and trace.marker.cmax == 1.0  # a fixed scale: maps read alike
+    assert sorted(trace.marker.color) == sorted(df["kept"].tolist())
+    assert trace.marker.color[-1] == 0.0  # the most changed point is drawn on top
+    assert sorted(trace.x) == sorted(df["x_b"].tolist())  # on the second map
+    assert "kept 0 of 10 neighbours (0%)" in trace.hovertext[-1]
+    assert "median 50%" in fig.layout.title.text and "original spaces" in fig.layout.title.text
+    caption = neighbourhood_caption(df, k=10)
+    assert "10 nearest neighbours" in caption and "not on the maps" in caption and "median 0.50" in caption
     with pytest.raises(ValueError):
-        make_movement_figure(points(), color="label")
+        make_neighbourhood_figure(points(), k=10)  # one model: nothing changed to show
+
+
+def test_neighbourhood_table_lists_the_labels_that_changed_most_first():
+    df = points(n=6, labels=2, compare=True)
+    df["kept"] = [0.1, 1.0, 0.3, 0.9, 0.2, 0.8]  # label0: rows 0, 2, 4; label1: rows 1, 3, 5
+    table = neighbourhood_table(df, k=10)
+    assert list(table.columns) == ["label", "points", "neighbours kept (of 10)", "changed most"]
+    assert table["label"].tolist() == ["label0", "label1"]
+    assert np.allclose(table["neighbours kept (of 10)"], [0.2, 0.9])
+    assert table["changed most"].tolist() == ["test:0", "test:5"]
+    assert table["points"].tolist() == [3, 3]
 
 
 def test_query_figure_marks_query_relevant_and_each_strategy():
@@ -199,7 +219,7 @@ def test_tables_csv_and_html():
 
     df = points(compare=True)
     back = pd.read_csv(io.BytesIO(points_csv(df)))
-    assert list(back.columns) == ["id", "label", "split", "x", "y", "x_b", "y_b", "moved", "text"]
+    assert list(back.columns) == ["id", "label", "split", "x", "y", "x_b", "y_b", "moved", "kept", "text"]
     assert np.allclose(back["x"], df["x"])
     html = figure_html(make_projection_figure(df))
     assert "<html>" in html[:100] and "plotly" in html and "Plotly.newPlot" in html
@@ -209,7 +229,7 @@ def test_small_helpers():
     assert truncate("a  b\nc") == "a b c"
     assert truncate("x" * 300, 10) == "x" * 9 + "…"
     df = points(compare=True)
-    assert color_options(df) == ["label", "split", "moved"]
+    assert color_options(df) == ["label", "split", "kept"]
     no_label = df.drop(columns=["label"])
     assert hover_text(no_label)[1].startswith("<b>test</b> · test:1")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +18,7 @@ from core.explore import (
     explore,
     fit_projection,
     stratified_sample,
+    with_kept,
 )
 from tests.fakes import HashingEncoder
 
@@ -213,7 +216,10 @@ def test_explore_before_after_procrustes_and_joint(ws):
     ds, factory = labeled(), Factory()
     req = ExploreRequest("topics", model="m64", compare_model="n64", settings=PCA)
     res = explore(ws, req, dataset=ds, encoder_factory=factory)
-    assert res.has_compare and {"x_b", "y_b", "moved"} <= set(res.points.columns)
+    assert res.has_compare and {"x_b", "y_b", "moved", "kept"} <= set(res.points.columns)
+    assert np.allclose(res.points["kept"], 1.0)  # same neighbourhoods, point by point
+    stored_before = dataclasses.replace(res, points=res.points.drop(columns="kept"))  # a map from before
+    assert np.allclose(with_kept(ws, stored_before)["kept"], 1.0)  # measured again from the cached vectors
     assert res.silhouette_compare is not None and res.knn_agreement_compare is not None
     assert res.neighbourhood_overlap == pytest.approx(1.0)  # same fake encoder: same neighbourhoods
     assert np.allclose(res.points[["x", "y"]], res.points[["x_b", "y_b"]], atol=1e-4)  # aligned

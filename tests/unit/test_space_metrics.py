@@ -12,6 +12,7 @@ from core.explore import (
     knn_indices,
     knn_label_agreement,
     label_silhouette,
+    neighbourhood_kept,
     neighbourhood_overlap,
     suggest_cluster_count,
 )
@@ -56,6 +57,20 @@ def test_neighbourhood_overlap_of_same_rotated_and_unrelated_spaces():
     assert neighbourhood_overlap(x, (x @ q).astype(np.float32)) == 1.0  # rotation keeps neighbourhoods
     noise = np.random.default_rng(3).normal(size=x.shape).astype(np.float32)
     assert neighbourhood_overlap(x, noise, k=5) < 0.2
+
+
+def test_neighbourhood_kept_per_point_is_independent_of_any_map():
+    x, _ = blobs(k=2, n_per=20)
+    q, _ = np.linalg.qr(np.random.default_rng(2).normal(size=(24, 24)))
+    assert np.all(neighbourhood_kept(x, (x @ q).astype(np.float32), k=5) == 1.0)  # rotation: nothing changed
+    changed = x.copy()
+    changed[:10] = np.random.default_rng(4).normal(size=(10, 24)).astype(np.float32)  # 10 points moved
+    changed[:10] /= np.linalg.norm(changed[:10], axis=1, keepdims=True)
+    kept = neighbourhood_kept(x, changed, k=5)
+    assert kept.shape == (40,) and kept.min() >= 0.0 and kept.max() <= 1.0
+    assert kept[:10].mean() < kept[20:].mean()  # the moved points kept fewer neighbours
+    assert np.all(kept[20:] == 1.0)  # the other blob's neighbourhoods are untouched
+    assert neighbourhood_overlap(x, changed, k=5) == float(kept.mean())
 
 
 def test_clusters_and_suggested_count_find_the_blobs():
