@@ -283,7 +283,17 @@ def render_evidence(evidence: Mapping[str, Any], budget_ms: float | None, *, key
         st.warning(text)
     else:
         st.info(text)
-    st.dataframe(claims_table(evidence), hide_index=True, key=f"{key}_claims")
+    st.dataframe(  # the next steps are listed in full below the table, not cut off in a column
+        claims_table(evidence),
+        hide_index=True,
+        key=f"{key}_claims",
+        column_order=["claim", "verdict", "detail"],
+        column_config={
+            "claim": st.column_config.TextColumn(width="small"),
+            "verdict": st.column_config.TextColumn(width="small"),
+            "detail": st.column_config.TextColumn(width="large", help="hover a cell for the whole text"),
+        },
+    )
     if evidence.get("headline"):
         st.markdown(f"**What the evidence supports:** {escape_md(evidence['headline'])}")
     for line in evidence.get("unverified", []):

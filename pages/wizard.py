@@ -270,11 +270,6 @@ if step_i == 2:
             help="Only cross-encoders with a trained head (registered here) are offered.",
         )
         reranker = None if reranker == NO_RERANKER else reranker
-        if rec.get("reranker") and not reranker:
-            st.info(  # a note on what the check covers, not a warning
-                "The recommendation includes a reranker, but no trained cross-encoder is registered here: the "
-                "check measures the first stage alone and reports the reranker as not measured."
-            )
         extras = st.checkbox(
             "Also run a short adaptation / SetFit run where the recommendation asks for one",
             value=True,
