@@ -12,13 +12,13 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from components.compare_figures import make_frontier_figure
 from components.compare_tables import METRIC_LABELS, PALETTE, pareto_mask
 from components.text import escape_plot
 
 __all__ = ["SIZE_COLUMNS", "make_quality_vs_size_figure", "size_frame"]
 
 SIZE_COLUMNS = ["strategy", "label", "quality", "index_bytes_per_vector", "index_mb", "latency_ms_p50"]
-_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 60, "b": 10}, "height": 380}
 
 
 def size_frame(report: Any, metric: str = "ndcg@10") -> pd.DataFrame:
@@ -46,52 +46,31 @@ def make_quality_vs_size_figure(df: pd.DataFrame, metric: str = "ndcg@10") -> go
     """Quality (column ``quality``) against index bytes per vector (log x); the frontier (nothing both
     smaller and better) as a dashed line, its points as stars. ``df``: :func:`size_frame`'s columns
     (``strategy``, ``quality``, ``index_bytes_per_vector``; ``label`` and ``index_mb`` optional)."""
-    fig = go.Figure()
-    if len(df):
-        frontier = pareto_mask(df["index_bytes_per_vector"].tolist(), df["quality"].tolist())
-        df = df.assign(frontier=frontier)
-        front = df[df["frontier"]].sort_values("index_bytes_per_vector")
-        if len(front) > 1:
-            fig.add_trace(
-                go.Scatter(
-                    x=front["index_bytes_per_vector"],
-                    y=front["quality"],
-                    mode="lines",
-                    line={"color": "#888", "dash": "dash"},
-                    name="size frontier",
-                    hoverinfo="skip",
-                )
-            )
-        for i, (_, row) in enumerate(df.iterrows()):
-            name = escape_plot(str(row["strategy"]))
-            label = escape_plot(str(row.get("label", row["strategy"])))
-            mb = row.get("index_mb")
-            size = f"<br>index {mb:,.2f} MB" if isinstance(mb, (int, float)) and mb == mb else ""
-            fig.add_trace(
-                go.Scatter(
-                    x=[max(float(row["index_bytes_per_vector"]), 1e-3)],
-                    y=[row["quality"]],
-                    mode="markers+text",
-                    name=name,
-                    text=[name],
-                    textposition="top center",
-                    marker={
-                        "size": 16,
-                        "color": PALETTE[i % len(PALETTE)],
-                        "symbol": "star" if row["frontier"] else "circle",
-                        "line": {"width": 1, "color": "#333"},
-                    },
-                    hovertemplate=(
-                        f"{label}<br>{METRIC_LABELS.get(metric, metric)} %{{y:.4f}}<br>"
-                        f"%{{x:,.1f}} bytes per vector{size}<extra></extra>"
-                    ),
-                )
-            )
-    fig.update_layout(
+    frontier = pareto_mask(df["index_bytes_per_vector"].tolist(), df["quality"].tolist()) if len(df) else []
+    df = df.assign(frontier=frontier)
+    points = []
+    for i, (_, row) in enumerate(df.iterrows()):
+        name = escape_plot(str(row["strategy"]))
+        label = escape_plot(str(row.get("label", row["strategy"])))
+        mb = row.get("index_mb")
+        size = f"<br>index {mb:,.2f} MB" if isinstance(mb, (int, float)) and mb == mb else ""
+        points.append(
+            {
+                "name": name,
+                "color": PALETTE[i % len(PALETTE)],
+                "symbol": "star" if row["frontier"] else "circle",
+                "hover": (
+                    f"{label}<br>{METRIC_LABELS.get(metric, metric)} %{{y:.4f}}<br>"
+                    f"%{{x:,.1f}} bytes per vector{size}<extra></extra>"
+                ),
+            }
+        )
+    return make_frontier_figure(
+        df,
+        "index_bytes_per_vector",
+        points=points,
         title="Quality vs index size (★ on the size frontier)",
-        xaxis={"title": "index bytes per vector (log)", "type": "log"},
-        yaxis={"title": METRIC_LABELS.get(metric, metric)},
-        showlegend=False,
-        **_LAYOUT,
+        x_title="index bytes per vector (log)",
+        frontier_name="size frontier",
+        metric=metric,
     )
-    return fig
