@@ -172,7 +172,7 @@ def static_name_for(model: str) -> str:
     return f"{stem[:90]}-static"
 
 
-def render_static_options(ws: Workspace, model: str | None, needed: bool, *, key: str) -> str | None:
+def render_static_options(ws: Workspace, model: str | None, *, key: str) -> str | None:
     """The static model of ``static`` / ``static_rescore``: a registered one, or a button that distils one
     from the chosen bi-encoder (model2vec, offline, ~16 s for MiniLM). Returns its name (None: none yet)."""
     st.markdown("**Static model**")
@@ -188,9 +188,6 @@ def render_static_options(ws: Workspace, model: str | None, needed: bool, *, key
             "magnitude faster to encode on a CPU). Static → rescoring: its top candidates rescored with "
             "the bi-encoder's vectors.",
         )
-    if not needed:
-        st.caption("No static model yet: choose Static to distil one from the bi-encoder.")
-        return None
     st.caption("No static model is registered: distil one from the bi-encoder, offline (~16 s for MiniLM).")
     if model and st.button(f"Distil a static model from {model}", key=f"{key}_distil"):
         with st.spinner(f"Distilling {static_name_for(model)} from {model} (model2vec)…"):

@@ -137,9 +137,10 @@ def _panels(
     if "rerank" in strategies:  # the Rerank panel only when rerank is chosen
         with panels[3].container(border=True):
             choices |= _rerank_options(strategies)
-    needs_static = bool(set(STATIC_NEEDS) & set(strategies))
-    with st.container(border=True):
-        static = render_static_options(ws, choices["model"], needs_static, key="cmp_static")
+    needs_static, static = bool(set(STATIC_NEEDS) & set(strategies)), None
+    if needs_static:  # the Static model panel only when a static strategy is chosen
+        with st.container(border=True):
+            static = render_static_options(ws, choices["model"], key="cmp_static")
     choices["static_model"] = static or DEFAULT_STATIC_MODEL
     choices["_static_missing"] = needs_static and static is None
     with st.container(border=True):
