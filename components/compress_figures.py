@@ -1,7 +1,7 @@
 """Pure figure builders for compressed indexes: quality against index size (log), with the frontier.
 
 :func:`size_frame` turns a comparison report into the table (strategies without a dense index, such as
-BM25, are left out: they report no bytes per vector); :func:`make_quality_vs_size_figure` draws it, next to
+BM25, are left out; sizes as the spectrum table counts them); :func:`make_quality_vs_size_figure` draws it, next to
 the quality-vs-latency chart of :mod:`components.compare_figures`. Strategy names are drawn as text.
 """
 
@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from components.compare_figures import make_frontier_figure
 from components.compare_tables import METRIC_LABELS, PALETTE, pareto_mask
 from components.text import escape_plot
+from core.evaluate import spectrum_rows
 
 __all__ = ["SIZE_COLUMNS", "make_quality_vs_size_figure", "size_frame"]
 
@@ -22,20 +23,23 @@ SIZE_COLUMNS = ["strategy", "label", "quality", "index_bytes_per_vector", "index
 
 
 def size_frame(report: Any, metric: str = "ndcg@10") -> pd.DataFrame:
-    """Per strategy with a dense index: ``quality`` (``metric``), ``index_bytes_per_vector``,
-    ``index_mb`` and latency p50, from each result's ``extra``."""
+    """Per strategy with a dense index: ``quality`` (``metric``), ``index_bytes_per_vector``, ``index_mb``
+    and latency p50. The sizes are the spectrum table's (:func:`core.evaluate.spectrum_rows`: every index of
+    the strategy, so a hybrid counts its BM25 or SPLADE part too), so the chart and the table agree."""
+    sizes = {r.strategy: r for r in spectrum_rows(report)}
     rows = []
     for name, res in report.strategies.items():
         extra = res.extra or {}
         if "index_bytes_per_vector" not in extra:
             continue
+        row = sizes[name]
         rows.append(
             {
                 "strategy": name,
                 "label": res.label,
                 "quality": res.metrics.get(metric, 0.0),
-                "index_bytes_per_vector": float(extra["index_bytes_per_vector"]),
-                "index_mb": float(extra.get("index_mb", 0.0)),
+                "index_bytes_per_vector": float(row.bytes_per_vector or extra["index_bytes_per_vector"]),
+                "index_mb": float(row.index_mb if row.index_mb is not None else extra.get("index_mb", 0.0)),
                 "latency_ms_p50": res.latency_ms_p50,
             }
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from components.compare_tables import metrics_display_frame, spectrum_display_frame
+from components.compress_figures import size_frame
 from core.evaluate import (
     CompareOptions,
     ComparisonReport,
@@ -193,3 +194,13 @@ def test_a_real_comparison_reports_what_the_table_needs(tiny):  # noqa: F811
             assert row.encode == "measured" and row.encode_pps > 0, name
     assert rows["bm25"].bytes_per_vector > 0 and rows["bm25"].encode == "none"
     assert rows["dense:int8"].times_smaller > 1
+
+
+def test_the_size_chart_counts_sizes_as_the_table_does(report):
+    frame = size_frame(report).set_index("strategy")
+    rows = {r.strategy: r for r in spectrum_rows(report)}
+    assert "bm25" not in frame.index and "splade" not in frame.index  # no dense index: not on the chart
+    for name in frame.index:
+        assert frame.loc[name, "index_mb"] == pytest.approx(rows[name].index_mb)
+        assert frame.loc[name, "index_bytes_per_vector"] == pytest.approx(rows[name].bytes_per_vector)
+    assert frame.loc["hybrid3", "index_mb"] == pytest.approx(1.536 + 2.0 + 1.0)  # all three parts
