@@ -1,5 +1,7 @@
 """Pure figure builders of the Compare page: plotly figures from the tables of
-:mod:`components.compare_tables` (metric bars, rank curves, win / loss, cost frontier, alpha sweep).
+:mod:`components.compare_tables` (metric bars, rank curves, win / loss, cost frontier, alpha sweep), and
+:func:`make_frontier_figure`, the one drawing of a quality-against-cost frontier (latency here, index size in
+:mod:`components.compress_figures`).
 Strategy names, labels, query ids and texts are drawn as text (:func:`components.text.escape_plot`)."""
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from components.text import escape_plot
 __all__ = [
     "make_alpha_sweep_figure",
     "make_cost_figure",
+    "make_frontier_figure",
     "make_metric_bars_figure",
     "make_rank_curves_figure",
     "make_win_loss_figure",
@@ -125,53 +128,88 @@ def make_win_loss_figure(frame: pd.DataFrame, a: str, b: str, metric: str = "ndc
     return fig
 
 
-def make_cost_figure(frame: pd.DataFrame, *, colors: Mapping[str, str], metric: str = "ndcg@10") -> go.Figure:
-    """Quality against median query latency (log scale), the cost frontier drawn as a line; strategies
-    with warnings are red crosses (from :func:`cost_frame`)."""
+def make_frontier_figure(
+    frame: pd.DataFrame,
+    x: str,
+    *,
+    points: Sequence[Mapping[str, str]],
+    title: str,
+    x_title: str,
+    frontier_name: str,
+    metric: str = "ndcg@10",
+) -> go.Figure:
+    """Quality (column ``quality``) against a cost (column ``x``, log axis): the points of column
+    ``frontier`` joined by a dashed line named ``frontier_name``, one marker per row with its name as text.
+    ``points``: per row ``name`` (already escaped), ``color``, ``symbol`` and ``hover`` (a hovertemplate).
+    The one drawing of both frontiers: cost (latency) and index size."""
     fig = go.Figure()
-    front = frame[frame["frontier"]].sort_values("latency_ms_p50")
+    front = frame[frame["frontier"]].sort_values(x) if len(frame) else frame
     if len(front) > 1:
         fig.add_trace(
             go.Scatter(
-                x=front["latency_ms_p50"],
+                x=front[x],
                 y=front["quality"],
                 mode="lines",
                 line={"color": "#888", "dash": "dash"},
-                name="cost frontier",
+                name=frontier_name,
                 hoverinfo="skip",
             )
         )
-    for _, row in frame.iterrows():
-        warned = bool(row["warned"])
+    for (_, row), point in zip(frame.iterrows(), points, strict=True):
         fig.add_trace(
             go.Scatter(
-                x=[max(row["latency_ms_p50"], 1e-3)],
+                x=[max(float(row[x]), 1e-3)],
                 y=[row["quality"]],
                 mode="markers+text",
-                name=("⚠ " if warned else "") + escape_plot(row["strategy"]),
-                text=[("⚠ " if warned else "") + escape_plot(row["strategy"])],
+                name=point["name"],
+                text=[point["name"]],
                 textposition="top center",
                 marker={
                     "size": 16,
-                    "color": colors.get(row["strategy"], PALETTE[0]),
-                    "symbol": "x" if warned else ("star" if row["frontier"] else "circle"),
+                    "color": point["color"],
+                    "symbol": point["symbol"],
                     "line": {"width": 1, "color": "#333"},
                 },
-                hovertemplate=(
-                    f"{escape_plot(row['label'])}<br>{METRIC_LABELS.get(metric, metric)} %{{y:.4f}}<br>"
-                    f"p50 %{{x:.2f}} ms · p95 {row['latency_ms_p95']:.2f} ms<br>index {row['index_s']:.1f} s"
-                    "<extra></extra>"
-                ),
+                hovertemplate=point["hover"],
             )
         )
     fig.update_layout(
-        title="Quality vs latency (★ on the cost frontier)",
-        xaxis={"title": "median latency per query (ms, log)", "type": "log"},
+        title=title,
+        xaxis={"title": x_title, "type": "log"},
         yaxis={"title": METRIC_LABELS.get(metric, metric)},
         showlegend=False,
         **_LAYOUT,
     )
     return fig
+
+
+def make_cost_figure(frame: pd.DataFrame, *, colors: Mapping[str, str], metric: str = "ndcg@10") -> go.Figure:
+    """Quality against median query latency (log scale), the cost frontier drawn as a line; strategies
+    with warnings are red crosses (from :func:`cost_frame`)."""
+    points = []
+    for _, row in frame.iterrows():
+        warned = bool(row["warned"])
+        points.append(
+            {
+                "name": ("⚠ " if warned else "") + escape_plot(row["strategy"]),
+                "color": colors.get(row["strategy"], PALETTE[0]),
+                "symbol": "x" if warned else ("star" if row["frontier"] else "circle"),
+                "hover": (
+                    f"{escape_plot(row['label'])}<br>{METRIC_LABELS.get(metric, metric)} %{{y:.4f}}<br>"
+                    f"p50 %{{x:.2f}} ms · p95 {row['latency_ms_p95']:.2f} ms<br>index {row['index_s']:.1f} s"
+                    "<extra></extra>"
+                ),
+            }
+        )
+    return make_frontier_figure(
+        frame,
+        "latency_ms_p50",
+        points=points,
+        title="Quality vs latency (★ on the cost frontier)",
+        x_title="median latency per query (ms, log)",
+        frontier_name="cost frontier",
+        metric=metric,
+    )
 
 
 def make_alpha_sweep_figure(

@@ -1,11 +1,14 @@
-"""The Compare page's setup for long documents: which strategies to run on passages (window/overlap), which
-to truncate, how to cut (sentence boundaries, title) and how to score a document from its passages, with
-the corpus's length distribution beside it. Strategy names carry the chunking (``dense@256/64``,
-``bm25@256``) as :func:`core.evaluate.parse_strategy` reads them, so the page, the CLI and a stored run use
-the same names."""
+"""The Compare page's setup panels beyond BM25 / dense / hybrid: long documents (which strategies to run on
+passages (window/overlap), which to truncate, how to cut and how to score a document from its passages, with
+the corpus's length distribution beside it), compressed index variants of the dense strategies, and the static
+model of ``static`` / ``static_rescore`` (distilled here, offline, when none is registered). Strategy names
+carry the chunking (``dense@256/64``, ``bm25@256``) and the index variant (``dense:int8``) as
+:func:`core.evaluate.parse_strategy` and :func:`core.evaluate.strategy_variant` read them, so the page, the CLI
+and a stored run use the same names."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,11 +18,24 @@ from components import services
 from components.compare_lengths import render_length_distribution
 from components.text import escape_md
 from core.data import AGGREGATES, ChunkSpec
+from core.encoding import DEFAULT_STATIC_MODEL, distill_static
 from core.evaluate import parse_strategy
-from core.runtime import LabError
+from core.models import DEFAULT_BI_ENCODER, list_models
+from core.runtime import LabError, Workspace
 from core.wizard import CHUNK_TEXT_SHARE
 
-__all__ = ["AGGREGATE_LABELS", "chunked_names", "parse_cuts", "render_chunking_options"]
+__all__ = [
+    "AGGREGATE_LABELS",
+    "INDEX_VARIANTS",
+    "STATIC_NEEDS",
+    "chunked_names",
+    "parse_cuts",
+    "render_chunking_options",
+    "render_index_variants",
+    "render_static_options",
+    "static_name_for",
+    "variant_names",
+]
 
 AGGREGATE_LABELS = {
     "maxp": "best passage (MaxP)",
@@ -27,6 +43,19 @@ AGGREGATE_LABELS = {
     "first": "first passage",
 }
 CHUNKABLE = ("bm25", "dense", "hybrid")
+INDEX_VARIANTS = {  # the variant after the colon of a strategy name -> what the picker says
+    "float16": "float16 (2x smaller)",
+    "int8": "int8, scalar quantised (4x smaller)",
+    "binary": "binary + float rescoring of the top ×4 (32x smaller)",
+    "binary+rescore10": "binary + rescoring of the top ×10",
+    "binary+rescore0": "binary, Hamming order only",
+    "pca192": "PCA to 192 dimensions",
+    "pca128": "PCA to 128 dimensions",
+    "dim128": "first 128 dimensions (Matryoshka truncation)",
+    "int8+pca192": "int8 + PCA to 192 dimensions (8x smaller)",
+}
+VARIANT_BASES = ("dense", "static", "hybrid")  # strategies with a dense part the variants apply to
+STATIC_NEEDS = ("static", "static_rescore")  # strategies that need a registered static model
 
 
 def parse_cuts(text: str) -> list[tuple[int, int]]:
@@ -108,3 +137,65 @@ def _lengths(dataset: str, model: str, window: int, *, key: str) -> None:
             st.caption(f"Lengths not counted: {escape_md(err)}")
             return
         render_length_distribution(stats, threshold=CHUNK_TEXT_SHARE, key=f"{key}_len")
+
+
+def variant_names(bases: Sequence[str], variants: Sequence[str]) -> list[str]:
+    """``dense:int8``-style names: each of ``variants`` on each of ``bases``."""
+    return list(dict.fromkeys(f"{base}:{variant}" for base in bases for variant in variants))
+
+
+def render_index_variants(strategies: Sequence[str], *, key: str) -> list[str]:
+    """Compressed index variants of the chosen strategies with a dense part; returns their names."""
+    bases = [b for b in VARIANT_BASES if b in strategies]
+    variants = st.multiselect(
+        "Compressed index variants",
+        list(INDEX_VARIANTS),
+        format_func=INDEX_VARIANTS.get,
+        key=f"{key}_variants",
+        disabled=not bases,
+        help="Each variant is one more strategy on the same cached vectors: quality, latency and index bytes "
+        "per vector against the float32 exact index (the spectrum table and the size chart).",
+    )
+    if not bases:
+        st.caption("Choose Dense, Static or a hybrid with dense to compare compressed indexes.")
+        return []
+    on = st.multiselect("Variants of", bases, default=bases[:1], key=f"{key}_variant_on") if variants else []
+    return variant_names(on, variants)
+
+
+def static_name_for(model: str) -> str:
+    """The name a static model distilled from ``model`` is registered under (``minilm-static`` for the
+    default bi-encoder, the strategies' default)."""
+    if model == DEFAULT_BI_ENCODER:
+        return DEFAULT_STATIC_MODEL
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", model.rsplit("/", 1)[-1]).strip("-._") or "model"
+    return f"{stem[:90]}-static"
+
+
+def render_static_options(ws: Workspace, model: str | None, *, key: str) -> str | None:
+    """The static model of ``static`` / ``static_rescore``: a registered one, or a button that distils one
+    from the chosen bi-encoder (model2vec, offline, ~16 s for MiniLM). Returns its name (None: none yet)."""
+    st.markdown("**Static model**")
+    names = [m.name for m in list_models(ws, kind="static")]
+    if names:
+        default = names.index(DEFAULT_STATIC_MODEL) if DEFAULT_STATIC_MODEL in names else 0
+        return st.selectbox(
+            "Static model (model2vec)",
+            names,
+            index=default,
+            key=f"{key}_model",
+            help="Static: token vectors looked up and averaged, no transformer (one to two orders of "
+            "magnitude faster to encode on a CPU). Static → rescoring: its top candidates rescored with "
+            "the bi-encoder's vectors.",
+        )
+    st.caption("No static model is registered: distil one from the bi-encoder, offline (~16 s for MiniLM).")
+    if model and st.button(f"Distil a static model from {model}", key=f"{key}_distil"):
+        with st.spinner(f"Distilling {static_name_for(model)} from {model} (model2vec)…"):
+            try:
+                info = distill_static(model, static_name_for(model), ws)
+            except LabError as err:
+                st.error(escape_md(err))
+                return None
+        st.session_state[f"{key}_model"] = info.name
+        st.rerun()
+    return None

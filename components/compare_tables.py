@@ -1,6 +1,7 @@
 """Pure tables of the Compare page: a :class:`core.evaluate.ComparisonReport` in, a DataFrame out (metrics
-with significance markers, rank curves, per-query wins and losses, the cost frontier, alpha sweeps), and
-the colours every chart of a comparison shares.
+with significance markers, the spectrum of costs — encode speed, latency, index size and the ratios against dense
+float32 exact, from :func:`core.evaluate.spectrum_rows` as the CLI prints them —, rank curves, per-query wins
+and losses, the cost frontier, alpha sweeps), and the colours every chart of a comparison shares.
 
 A strategy with a warning (an untrained reranker head, a reranker that made the ranking worse) is drawn
 in red with a ⚠ everywhere it appears: never hidden among the others.
@@ -13,7 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+from core.evaluate import spectrum_rows
+
 __all__ = [
+    "ENCODE_LABELS",
     "METRIC_LABELS",
     "PALETTE",
     "WARN_COLOR",
@@ -26,6 +30,7 @@ __all__ = [
     "metrics_frame",
     "pareto_mask",
     "significance_marker",
+    "spectrum_display_frame",
     "strategy_colors",
     "warned_names",
     "win_loss_frame",
@@ -85,7 +90,8 @@ def metrics_frame(report: Any) -> pd.DataFrame:
 
 
 def metrics_display_frame(report: Any, metrics: Sequence[str] = tuple(METRIC_LABELS)) -> pd.DataFrame:
-    """Metrics as text with significance markers against the baseline (see :func:`significance_marker`)."""
+    """Metrics as text with significance markers against the baseline (see :func:`significance_marker`); the
+    costs (latency, index) are in :func:`spectrum_display_frame`."""
     base = report.strategies.get(report.baseline) if report.baseline else None
     rows = []
     for name, res in report.strategies.items():
@@ -95,11 +101,44 @@ def metrics_display_frame(report: Any, metrics: Sequence[str] = tuple(METRIC_LAB
             p = report.p_values.get(name, {}).get(key)
             delta = value - base.metrics.get(key, 0.0) if base is not None and name != report.baseline else 0
             row[METRIC_LABELS.get(key, key)] = f"{value:.4f} {significance_marker(p, delta)}".rstrip()
-        row["p50 ms"] = round(res.latency_ms_p50, 2)
-        row["p95 ms"] = round(res.latency_ms_p95, 2)
-        row["index s"] = round(res.index_s, 2)
         row["vs baseline"] = "baseline" if name == report.baseline else ""
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+ENCODE_LABELS = {"cached": "cached", "none": "—"}  # encode rate unknown: vectors from the cache, no model
+
+
+def _times(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{value:,.{digits}f}x"
+
+
+def spectrum_display_frame(report: Any) -> pd.DataFrame:
+    """One row per strategy: family, nDCG@10 and Recall@100 (the metrics table's numbers), encode passages/s
+    (text: ``cached`` when the vectors came from the cache, ``—`` without a model), latency p50 / p95 and
+    index build seconds, index MB and bytes per vector, and against the dense float32 exact baseline
+    (``baseline`` in its row): nDCG@10 kept, × smaller index, × faster corpus encode."""
+    rows = []
+    for r in spectrum_rows(report):
+        encode = ENCODE_LABELS.get(r.encode) or f"{r.encode_pps:,.1f}"
+        kept = "" if r.quality_kept is None else f"{100 * r.quality_kept:.1f} %"
+        rows.append(
+            {
+                "strategy": display_name(report, r.strategy),
+                "family": r.family,
+                "nDCG@10": round(r.ndcg_10, 4),
+                "Recall@100": round(r.recall_100, 4),
+                "encode passages/s": encode,
+                "p50 ms": round(r.latency_ms_p50, 2),
+                "p95 ms": round(r.latency_ms_p95, 2),
+                "index MB": None if r.index_mb is None else round(r.index_mb, 2),
+                "bytes / vector": None if r.bytes_per_vector is None else round(r.bytes_per_vector),
+                "index s": round(r.index_s, 2),
+                "nDCG@10 kept": "baseline" if r.baseline else kept,
+                "× smaller": "1x" if r.baseline else _times(r.times_smaller, 2),
+                "× faster encode": "1x" if r.baseline else _times(r.times_faster_encode),
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -1,5 +1,6 @@
-"""The Compare page's overview widgets: warnings, the metrics table with significance, the rank curves and
-cost frontier, per-query wins and losses, and each strategy's details.
+"""The Compare page's overview widgets: warnings, the metrics table with significance, the spectrum table
+(family, encode speed, latency, index size, ratios against dense float32 exact), the rank curves and cost
+frontier, per-query wins and losses, and each strategy's details.
 
 Tables live in :mod:`components.compare_tables`, figures in :mod:`components.compare_figures`, ranked
 lists in :mod:`components.compare_lists` and downloads in :mod:`components.compare_downloads`.
@@ -27,18 +28,21 @@ from components.compare_tables import (
     display_name,
     metrics_display_frame,
     metrics_frame,
+    spectrum_display_frame,
     strategy_colors,
     warned_names,
     win_loss_frame,
 )
 from components.compress_figures import make_quality_vs_size_figure, size_frame
 from components.text import escape_md
+from core.evaluate import spectrum_baseline
 
 __all__ = [
     "index_summary",
     "render_curves_and_cost",
     "render_details",
     "render_metrics",
+    "render_spectrum",
     "render_warnings",
     "render_win_loss",
 ]
@@ -67,6 +71,7 @@ def render_metrics(report: Any, *, key: str) -> None:
     ]
     if notes:
         st.caption(" · ".join(notes) + " (curves and settings under Details)")
+    render_spectrum(report, key=f"{key}_spectrum")
     index_line = index_summary(report)
     if index_line:
         st.caption(index_line)
@@ -76,6 +81,26 @@ def render_metrics(report: Any, *, key: str) -> None:
         with st.expander("p-values against the baseline"):
             st.dataframe(frame[["strategy", *pcols]], hide_index=True, key=f"{key}_p")
     st.plotly_chart(make_metric_bars_figure(frame, colors=colors), key=f"{key}_bars")
+
+
+def render_spectrum(report: Any, *, key: str) -> None:
+    """The spectrum table: what each strategy buys in quality, speed and storage, and the ratios against
+    the dense float32 exact strategy of the same comparison."""
+    st.markdown("**Quality, speed and size** — the spectrum of first stages")
+    st.dataframe(spectrum_display_frame(report), hide_index=True, key=f"{key}_table")
+    base = spectrum_baseline(report)
+    against = (
+        f"Ratios against **{escape_md(base)}** (float32 vectors, exact index) of this comparison: nDCG@10 kept, "
+        "× smaller index, × faster encoding of the corpus."
+        if base
+        else "Add **Dense** (exact index, no compression) to see each strategy's ratios against it."
+    )
+    st.caption(
+        f"{against} Encode: passages per second with every model of the strategy, measured in this run "
+        "(*cached*: the vectors came from the embedding cache; — : no model to run). Index: FAISS, SPLADE's "
+        "inverted index and BM25's matrix together, per indexed text; a rescoring model's vectors stay in the "
+        "embedding cache. Latency: single queries, query encoding included."
+    )
 
 
 def index_summary(report: Any) -> str:

@@ -15,7 +15,12 @@ from components import services
 from components.backend_views import render_backend_quality, render_encoding_options
 from components.compare_downloads import render_downloads
 from components.compare_lists import matched_passages, render_ranked_lists
-from components.compare_setup import render_chunking_options
+from components.compare_setup import (
+    STATIC_NEEDS,
+    render_chunking_options,
+    render_index_variants,
+    render_static_options,
+)
 from components.compare_views import (
     render_curves_and_cost,
     render_details,
@@ -26,7 +31,8 @@ from components.compare_views import (
 from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
 from components.text import escape_md
-from core.evaluate import STRATEGIES, CompareOptions, EvaluateJob
+from core.encoding import DEFAULT_STATIC_MODEL
+from core.evaluate import STATIC_STRATEGIES, STRATEGIES, CompareOptions, EvaluateJob
 from core.models import (
     TINY_MODEL,
     cross_encoder_head_is_trained,
@@ -41,6 +47,8 @@ ensure_navigation()
 STRATEGY_LABELS = {  # short: the chips of the multiselect are never clipped
     "bm25": "BM25",
     "dense": "Dense",
+    "static": "Static (model2vec)",
+    "static_rescore": "Static → dense rescoring",
     "hybrid": "Hybrid",
     "splade": "SPLADE",
     "hybrid_splade": "SPLADE + dense",
@@ -48,6 +56,13 @@ STRATEGY_LABELS = {  # short: the chips of the multiselect are never clipped
     "hybrid3": "BM25 + SPLADE + dense",
     "rerank": "Rerank",
 }
+PICKER = (
+    "bm25",
+    "splade",
+    "dense",
+    *STATIC_STRATEGIES,
+    *(s for s in STRATEGIES if s not in ("bm25", "splade", "dense")),
+)
 OTHER_RERANKER = "a folder or hub id…"
 
 ws = services.workspace()
@@ -57,8 +72,9 @@ if "cmp_view_next" in st.session_state:  # a finished job asks to be shown (befo
 
 st.title("Compare strategies")
 st.caption(
-    "Measure BM25, a bi-encoder with FAISS, hybrid fusion and cross-encoder reranking on your own "
-    "queries and relevance judgements: quality (ranx), significance against a baseline, and cost."
+    "Measure the whole spectrum of first stages — BM25, SPLADE, a bi-encoder with FAISS, a static model, "
+    "compressed indexes, hybrid fusion — and cross-encoder reranking on your own queries and relevance "
+    "judgements: quality (ranx), significance against a baseline, encoding speed, latency and index size."
 )
 
 
@@ -77,25 +93,12 @@ def _setup(records: list[Any], running: bool) -> None:
     split = left.selectbox("Evaluate on split", splits, index=splits.index(ds.default_split), key="cmp_split")
     strategies = right.multiselect(
         "Strategies",
-        list(STRATEGIES),
+        list(PICKER),
         default=["bm25", "dense", "hybrid"],
         format_func=STRATEGY_LABELS.get,
         key="cmp_strategies",
     )
-    panels = st.columns(4 if "rerank" in strategies else 3)
-    with panels[0].container(border=True):
-        choices = _bm25_options()
-    with panels[1].container(border=True):
-        choices |= _dense_options(dataset, strategies)
-    with panels[2].container(border=True):
-        choices |= _hybrid_options(splits, split)
-    choices |= {"reranker": None, "rerank_top_k": DEFAULT_RERANK_DEPTH, "rerank_first_stage": "hybrid"}
-    if "rerank" in strategies:  # the Rerank panel only when rerank is chosen
-        with panels[3].container(border=True):
-            choices |= _rerank_options(strategies)
-    with st.container(border=True):
-        chunked = render_chunking_options(dataset, choices["model"], key="cmp_chunk")
-    choices |= chunked["options"]
+    choices, chunked = _panels(dataset, splits, split, strategies)
     strategies = [*strategies, *(n for n in chunked["extra"] if n not in strategies)]
     left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
     choices["baseline"] = left.selectbox(
@@ -114,6 +117,37 @@ def _setup(records: list[Any], running: bool) -> None:
         st.caption(escape_md(problem))
     if right.button("Run comparison", type="primary", key="cmp_run", disabled=problem is not None):
         _submit(dataset, splits, split, strategies, choices)
+
+
+def _panels(
+    dataset: str, splits: list[str], split: str, strategies: list[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The option panels (BM25, dense with its index variants, hybrid, static model, rerank, long
+    documents): the options, and the long-document panel's result (its ``extra`` names include the index
+    variants)."""
+    panels = st.columns(4 if "rerank" in strategies else 3)
+    with panels[0].container(border=True):
+        choices = _bm25_options()
+    with panels[1].container(border=True):
+        choices |= _dense_options(dataset, strategies)
+        variants = render_index_variants(strategies, key="cmp_idx")
+    with panels[2].container(border=True):
+        choices |= _hybrid_options(splits, split)
+    choices |= {"reranker": None, "rerank_top_k": DEFAULT_RERANK_DEPTH, "rerank_first_stage": "hybrid"}
+    if "rerank" in strategies:  # the Rerank panel only when rerank is chosen
+        with panels[3].container(border=True):
+            choices |= _rerank_options(strategies)
+    needs_static, static = bool(set(STATIC_NEEDS) & set(strategies)), None
+    if needs_static:  # the Static model panel only when a static strategy is chosen
+        with st.container(border=True):
+            static = render_static_options(ws, choices["model"], key="cmp_static")
+    choices["static_model"] = static or DEFAULT_STATIC_MODEL
+    choices["_static_missing"] = needs_static and static is None
+    with st.container(border=True):
+        chunked = render_chunking_options(dataset, choices["model"], key="cmp_chunk")
+    choices |= chunked["options"]
+    chunked["extra"] = [*variants, *chunked["extra"]]
+    return choices, chunked
 
 
 def _bm25_options() -> dict[str, Any]:
@@ -236,7 +270,10 @@ def _problem(strategies: list[str], choices: dict[str, Any]) -> str | None:
         return "Choose at least one strategy."
     if "rerank" in strategies and not choices["reranker"]:
         return "The reranked strategy needs a cross-encoder."
-    needs_dense = {"dense", "hybrid"} & {n.split("@")[0] for n in strategies} or (
+    if choices.get("_static_missing"):
+        return "The static strategies need a static model: distil one in the Static model panel."
+    bases = {n.split("@")[0].split(":")[0] for n in strategies}
+    needs_dense = {"dense", "hybrid", "static_rescore"} & bases or (
         "rerank" in strategies and choices["rerank_first_stage"] != "bm25"
     )
     if choices["model"] is None and needs_dense:
@@ -248,6 +285,7 @@ def _submit(
     dataset: str, splits: list[str], split: str, strategies: list[str], choices: dict[str, Any]
 ) -> None:
     """Queue the ``evaluate`` job and follow it (or show why the choices cannot be used)."""
+    choices = {k: v for k, v in choices.items() if not k.startswith("_")}
     try:
         options = CompareOptions(split=split, strategies=tuple(strategies), **choices)
         config = EvaluateJob.build(dataset, options, splits).to_dict()
@@ -377,7 +415,7 @@ def _results() -> None:
     with t_over:
         render_metrics(rep, key="cmp_metrics")
         render_backend_quality(rep, key="cmp_backends")
-        render_curves_and_cost(rep, key="cmp_cc")  # + make_quality_vs_size_figure once f-compress lands
+        render_curves_and_cost(rep, key="cmp_cc")
     with t_query:
         render_win_loss(rep, queries, key="cmp_wl")
     with t_lists:

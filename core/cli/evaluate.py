@@ -3,13 +3,16 @@
 Progress: a bar rewritten in place on a terminal, plain lines otherwise (``--json`` too: stdout keeps the
 JSON). The output — table and ``--json`` alike — states how every strategy ran: hybrid alpha and whether it
 was tuned or fell back (with a note), the backend and the index type chosen, latency measured alone with
-the machine's load, and a composite not significantly better than its best component."""
+the machine's load, and a composite not significantly better than its best component. Below the quality table,
+the spectrum (core.evaluate.spectrum_rows; ``"spectrum"`` in ``--json``): each strategy's family, encode
+passages/s, query latency and index size, and the ratios against dense float32 exact of the same run."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import sys
+from collections.abc import Sequence
 
 from core.cli import line_printer, print_json
 from core.data import AGGREGATES, RetrievalDataset, resolve_dataset
@@ -22,8 +25,10 @@ from core.evaluate import (
     STRATEGIES,
     CompareOptions,
     ComparisonReport,
+    SpectrumRow,
     run_comparison,
     save_comparison,
+    spectrum_rows,
 )
 from core.retrieval import AUTO_ANN, AUTO_EXACT_LIMIT, INDEX_KINDS
 from core.runtime import InvalidInput, NotFound, Progress, Reporter, format_eta, open_workspace
@@ -188,7 +193,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     if sys.stderr.isatty():
         print(file=sys.stderr)
     if args.json:
-        print_json({**rep.to_json(), "run_id": run_id})
+        spectrum = [dataclasses.asdict(row) for row in spectrum_rows(rep)]
+        print_json({**rep.to_json(), "spectrum": spectrum, "run_id": run_id})
     else:
         _print_table(rep, run_id)
     return 0
@@ -234,26 +240,20 @@ def _print_table(rep, run_id: str) -> None:  # type: ignore[no-untyped-def]
     print(
         f"{rep.dataset} / {rep.split}: {rep.queries} queries (baseline {rep.baseline}, {rep.stat_test} test; * p<0.05)"
     )
-    print(
-        f"{'strategy':<{width}}"
-        + "".join(f"{c:>12}" for c in cols)
-        + f"{'p50 ms':>10}{'p95 ms':>10}{'index s':>10}"
-    )
+    print(f"{'strategy':<{width}}" + "".join(f"{c:>12}" for c in cols))
     for name, res in rep.strategies.items():
         cells = []
         for c in cols:
             p = rep.p_values.get(name, {}).get(c)
             cells.append(f"{res.metrics[c]:.4f}{'*' if p is not None and p < 0.05 else ' '}")
-        print(
-            f"{name:<{width}}"
-            + "".join(f"{c:>12}" for c in cells)
-            + f"{res.latency_ms_p50:>10.1f}{res.latency_ms_p95:>10.1f}{res.index_s:>10.1f}"
-        )
+        print(f"{name:<{width}}" + "".join(f"{c:>12}" for c in cells))
         print(f"    ran with: {_settings_line(res)}")
         for note in res.notes:
             print(f"    note: {note}")
         for warning in res.warnings:
             print(f"    WARNING: {warning}")
+    print()
+    _print_spectrum(spectrum_rows(rep), width)
     print(rep.latency_caption() + "; each strategy timed alone, single queries after a warm-up")
     for name, simpler in rep.simpler_alternatives().items():
         print(f"WARNING: {name} is not significantly better than {simpler}: prefer the simpler strategy")
@@ -276,3 +276,55 @@ def _settings_line(res) -> str:  # type: ignore[no-untyped-def]
     if qps:
         parts.append(f"{qps:,.1f} queries/s batched")
     return " · ".join(parts) or "defaults"
+
+
+SPECTRUM_HEADER = (
+    ("family", 16),
+    ("nDCG@10", 9),
+    ("R@100", 8),
+    ("encode p/s", 12),
+    ("p50 ms", 9),
+    ("p95 ms", 9),
+    ("index s", 9),
+    ("index MB", 10),
+    ("B/vector", 10),
+    ("kept", 8),
+    ("smaller", 9),
+    ("encode x", 10),
+)
+
+
+def _num(value: float | None, fmt: str, suffix: str = "") -> str:
+    return "-" if value is None else format(value, fmt) + suffix
+
+
+def _print_spectrum(rows: Sequence[SpectrumRow], width: int) -> None:
+    """The spectrum table: family, quality, encode rate ("cached": vectors from the cache, "-": no model),
+    latency, index size, and the ratios against the dense float32 exact baseline (marked ``=``)."""
+    base = next((r.strategy for r in rows if r.baseline), None)
+    print(f"spectrum (ratios against {base or 'no dense float32 exact strategy'})")
+    print(
+        f"{'strategy':<{width}}"
+        + "".join(f"{h:<{w}}" if h == "family" else f"{h:>{w}}" for h, w in SPECTRUM_HEADER)
+    )
+    for r in rows:
+        encode = {"none": "-", "cached": "cached"}.get(r.encode) or _num(r.encode_pps, ",.1f")
+        cells = [
+            r.family,
+            f"{r.ndcg_10:.4f}",
+            f"{r.recall_100:.4f}",
+            encode,
+            f"{r.latency_ms_p50:.1f}",
+            f"{r.latency_ms_p95:.1f}",
+            f"{r.index_s:.1f}",
+            _num(r.index_mb, ",.2f"),
+            _num(r.bytes_per_vector, ",.0f"),
+            _num(None if r.quality_kept is None else 100 * r.quality_kept, ".1f", "%"),
+            _num(r.times_smaller, ",.2f", "x"),
+            _num(r.times_faster_encode, ",.1f", "x"),
+        ]
+        line = "".join(
+            f"{c:<{w}}" if h == "family" else f"{c:>{w}}"
+            for c, (h, w) in zip(cells, SPECTRUM_HEADER, strict=True)
+        )
+        print(f"{r.strategy:<{width}}{line}" + ("  =" if r.baseline else ""))

@@ -5,7 +5,8 @@ machine's load: ``latency``), stage-weighted progress (``progress``), TREC run f
 with whitespace percent-encoded; ``metrics``), the comparison (:func:`run_comparison` →
 :class:`ComparisonReport`, in ``comparison`` and ``report``), stored as a run whose Parquet run files keep
 any id (``store``), its options (:class:`CompareOptions`, filled by the CLI and the page alike) and its
-job. Imports retrieval and below.
+job, and the spectrum table of a report (``spectrum``: family, quality, encode speed, latency, index size,
+ratios against dense float32 exact). Imports retrieval and below.
 """
 
 from core.evaluate.comparison import STAGE, evaluate_job, run_comparison
@@ -40,6 +41,7 @@ from core.evaluate.options import (
 )
 from core.evaluate.progress import ComparisonProgress, comparison_plan
 from core.evaluate.report import SIGNIFICANCE, ComparisonReport, StrategyResult, composite_check
+from core.evaluate.spectrum import FAMILIES, SpectrumRow, spectrum_baseline, spectrum_rows
 from core.evaluate.store import (
     RUN_SUFFIX,
     load_comparison,
@@ -55,6 +57,7 @@ __all__ = [
     "DEFAULT_K",
     "DEFAULT_LATENCY_SAMPLE",
     "DEFAULT_STAT_TEST",
+    "FAMILIES",
     "FIRST_STAGES",
     "METRICS",
     "PRIMARY_METRIC",
@@ -70,6 +73,7 @@ __all__ = [
     "EvaluateJob",
     "LatencyProfile",
     "LatencyStats",
+    "SpectrumRow",
     "StrategyResult",
     "comparison_plan",
     "composite_check",
@@ -89,6 +93,8 @@ __all__ = [
     "run_path",
     "safe_name",
     "save_comparison",
+    "spectrum_baseline",
+    "spectrum_rows",
     "strategy_variant",
     "trec_id",
     "trec_path",

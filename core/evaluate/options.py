@@ -56,7 +56,8 @@ __all__ = [
 # splade: SPLADE alone; hybrid: BM25 + dense (alpha tuned); hybrid_splade: SPLADE + dense; hybrid_bm25_splade:
 # BM25 + SPLADE; hybrid3: BM25 + SPLADE + dense (the last three: weights tuned on the train split)
 STRATEGIES = ("bm25", "splade", "dense", "hybrid", "hybrid_splade", "hybrid_bm25_splade", "hybrid3", "rerank")
-# accepted by name (CLI, options) but not yet offered by the Compare page's picker, which labels STRATEGIES
+# dense with the workspace's static model, and its top candidates rescored by ``model`` (the Compare page's
+# picker offers them beside STRATEGIES, with a panel that distils the static model when none is registered)
 STATIC_STRATEGIES = ("static", "static_rescore")
 _KNOWN = STRATEGIES + STATIC_STRATEGIES
 STAT_TESTS = (DEFAULT_STAT_TEST, "fisher", "wilcoxon")

@@ -113,8 +113,12 @@ class BM25Retriever:
         self._engine = engine
 
     def describe_index(self) -> tuple[dict[str, Any], list[str]]:
-        """``extra`` entries and notes for a result: whether the index was loaded, and its build time."""
+        """``extra`` entries and notes for a result: whether the index was loaded, its build time, its size in
+        memory (``bm25_index_bytes``) and the texts it holds (``bm25_documents``)."""
         extra: dict[str, Any] = {"bm25_index_loaded": self.index_loaded, "bm25_built_s": self.built_s}
+        scores = self._engine.scores  # the index: a documents x terms sparse matrix of BM25 weights
+        extra["bm25_index_bytes"] = int(sum(scores[k].nbytes for k in ("data", "indices", "indptr")))
+        extra["bm25_documents"] = len(self.corpus)
         if not self.index_loaded:
             return extra, []
         note = (

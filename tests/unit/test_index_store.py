@@ -49,7 +49,9 @@ def test_a_saved_bm25_index_loads_with_identical_scores(ws, spec):
     assert built.search(QUERIES, 4) == loaded.search(QUERIES, 4)
     extra, notes = loaded.describe_index()
     assert extra["bm25_index_loaded"] is True and "loaded from the workspace" in notes[0]
-    assert built.describe_index() == ({"bm25_index_loaded": False, "bm25_built_s": built.built_s}, [])
+    extra, notes = built.describe_index()
+    assert (extra["bm25_index_loaded"], extra["bm25_built_s"], notes) == (False, built.built_s, [])
+    assert extra["bm25_index_bytes"] > 0 and extra["bm25_documents"] == len(corpus)  # its size (spectrum)
 
 
 def test_other_settings_or_another_corpus_get_another_bm25_index(ws):
