@@ -90,7 +90,10 @@ CREATE INDEX IF NOT EXISTS run_events_by_run ON run_events(run_id, ts);
 
 # (pid, database path) -> [anchor connection or None, number of open handles]
 _ANCHORS: dict[tuple[int, str], list[Any]] = {}
-_ANCHORS_LOCK = threading.Lock()
+# re-entrant: a handle collected by the garbage collector releases its anchor from a finalizer, which can run
+# inside _hold_anchor on the same thread (an allocation while connecting starts a collection); a plain Lock
+# deadlocked there
+_ANCHORS_LOCK = threading.RLock()
 
 
 def _hold_anchor(key: tuple[int, str], open_anchor: Callable[[], sqlite3.Connection | None]) -> None:
