@@ -33,6 +33,7 @@ def make_metric_bars_figure(
     """Grouped bars: one group per metric, one bar per strategy (from :func:`metrics_frame`); strategies
     with warnings are red and marked ⚠, significant differences against the baseline are starred."""
     fig = go.Figure()
+    crowded = len(frame) > 2  # side-by-side labels of 3+ bars overlap: stand them on end
     for _, row in frame.iterrows():
         name = row["strategy"]
         warned = int(row.get("warnings", 0) or 0) > 0
@@ -50,13 +51,20 @@ def make_metric_bars_figure(
                 marker_pattern_shape="x" if warned else "",
                 text=texts,
                 textposition="outside",
+                textangle=-90 if crowded else 0,
+                textfont={"size": 10 if crowded else 12},
+                cliponaxis=False,
                 hovertemplate=f"{escape_plot(row['label'])}<br>%{{x}} = %{{y:.4f}}<extra></extra>",
             )
         )
     fig.update_layout(
         title="Quality per metric (* p<0.05 against the baseline)",
         barmode="group",
-        yaxis={"title": "score", "range": [0, 1.08]},
+        yaxis={
+            "title": "score",
+            "range": [0, 1.18 if crowded else 1.08],
+            "tickvals": [0, 0.2, 0.4, 0.6, 0.8, 1],
+        },
         legend={"orientation": "h", "y": -0.12},
         **_LAYOUT,
     )
@@ -175,7 +183,7 @@ def make_frontier_figure(
         )
     fig.update_layout(
         title=title,
-        xaxis={"title": x_title, "type": "log"},
+        xaxis={"title": x_title, "type": "log", "dtick": "D2"},  # 1, 2, 5 per decade: no crowded digits
         yaxis={"title": METRIC_LABELS.get(metric, metric)},
         showlegend=False,
         **_LAYOUT,

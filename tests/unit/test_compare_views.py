@@ -156,6 +156,10 @@ def test_metric_bars_are_red_for_warned_strategies(report):
     assert bars["hybrid"].text[0] == "0.700*"  # significant against the baseline
     assert bars["dense"].text[0] == "0.600"
     assert len(bars["bm25"].x) == len(METRICS)
+    assert all(t.textangle == -90 for t in fig.data)  # four bars a group: labels stand on end, never overlap
+    assert fig.layout.yaxis.range[1] > 1.1  # with room above the highest bar for them
+    two = make_metric_bars_figure(metrics_frame(report).head(2), colors=colors)
+    assert all(t.textangle == 0 for t in two.data)
 
 
 def test_rank_curves_one_chart_all_strategies(report):
