@@ -164,8 +164,8 @@ def _retrieval_specs(
         first_stage, recommended = base_name, "rerank"
     elif wants_rerank:
         notes.append(
-            "The reranker is not measured: no cross-encoder with a trained head is registered here "
-            "(see the warning above); the first stage is verified alone."
+            "The reranker is not measured: no cross-encoder with a trained head is registered here; the "
+            "first stage is verified alone."
         )
     if rec.get("index", {}).get("dimension") not in (None, (rec.get("answers") or {}).get("embedding_dim")):
         notes.append("The dimension reduction is measured in the Gotchas step (PCA on the corpus vectors).")
