@@ -1,18 +1,21 @@
-"""The wizard's measured first-stage spectrum on screen: :func:`spectrum_table` (pure) and
-:func:`render_spectrum`."""
+"""The wizard's measured first-stage spectrum on screen: :func:`spectrum_table` (pure),
+:func:`render_spectrum` and :func:`render_spectrum_step` (the table and the job that measures it)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from components.text import escape_md
-from core.wizard import spectrum_rows
+from components.text import code_md, escape_md
+from components.wizard_jobs import poll_job
+from core.data import RetrievalDataset
+from core.runtime import Workspace, jobs
+from core.wizard import SPECTRUM_KIND, spectrum_rows
 
-__all__ = ["render_spectrum", "spectrum_table"]
+__all__ = ["render_spectrum", "render_spectrum_step", "spectrum_table"]
 
 
 def spectrum_table(values: Mapping[str, Any]) -> pd.DataFrame:
@@ -42,3 +45,38 @@ def render_spectrum(values: Mapping[str, Any], notes: Mapping[str, str], *, key:
     how = sorted({notes[n] for n in ("ndcg10_dense", "encode_rate_dense", "ndcg10_static") if notes.get(n)})
     for line in how:
         st.caption(escape_md(line))
+
+
+def render_spectrum_step(
+    ws: Workspace,
+    state: MutableMapping[str, Any],
+    ds: RetrievalDataset,
+    model: str,
+    measured: Mapping[str, Any],
+) -> None:
+    """The measured first-stage families (SPLADE, static, compressed indexes) and the job that measures them."""
+    render_spectrum(measured["values"], measured["notes"], key="wiz_spectrum")
+    if measured["details"].get("spectrum_run"):
+        st.caption(f"Measured in run {code_md(measured['details']['spectrum_run'])}.")
+    distill = st.checkbox(
+        "Distil a static model from the bi-encoder when none is registered (model2vec, offline, seconds)",
+        value=True,
+        key="wiz_spectrum_distill",
+    )
+    if st.button(
+        f"Measure first stages on {escape_md(ds.name)}",
+        key="wiz_spectrum_go",
+        icon=":material/speed:",
+        help="BM25, SPLADE, dense, hybrid, int8 and binary indexes and a registered static model: nDCG@10 on "
+        "your queries (a seeded sample on a large corpus whose vectors are not cached), encode rates on this "
+        "machine, index bytes per vector. The spectrum rules read them.",
+    ):
+        run_id = jobs.submit(
+            ws,
+            SPECTRUM_KIND,
+            {"dataset": ds.name, "model": model, "distill": bool(distill)},
+            title=f"Wizard: first stages on {ds.name}",
+            queue="eval",
+        )
+        state["wiz_spectrum"] = {"run": run_id}
+    poll_job(ws, state, "wiz_spectrum", lambda run: None)

@@ -9,17 +9,16 @@ from typing import Any
 import streamlit as st
 
 from components import services
-from components.job_panel import render_job_panel
 from components.shell import ensure_navigation
 from components.text import code_md, escape_md
-from components.wizard_spectrum import render_spectrum
+from components.wizard_jobs import latest_run, latest_verification, poll_job
+from components.wizard_spectrum import render_spectrum_step
 from components.wizard_views import (
     render_card_preview,
     render_evidence,
     render_gotchas,
     render_questions,
     render_recommendation,
-    render_run_status,
 )
 from core.data import RetrievalDataset
 from core.models import DEFAULT_BI_ENCODER, list_models
@@ -28,7 +27,6 @@ from core.runtime import LabError, jobs
 from core.wizard import (
     DEFAULT_ANSWERS,
     QUESTIONS,
-    SPECTRUM_KIND,
     collect_evidence,
     complete_answers,
     latest_spectrum,
@@ -58,25 +56,6 @@ def _go(step: int) -> None:
 
 def _next_button(step: int, label: str) -> None:
     st.button(label, key=f"wiz_next_{step}", type="primary", on_click=_go, args=(step,))
-
-
-def _latest(kind: str, match: Any) -> str | None:
-    for run in ws.list_runs(kind=kind, status=("done",), limit=50):
-        if match(run.config or {}):
-            return run.id
-    return None
-
-
-def _latest_verification(dataset: str, strategy: str, model: str) -> str | None:
-    """The last finished verification of ``strategy`` on ``dataset`` with ``model``."""
-    return _latest(
-        "wizard_verify",
-        lambda c: (
-            (c.get("plan") or {}).get("dataset") == dataset
-            and (c.get("recommendation") or {}).get("strategy") == strategy
-            and (c.get("plan") or {}).get("model") == model
-        ),
-    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -146,56 +125,6 @@ def _sources() -> dict[str, Any]:
     return given
 
 
-def _poll(kind: str, render_done: Any) -> None:
-    """Show the job of ``state[kind]`` and its extra runs: live panels for the active ones, the outcome of
-    the finished ones; ``render_done(run)`` once the main job has finished (extra runs may still be going:
-    their claims say so until they finish, and each finishing one redraws the page)."""
-    info = state.get(kind)
-    if not info:
-        return
-    jobs.reconcile(ws)
-    run = ws.get_run(info["run"])
-    if run is None:
-        state.pop(kind, None)
-        return
-    ids = [run.id] + [e["run_id"] for e in info.get("extra_runs", [])]
-    for r in (r for r in map(ws.get_run, ids) if r is not None):
-        if r.is_active:
-            render_job_panel(ws, r.id, key=f"{kind}_{r.id}", title=r.title or r.kind)
-        render_run_status(r, key=f"{kind}_status")
-    if not run.is_active:
-        render_done(run)
-
-
-def _spectrum_step(ds: RetrievalDataset) -> None:
-    """The measured first-stage families (SPLADE, static, compressed indexes) and the job that measures them."""
-    render_spectrum(measured["values"], measured["notes"], key="wiz_spectrum")
-    if measured["details"].get("spectrum_run"):
-        st.caption(f"Measured in run {code_md(measured['details']['spectrum_run'])}.")
-    distill = st.checkbox(
-        "Distil a static model from the bi-encoder when none is registered (model2vec, offline, seconds)",
-        value=True,
-        key="wiz_spectrum_distill",
-    )
-    if st.button(
-        f"Measure first stages on {escape_md(ds.name)}",
-        key="wiz_spectrum_go",
-        icon=":material/speed:",
-        help="BM25, SPLADE, dense, hybrid, int8 and binary indexes and a registered static model: nDCG@10 on "
-        "your queries (a seeded sample on a large corpus whose vectors are not cached), encode rates on this "
-        "machine, index bytes per vector. The spectrum rules read them.",
-    ):
-        run_id = jobs.submit(
-            ws,
-            SPECTRUM_KIND,
-            {"dataset": ds.name, "model": model, "distill": bool(distill)},
-            title=f"Wizard: first stages on {ds.name}",
-            queue="eval",
-        )
-        state["wiz_spectrum"] = {"run": run_id}
-    _poll("wiz_spectrum", lambda run: None)
-
-
 # --------------------------------------------------------------------------------------------------
 if step_i == 0:
     st.subheader("Your constraints")
@@ -229,7 +158,7 @@ if step_i == 0:
     elif not dataset:
         st.info("Pick a dataset above to measure the answers from your data (import one on the Data page).")
     if isinstance(ds0 := (services.dataset(dataset) if dataset else None), RetrievalDataset):
-        _spectrum_step(ds0)
+        render_spectrum_step(ws, state, ds0, model, measured)
     _next_button(1, "Recommend →")
 
 try:
@@ -305,7 +234,7 @@ if step_i == 2:
             for note in plan.notes:
                 st.caption(escape_md(note))
             if "wiz_verify" not in state:
-                earlier = _latest_verification(ds.name, rec["strategy"], model)
+                earlier = latest_verification(ws, ds.name, rec["strategy"], model)
                 if earlier:
                     cfg = ws.get_run(earlier).config
                     state["wiz_verify"] = {
@@ -344,7 +273,7 @@ if step_i == 2:
                 if run.status == "done":
                     render_evidence(evidence, rec["answers"].get("latency_budget_ms"), key="wiz_ev")
 
-            _poll("wiz_verify", done)
+            poll_job(ws, state, "wiz_verify", done)
     _next_button(3, "Gotcha checks →")
 
 if step_i == 3:
@@ -380,7 +309,9 @@ if step_i == 3:
             "stand_in": bool(stand_in),
         }
         if "wiz_gotchas" not in state:
-            earlier = _latest("wizard_gotchas", lambda c: all(c.get(k) == v for k, v in config.items()))
+            earlier = latest_run(
+                ws, "wizard_gotchas", lambda c: all(c.get(k) == v for k, v in config.items())
+            )
             if earlier:
                 state["wiz_gotchas"] = {"run": earlier, "restored": True}
         if st.button(
@@ -396,7 +327,7 @@ if step_i == 3:
                 state["wiz_gotcha_result"] = {"dataset": ds.name, "model": model, "result": run.result}
                 render_gotchas(run.result, key="wiz_g")
 
-        _poll("wiz_gotchas", done_gotchas)
+        poll_job(ws, state, "wiz_gotchas", done_gotchas)
     _next_button(4, "Export →")
 
 if step_i == 4:
@@ -406,7 +337,7 @@ if step_i == 4:
         ev["evidence"] if ev and ev["strategy"] == rec["strategy"] and ev["dataset"] == dataset else None
     )
     if evidence is None and dataset:  # an earlier verification of the same recommendation
-        earlier = _latest_verification(dataset, rec["strategy"], model)
+        earlier = latest_verification(ws, dataset, rec["strategy"], model)
         evidence = collect_evidence(ws, earlier) if earlier else None
     if evidence is None:
         st.warning(
@@ -416,7 +347,9 @@ if step_i == 4:
     g = state.get("wiz_gotcha_result")
     gotchas = g["result"] if g and g["dataset"] == dataset and g["model"] == model else None
     if gotchas is None and dataset:
-        earlier = _latest("wizard_gotchas", lambda c: c.get("dataset") == dataset and c.get("model") == model)
+        earlier = latest_run(
+            ws, "wizard_gotchas", lambda c: c.get("dataset") == dataset and c.get("model") == model
+        )
         gotchas = ws.get_run(earlier).result if earlier else None
     card_rec = dict(rec, evidence=evidence or {})
     card = make_card(
