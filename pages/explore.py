@@ -289,8 +289,10 @@ if "Before / after" in tabs:
         ):
             st.plotly_chart(make_neighbourhood_figure(points, k=request.knn_k), key="explore_move_chart")
             st.caption(neighbourhood_caption(points, k=request.knn_k))
-            st.dataframe(
-                neighbourhood_table(points, k=request.knn_k),
+            st.dataframe(  # whole per cents: 80 %, 82 %, never 82.25 %
+                neighbourhood_table(points, k=request.knn_k).round(
+                    {f"neighbours kept (of {request.knn_k})": 2}
+                ),
                 hide_index=True,
                 key="explore_kept_table",
                 column_config={
