@@ -131,7 +131,12 @@ def render_curves_and_cost(report: Any, *, key: str) -> None:
         "time (encoding included; 0 when the vectors came from the cache) is in the table above."
     )
     sizes = size_frame(report)
-    if len(sizes) and sizes["index_bytes_per_vector"].nunique() > 1:  # index variants to weigh
+    vector_sizes = {  # the vector index alone: variants (int8, binary, PCA, static) differ here, a hybrid does not
+        (res.extra or {}).get("index_bytes_per_vector")
+        for res in report.strategies.values()
+        if "index_bytes_per_vector" in (res.extra or {})
+    }
+    if len(sizes) and len(vector_sizes) > 1:  # index variants to weigh
         st.plotly_chart(make_quality_vs_size_figure(sizes), key=f"{key}_size")
         st.caption(
             "Quality against index size per vector (log): ★ no other dense index is both smaller and better. "
